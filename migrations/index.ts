@@ -1,0 +1,23 @@
+/**
+ * The ordered list of migrations, as a knex migration source: no directory scanning,
+ * so the same list runs under tsx, vitest and a bundled build.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './20261128_001_archive_tables';
+import * as m002 from './20261128_002_scheduler_and_jobs';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: [string, Migration][] = [
+  ['20261128_001_archive_tables', m001],
+  ['20261128_002_scheduler_and_jobs', m002],
+];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => MIGRATIONS,
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

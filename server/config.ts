@@ -1,0 +1,119 @@
+/**
+ * Configuration from the environment and a `.env` file in the working directory
+ * (the guide's `.flaskenv`; systemd passes the same file with EnvironmentFile=).
+ * Variables already set in the environment win over the file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { z } from 'zod';
+import { isTimeZone } from '../shared/api';
+
+const MIN_TOKEN_LENGTH = 24;
+
+const EnvSchema = z.object({
+  SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(5012),
+  SERVICE_HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+    .optional(),
+  SERVICE_TOKEN: z.string().optional(),
+  ADMIN_TOKEN: z.string().optional(),
+  CODEX_URL: z.string().url().default('http://localhost:5010'),
+  LEDGER_URL: z.string().url().default('http://localhost:5011'),
+  ARCHIVE_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOTALS_TOLERANCE: z
+    .string()
+    .regex(/^\d+(\.\d{1,2})?$/, { message: 'must be an amount such as 0.05' })
+    .default('0.05'),
+  BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/i, { message: 'must look like 10mb' }).default('10mb'),
+  ARCHIVE_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, { message: 'must be an IANA time zone' })
+    .default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  serviceToken: string | undefined;
+  adminToken: string | undefined;
+  codexUrl: string;
+  ledgerUrl: string;
+  dataDir: string;
+  poolMax: number;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  totalsTolerance: string;
+  bodyLimit: string;
+  timeZone: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads `.env` (if present) under the real environment and validates everything. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const fileVars = readEnvFile(path.join(cwd, '.env'));
+  const merged = { ...fileVars, ...stripEmpty(env) };
+  const parsed = EnvSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.SERVICE_PORT,
+    host: e.SERVICE_HOST,
+    databaseUrl: e.DATABASE_URL,
+    serviceToken: e.SERVICE_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    codexUrl: e.CODEX_URL,
+    ledgerUrl: e.LEDGER_URL,
+    dataDir: path.resolve(cwd, e.ARCHIVE_DATA_DIR),
+    poolMax: e.DATABASE_POOL_MAX,
+    logLevel: e.LOG_LEVEL,
+    totalsTolerance: e.TOTALS_TOLERANCE,
+    bodyLimit: e.BODY_LIMIT,
+    timeZone: e.ARCHIVE_TIMEZONE,
+  };
+}
+
+/** With a real database the operator must set both tokens; we never invent them there. */
+export function requireTokens(config: Config): { serviceToken: string; adminToken: string } {
+  const problems: string[] = [];
+  for (const [name, value] of [
+    ['SERVICE_TOKEN', config.serviceToken],
+    ['ADMIN_TOKEN', config.adminToken],
+  ] as const) {
+    if (!value) problems.push(`${name} is not set`);
+    else if (value.length < MIN_TOKEN_LENGTH) problems.push(`${name} is shorter than ${MIN_TOKEN_LENGTH} characters`);
+  }
+  if (config.serviceToken && config.serviceToken === config.adminToken) problems.push('SERVICE_TOKEN and ADMIN_TOKEN must differ');
+  if (problems.length) {
+    throw new ConfigError(
+      `Refusing to start with DATABASE_URL set: ${problems.join('; ')}.\n` +
+        `Set SERVICE_TOKEN and ADMIN_TOKEN (at least ${MIN_TOKEN_LENGTH} characters each, e.g. from \`openssl rand -hex 32\`) in the environment or in .env.`,
+    );
+  }
+  return { serviceToken: config.serviceToken!, adminToken: config.adminToken! };
+}
+
+export { MIN_TOKEN_LENGTH };
+
+function readEnvFile(file: string): Record<string, string> {
+  try {
+    return dotenv.parse(fs.readFileSync(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+}
+
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}

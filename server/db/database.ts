@@ -1,0 +1,88 @@
+/**
+ * The knex instance: a real PostgreSQL when DATABASE_URL is set, otherwise an embedded
+ * PostgreSQL (PGlite, WebAssembly, no native binary) in ARCHIVE_DATA_DIR. Both return the
+ * same JavaScript types: numeric as string, date as 'YYYY-MM-DD', bigint counts as numbers.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { Model } from 'objection';
+
+export type DatabaseKind = 'postgres' | 'embedded';
+
+export interface Database {
+  knex: Knex;
+  kind: DatabaseKind;
+  /** Where the data lives, for messages: a URL without its password, or a folder. */
+  location: string;
+  close(): Promise<void>;
+}
+
+const DATE_OID = 1082;
+const INT8_OID = 20;
+
+pg.types.setTypeParser(DATE_OID, (v: string) => v);
+pg.types.setTypeParser(INT8_OID, (v: string) => Number(v));
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  poolMax?: number;
+  /** An in-memory embedded database (tests of the embedded path). */
+  inMemory?: boolean;
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const db = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10) : await openEmbedded(opts);
+  Model.knex(db.knex);
+  return db;
+}
+
+function openPostgres(url: string, poolMax: number): Database {
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: 'archive' },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+  });
+  return { knex, kind: 'postgres', location: redactUrl(url), close: () => knex.destroy() };
+}
+
+async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
+  const [{ PGlite }, { pg_trgm }, { default: ClientPGLite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('knex-pglite'),
+  ]);
+  const dir = path.join(opts.dataDir, 'pgdata');
+  if (!opts.inMemory) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pglite = new PGlite(opts.inMemory ? undefined : dir, {
+    extensions: { pg_trgm },
+    parsers: { [DATE_OID]: (v: string) => v, [INT8_OID]: (v: string) => Number(v) },
+  });
+  await pglite.waitReady;
+  const knex = knexFactory({
+    client: ClientPGLite as unknown as typeof knexFactory.Client,
+    connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
+  });
+  return {
+    knex,
+    kind: 'embedded',
+    location: opts.inMemory ? 'memory' : dir,
+    close: async () => {
+      await knex.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}

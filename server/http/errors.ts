@@ -1,0 +1,127 @@
+/**
+ * Errors with a place in the API's closed set of outcomes, and the middleware that turns
+ * every failure (ours, zod's, the body parser's, PostgreSQL's) into one JSON shape.
+ */
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { ErrorBody, ErrorCode, FieldError } from '../../shared/errors';
+
+const STATUS: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  already_archived: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  totals_mismatch: 422,
+  dependency_unavailable: 503,
+  internal: 500,
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}
+
+export function validationError(fields: FieldError[], what = 'request'): ApiError {
+  const summary = fields.map((f) => `${f.field} ${f.reason}`).join('; ');
+  return new ApiError('validation_failed', `Invalid ${what}: ${summary}`, { fields });
+}
+
+/** Zod issues as `field: reason` pairs, with paths like `line_items[3].amount`. */
+export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ field: joinPath([...issue.path, key]), reason: 'is not a known parameter' });
+      continue;
+    }
+    out.push({ field: joinPath(issue.path) || '(body)', reason: reasonOf(issue) });
+  }
+  return out;
+}
+
+function reasonOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}`;
+  if (issue.code === 'invalid_union') {
+    // Our unions are "number or decimal string": say that, not two nested messages.
+    return 'must be a number or a decimal string';
+  }
+  return issue.message;
+}
+
+function article(expected: string): string {
+  if (expected === 'object') return 'a JSON object';
+  if (expected === 'array') return 'an array';
+  if (expected === 'int') return 'a whole number';
+  return `a ${expected}`;
+}
+
+function joinPath(path: PropertyKey[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
+  return s;
+}
+
+/** Parses with a schema or throws a 400 that names every bad field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what?: string): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw validationError(fieldErrorsFromZod(result.error), what);
+  return result.data;
+}
+
+const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300']);
+
+/** Maps anything thrown to `{error, code, details}` and logs what needs a look. */
+export function errorMiddleware(): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new ApiError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+      }
+      if (ctx.status === 405 && !ctx.body) {
+        throw new ApiError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
+      }
+    } catch (err) {
+      const apiError = toApiError(err);
+      if (apiError.status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      const body: ErrorBody = { error: apiError.message, code: apiError.code, request_id: ctx.state.requestId };
+      if (apiError.details) body.details = apiError.details;
+      ctx.status = apiError.status;
+      ctx.body = body;
+      if (apiError.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
+    }
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
+  if (e?.type === 'entity.too.large' || e?.status === 413) {
+    return new ApiError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
+  }
+  if (e?.type === 'entity.parse.failed' || (e?.status === 400 && /JSON/i.test(e.message ?? ''))) {
+    return new ApiError('invalid_json', `Request body is not valid JSON: ${e.message}`);
+  }
+  if (e?.status === 415) return new ApiError('unsupported_media_type', 'Send the body as application/json');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new ApiError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
+  }
+  if (e?.code && PG_UNAVAILABLE.has(e.code)) return new ApiError('dependency_unavailable', 'The database is not available; try again shortly');
+  if (e?.message?.includes('Knex: Timeout acquiring a connection')) {
+    return new ApiError('dependency_unavailable', 'The database is busy or unavailable; try again shortly');
+  }
+  return new ApiError('internal', 'Internal error; the request id identifies it in the server log');
+}

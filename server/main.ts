@@ -1,0 +1,137 @@
+/**
+ * The server process: configuration, database, HTTP listener, graceful shutdown.
+ * `startServer` is also what tests and the benchmark call to run a real instance.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import { loadConfig, requireTokens, type Config } from './config';
+import { openDatabase, type Database } from './db/database';
+import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from './db/migrate';
+import type { Tokens } from './http/auth';
+import { createLogger, type Logger } from './log';
+import { embeddedTokens } from './tokens';
+import { VERSION } from './version';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  db: Database;
+  tokens: Tokens;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+export async function startServer(config: Config = loadConfig(), opts: { log?: Logger; quiet?: boolean } = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  let tokens: Tokens;
+  let db: Database;
+  if (config.databaseUrl) {
+    tokens = requireTokens(config);
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.poolMax });
+    try {
+      const pending = await pendingMigrations(db.knex);
+      if (pending.length > 0) {
+        throw new StartupError(`The database ${db.location} is not migrated (${pending.length} pending: ${pending.join(', ')}). Run \`npm run init-db\` (or \`archive init-db --migrate-only\`) first.`);
+      }
+    } catch (err) {
+      await db.close();
+      if (err instanceof StartupError) throw err;
+      throw new StartupError(`Cannot use the database ${db.location}: ${describeDbError(err)}`);
+    }
+  } else {
+    db = await openDatabase({ dataDir: config.dataDir });
+    await migrateToLatest(db.knex);
+    await ensureDefaultSchedule(db.knex);
+    const t = embeddedTokens(config);
+    tokens = t;
+    if (t.created && !opts.quiet) printNewTokens(t);
+    else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
+  }
+
+  const app = createApp({
+    knex: db.knex,
+    tokens,
+    log,
+    totalsTolerance: config.totalsTolerance,
+    bodyLimit: config.bodyLimit,
+    timeZone: config.timeZone,
+    version: VERSION,
+  });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  }).catch(async (err) => {
+    await db.close();
+    throw new StartupError(`Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, database: db.kind, location: db.location, version: VERSION }, 'archive listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await db.close();
+    })());
+  return { url, port, db, tokens, log, close };
+}
+
+export function describeDbError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'nothing is listening at that host and port (is PostgreSQL running?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name cannot be resolved';
+    case 'ETIMEDOUT':
+      return 'the connection timed out (host unreachable or firewalled)';
+    case '28P01':
+    case '28000':
+      return `authentication failed (${e.message})`;
+    case '3D000':
+      return `${e.message}: create it first (CREATE DATABASE ...)`;
+    default:
+      return e.message ?? String(err);
+  }
+}
+
+function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {
+  process.stdout.write(
+    [
+      '',
+      'Archive generated its access tokens (shown once; kept in ' + t.file + ', mode 0600):',
+      `  SERVICE_TOKEN=${t.serviceToken}`,
+      `  ADMIN_TOKEN=${t.adminToken}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+/** Runs until SIGINT/SIGTERM, then drains requests and closes the database. */
+export async function runServerProcess(config: Config): Promise<void> {
+  const running = await startServer(config);
+  const stop = (signal: string) => {
+    running.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        running.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,52 @@
+/** One bill: Ledger's post, reading it back, its CSV and the raw evidence. */
+import Router from '@koa/router';
+import type Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import { SnapshotPost } from '../../shared/api';
+import type { AppDeps } from '../app';
+import { requireScope } from '../http/auth';
+import { ApiError, parseOrThrow } from '../http/errors';
+import { archiveSnapshot } from '../snapshots/archive';
+import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
+
+export function snapshotRoutes(deps: AppDeps): Router {
+  const router = new Router({ prefix: '/api' });
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: deps.bodyLimit, strict: true });
+
+  router.post('/snapshot', requireScope('ingest'), requireJson, json, async (ctx) => {
+    const post = parseOrThrow(SnapshotPost, ctx.request.body, 'snapshot');
+    const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });
+    ctx.state.log?.info({ invoice_number: created.invoice_number, snapshot_id: created.snapshot_id, warnings: created.warnings.length }, 'bill archived');
+    ctx.status = 201;
+    ctx.set('Location', `/api/snapshot/${encodeURIComponent(created.invoice_number)}`);
+    ctx.body = created;
+  });
+
+  router.get('/snapshot/:invoice_number', requireScope('read'), async (ctx) => {
+    ctx.body = await getSnapshotDetail(ctx.params.invoice_number);
+  });
+
+  router.get('/snapshot/:invoice_number/csv', requireScope('read'), async (ctx) => {
+    const s = await getSnapshotColumns(ctx.params.invoice_number, ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
+    ctx.attachment(csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month));
+    ctx.type = 'text/csv; charset=utf-8';
+    ctx.body = s.invoice_csv;
+  });
+
+  // The body exactly as Ledger posted it: the evidence behind every normalised number.
+  router.get('/snapshot/:invoice_number/raw', requireScope('read'), async (ctx) => {
+    const s = await getSnapshotColumns(ctx.params.invoice_number, ['raw_body']);
+    if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: ctx.params.invoice_number });
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = s.raw_body;
+  });
+
+  return router;
+}
+
+const requireJson: Koa.Middleware = async (ctx, next) => {
+  if (!ctx.is('application/json')) {
+    throw new ApiError('unsupported_media_type', `Send the bill as application/json (got ${ctx.get('content-type') || 'no content type'})`);
+  }
+  await next();
+};

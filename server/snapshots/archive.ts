@@ -1,0 +1,110 @@
+/**
+ * Archiving a bill: validate, normalise, check, hash, and insert the snapshot with all its
+ * line items in one transaction. The unique keys decide duplicates, so concurrent posts of
+ * the same bill need no application lock: exactly one insert wins, the others get 409.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
+import { canonicalSnapshot } from '../../shared/canonical';
+import { ApiError } from '../http/errors';
+import { checkTotals, normaliseSnapshot, type LineItemRow, type NormalisedSnapshot, type SnapshotRow } from './normalise';
+
+export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import';
+
+export interface ArchiveOptions {
+  tolerance: string;
+  source?: SnapshotSource;
+  /** The request body exactly as received, kept as evidence. */
+  rawBody?: string | null;
+}
+
+export interface PreparedSnapshot extends NormalisedSnapshot {
+  contentHash: string;
+}
+
+/** Everything short of writing: used by real archiving and by dry runs alike. */
+export function prepareSnapshot(post: SnapshotPost, tolerance: string): PreparedSnapshot {
+  const normalised = normaliseSnapshot(post);
+  normalised.warnings = checkTotals(normalised, tolerance);
+  return { ...normalised, contentHash: contentHashOf(normalised.row, normalised.billingData, normalised.lineItems) };
+}
+
+export function contentHashOf(row: SnapshotRow, billingData: unknown, lineItems: LineItemRow[]): string {
+  const text = canonicalSnapshot(row as unknown as Record<string, unknown>, billingData, lineItems as unknown as Record<string, unknown>[]);
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export async function archiveSnapshot(knex: Knex, post: SnapshotPost, opts: ArchiveOptions): Promise<SnapshotCreated> {
+  const prepared = prepareSnapshot(post, opts.tolerance);
+  return insertPrepared(knex, prepared, opts);
+}
+
+export async function insertPrepared(knex: Knex, p: PreparedSnapshot, opts: Omit<ArchiveOptions, 'tolerance'>): Promise<SnapshotCreated> {
+  try {
+    const id = await knex.transaction(async (trx) => {
+      const [inserted] = await trx('billing_snapshots')
+        .insert({
+          ...p.row,
+          billing_data_json: JSON.stringify(p.billingData),
+          raw_body: opts.rawBody ?? null,
+          line_item_count: p.lineItems.length,
+          content_hash: p.contentHash,
+          warnings: JSON.stringify(p.warnings),
+          source: opts.source ?? 'ledger_post',
+        })
+        .returning('id');
+      const snapshotId = Number(inserted.id);
+      if (p.lineItems.length > 0) {
+        // One multi-row statement: row-by-row inserts cost about a third of ingest time.
+        await trx('snapshot_line_items').insert(p.lineItems.map((li, i) => ({ snapshot_id: snapshotId, position: i + 1, ...li })));
+      }
+      return snapshotId;
+    });
+    return {
+      message: warningsMessage(p.warnings),
+      snapshot_id: id,
+      invoice_number: p.row.invoice_number,
+      content_hash: p.contentHash,
+      warnings: p.warnings,
+    };
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw await duplicateError(knex, p, err as { constraint?: string });
+    throw err;
+  }
+}
+
+function warningsMessage(warnings: SnapshotWarning[]): string {
+  if (warnings.length === 0) return 'Bill archived';
+  return `Bill archived with ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${warnings.map((w) => w.message).join('; ')}`;
+}
+
+/** A 409 that says which bill is already there and whether it is the same content. */
+async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint?: string }): Promise<ApiError> {
+  const byInvoice = err.constraint === 'billing_snapshots_invoice_number_key';
+  const existing = await knex('billing_snapshots')
+    .select('id', 'invoice_number', 'company_account_number', 'billing_year', 'billing_month', 'content_hash', 'archived_at')
+    .modify((q) => {
+      if (byInvoice) q.where('invoice_number', p.row.invoice_number);
+      else q.where({ company_account_number: p.row.company_account_number, billing_year: p.row.billing_year, billing_month: p.row.billing_month });
+    })
+    .first();
+  const identical = existing?.content_hash === p.contentHash;
+  const period = `${p.row.billing_year}-${String(p.row.billing_month).padStart(2, '0')}`;
+  const what = byInvoice
+    ? `Invoice ${p.row.invoice_number} has already been archived`
+    : `The bill of company ${p.row.company_account_number} for ${period} has already been archived${existing ? ` as invoice ${existing.invoice_number}` : ''}`;
+  return new ApiError('already_archived', `${what}; ${identical ? 'the content is identical' : 'the posted content differs from the archived bill, which is kept unchanged'}`, {
+    identical,
+    conflict: byInvoice ? 'invoice_number' : 'company_period',
+    existing: existing
+      ? {
+          snapshot_id: Number(existing.id),
+          invoice_number: existing.invoice_number,
+          content_hash: existing.content_hash,
+          archived_at: new Date(existing.archived_at).toISOString(),
+        }
+      : null,
+    posted_content_hash: p.contentHash,
+  });
+}

@@ -1,0 +1,157 @@
+/**
+ * The boundary between Ledger's floats and our exact decimals: turns a validated post into
+ * the row we store, applying the money rule to every amount, and checks that the bill adds
+ * up (a rounding cent is a warning on the snapshot; more than the tolerance is refused).
+ */
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CATEGORY_TOTAL_FIELDS, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
+import { absGreaterThan, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
+import { ApiError } from '../http/errors';
+
+export interface SnapshotRow {
+  company_account_number: string;
+  company_name: string | null;
+  invoice_number: string;
+  billing_year: number;
+  billing_month: number;
+  invoice_date: string;
+  due_date: string | null;
+  billing_plan: string | null;
+  contract_term: string | null;
+  support_level: string | null;
+  total_amount: string;
+  total_user_charges: string | null;
+  total_asset_charges: string | null;
+  total_backup_charges: string | null;
+  total_ticket_charges: string | null;
+  total_line_item_charges: string | null;
+  user_count: number | null;
+  asset_count: number | null;
+  billable_hours: string | null;
+  created_by: string | null;
+  notes: string | null;
+  invoice_csv: string;
+}
+
+export interface LineItemRow {
+  line_type: LineType;
+  item_name: string;
+  description: string | null;
+  quantity: string;
+  rate: string;
+  amount: string;
+}
+
+export interface NormalisedSnapshot {
+  row: SnapshotRow;
+  billingData: Record<string, unknown>;
+  lineItems: LineItemRow[];
+  warnings: SnapshotWarning[];
+}
+
+const money = (v: number | string | null | undefined): string | null => (v === null || v === undefined ? null : roundLedger(v));
+
+export function normaliseSnapshot(post: SnapshotPost): NormalisedSnapshot {
+  const row: SnapshotRow = {
+    company_account_number: post.company_account_number,
+    company_name: post.company_name ?? null,
+    invoice_number: post.invoice_number,
+    billing_year: post.billing_year,
+    billing_month: post.billing_month,
+    invoice_date: post.invoice_date,
+    due_date: post.due_date ?? null,
+    billing_plan: post.billing_plan ?? null,
+    contract_term: post.contract_term ?? null,
+    support_level: post.support_level ?? null,
+    total_amount: roundLedger(post.total_amount),
+    total_user_charges: money(post.total_user_charges),
+    total_asset_charges: money(post.total_asset_charges),
+    total_backup_charges: money(post.total_backup_charges),
+    total_ticket_charges: money(post.total_ticket_charges),
+    total_line_item_charges: money(post.total_line_item_charges),
+    user_count: post.user_count ?? null,
+    asset_count: post.asset_count ?? null,
+    billable_hours: money(post.billable_hours),
+    created_by: post.created_by ?? null,
+    notes: post.notes ?? null,
+    invoice_csv: post.invoice_csv,
+  };
+  const lineItems: LineItemRow[] = post.line_items.map((li) => ({
+    line_type: li.line_type,
+    item_name: li.item_name,
+    description: li.description ?? null,
+    quantity: roundLedger(li.quantity),
+    rate: roundLedger(li.rate),
+    amount: roundLedger(li.amount),
+  }));
+  return { row, billingData: post.billing_data_json, lineItems, warnings: [] };
+}
+
+export interface TotalsCheck {
+  expected: string;
+  actual: string;
+  difference: string;
+}
+
+/**
+ * Compares the total with the sum of the line items, the sum of the category totals Ledger
+ * sent, and the Amount column of the invoice CSV. Within `tolerance` a difference becomes a
+ * warning; beyond it the bill is refused with 422 naming the sums.
+ */
+export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotWarning[] {
+  const warnings: SnapshotWarning[] = [];
+  const total = n.row.total_amount;
+  const refuse = (field: string, what: string, c: TotalsCheck) => {
+    throw new ApiError(
+      'totals_mismatch',
+      `${what} (${c.actual}) differs from total_amount (${c.expected}) by ${c.difference}, more than the tolerance of ${tolerance}`,
+      { field, ...c, tolerance },
+    );
+  };
+
+  const linesSum = sumMoney(n.lineItems.map((l) => l.amount));
+  const linesCheck = { expected: total, actual: linesSum, difference: subtractMoney(linesSum, total) };
+  if (absGreaterThan(linesCheck.difference, tolerance)) refuse('line_items', 'The sum of the line items', linesCheck);
+  if (linesCheck.difference !== '0.00') {
+    warnings.push({ code: 'line_items_total_mismatch', message: `Line items add up to ${linesSum}, the total is ${total} (rounding difference ${linesCheck.difference})`, ...linesCheck });
+  }
+
+  const categories = CATEGORY_TOTAL_FIELDS.map((f) => n.row[f]).filter((v): v is string => v !== null);
+  if (categories.length > 0) {
+    const catSum = sumMoney(categories);
+    const catCheck = { expected: total, actual: catSum, difference: subtractMoney(catSum, total) };
+    if (absGreaterThan(catCheck.difference, tolerance)) refuse('total_*_charges', 'The sum of the category totals', catCheck);
+    if (catCheck.difference !== '0.00') {
+      warnings.push({ code: 'category_totals_mismatch', message: `Category totals add up to ${catSum}, the total is ${total} (rounding difference ${catCheck.difference})`, ...catCheck });
+    }
+  }
+
+  const csv = csvAmountSum(n.row.invoice_csv);
+  if (csv === undefined) {
+    warnings.push({ code: 'csv_unreadable', message: 'The invoice CSV has no Amount column that could be read; it is stored as sent' });
+  } else {
+    const csvCheck = { expected: total, actual: csv, difference: subtractMoney(csv, total) };
+    if (csvCheck.difference !== '0.00') {
+      // The CSV is Ledger's document, kept byte for byte: a difference is recorded, never refused.
+      warnings.push({ code: 'csv_total_mismatch', message: `The invoice CSV adds up to ${csv}, the total is ${total} (difference ${csvCheck.difference})`, ...csvCheck });
+    }
+  }
+  return warnings;
+}
+
+/** The sum of the invoice CSV's Amount column, or undefined when it cannot be read. */
+export function csvAmountSum(csv: string): string | undefined {
+  if (csv.trim() === '') return undefined;
+  try {
+    const records = parseCsv(csv, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+    const amounts: string[] = [];
+    for (const r of records) {
+      const a = r.Amount;
+      if (a === undefined || !/^-?\d+(\.\d+)?$/.test(a.trim())) return undefined;
+      amounts.push(a.trim());
+    }
+    return sumMoney(amounts);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The API contract shared by the server and the desktop app: request and response
+ * schemas with the types inferred from them. Browser-safe (no Node imports).
+ */
+import { z } from 'zod';
+
+export const LINE_TYPES = ['user', 'asset', 'backup', 'ticket', 'custom'] as const;
+export type LineType = (typeof LINE_TYPES)[number];
+
+/** Largest magnitude numeric(12,2) holds. */
+const MONEY_LIMIT = 9_999_999_999.99;
+const QUANTITY_LIMIT = 99_999_999.99;
+
+const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a date written YYYY-MM-DD' });
+
+/** Money as Ledger sends it: a JSON number (an unrounded float) or a decimal string. */
+const moneyIn = (limit = MONEY_LIMIT) =>
+  z.union([
+    z.number().refine(Number.isFinite, { message: 'must be a finite number' }),
+    z.string().regex(/^-?\d+(\.\d+)?$/, { message: 'must be a decimal number' }),
+  ]).refine((v) => Number.isNaN(Number(v)) || Math.abs(Number(v)) <= limit, { message: `must be at most ${limit} in magnitude` });
+
+const optionalText = (max?: number) => {
+  const s = max ? z.string().max(max, { message: `must be at most ${max} characters` }) : z.string();
+  return s.nullish();
+};
+
+export const LineItemIn = z.object({
+  line_type: z.enum(LINE_TYPES, { message: `must be one of ${LINE_TYPES.join(', ')}` }),
+  item_name: z.string().max(255, { message: 'must be at most 255 characters' }),
+  description: optionalText(),
+  quantity: moneyIn(QUANTITY_LIMIT),
+  rate: moneyIn(),
+  amount: moneyIn(),
+});
+export type LineItemIn = z.infer<typeof LineItemIn>;
+
+/** The body Ledger posts to `POST /api/snapshot` (CONTRACT.md section 1). */
+export const SnapshotPost = z.object({
+  company_account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be a string of 1 to 50 digits' }),
+  billing_year: z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' }),
+  billing_month: z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' }),
+  invoice_number: z.string().trim().min(1, { message: 'must not be empty' }).max(50, { message: 'must be at most 50 characters' }).regex(/^[^/\\?#\s]+$/, { message: 'must not contain spaces, slashes, ? or #' }),
+  total_amount: moneyIn(),
+  invoice_date: isoDate,
+  billing_data_json: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }),
+  invoice_csv: z.string({ message: 'must be a string holding the invoice CSV' }),
+  company_name: optionalText(150),
+  due_date: isoDate.nullish(),
+  billing_plan: optionalText(100),
+  contract_term: optionalText(50),
+  support_level: optionalText(100),
+  total_user_charges: moneyIn().nullish(),
+  total_asset_charges: moneyIn().nullish(),
+  total_backup_charges: moneyIn().nullish(),
+  total_ticket_charges: moneyIn().nullish(),
+  total_line_item_charges: moneyIn().nullish(),
+  user_count: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).nullish(),
+  asset_count: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).nullish(),
+  billable_hours: moneyIn(QUANTITY_LIMIT).nullish(),
+  created_by: optionalText(100),
+  notes: optionalText(),
+  line_items: z.array(LineItemIn, { message: 'must be an array of line items' }).max(100_000).default([]),
+});
+export type SnapshotPost = z.infer<typeof SnapshotPost>;
+
+/** Fields money-normalised on the way in, in the order they appear on a bill. */
+export const CATEGORY_TOTAL_FIELDS = [
+  'total_user_charges',
+  'total_asset_charges',
+  'total_backup_charges',
+  'total_ticket_charges',
+  'total_line_item_charges',
+] as const;
+
+export interface SnapshotWarning {
+  code: 'line_items_total_mismatch' | 'category_totals_mismatch' | 'csv_total_mismatch' | 'csv_unreadable';
+  message: string;
+  expected?: string;
+  actual?: string;
+  difference?: string;
+}
+
+export interface SnapshotCreated {
+  message: string;
+  snapshot_id: number;
+  invoice_number: string;
+  content_hash: string;
+  warnings: SnapshotWarning[];
+}
+
+export interface LineItemOut {
+  line_type: LineType;
+  item_name: string;
+  description: string | null;
+  quantity: string;
+  rate: string;
+  amount: string;
+}
+
+/** A row in search results and histories: never the big JSON or CSV columns. */
+export interface SnapshotSummary {
+  id: number;
+  company_account_number: string;
+  company_name: string | null;
+  invoice_number: string;
+  billing_year: number;
+  billing_month: number;
+  invoice_date: string;
+  due_date: string | null;
+  billing_plan: string | null;
+  total_amount: string;
+  user_count: number | null;
+  asset_count: number | null;
+  line_item_count: number;
+  content_hash: string;
+  has_warnings: boolean;
+  archived_at: string;
+}
+
+export interface SnapshotDetail extends Omit<SnapshotSummary, 'has_warnings'> {
+  contract_term: string | null;
+  support_level: string | null;
+  total_user_charges: string | null;
+  total_asset_charges: string | null;
+  total_backup_charges: string | null;
+  total_ticket_charges: string | null;
+  total_line_item_charges: string | null;
+  billable_hours: string | null;
+  created_by: string | null;
+  notes: string | null;
+  source: string;
+  warnings: SnapshotWarning[];
+  billing_data: Record<string, unknown>;
+  line_items: LineItemOut[];
+}
+
+export const SORT_FIELDS = ['archived_at', 'period', 'total_amount', 'company_name', 'company_account_number', 'invoice_number', 'invoice_date'] as const;
+
+const queryInt = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, { message: 'must be a whole number' }).transform(Number).refine((n) => n >= min && n <= max, { message: `must be from ${min} to ${max}` });
+const queryMoney = z.string().regex(/^-?\d+(\.\d{1,2})?$/, { message: 'must be an amount such as 100 or 100.50' });
+const queryPeriod = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'must be a period written YYYY-MM' });
+
+/** `GET /api/snapshots/search` query parameters; unknown ones are refused. */
+export const SearchQuery = z.strictObject(
+  {
+    account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be digits' }).optional(),
+    company: z.string().min(1).max(150).optional(),
+    invoice_number: z.string().min(1).max(50).optional(),
+    year: queryInt(2000, 2100).optional(),
+    month: queryInt(1, 12).optional(),
+    from_period: queryPeriod.optional(),
+    to_period: queryPeriod.optional(),
+    min_total: queryMoney.optional(),
+    max_total: queryMoney.optional(),
+    archived_from: isoDate.optional(),
+    archived_to: isoDate.optional(),
+    tz: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }).optional(),
+    sort: z.enum(SORT_FIELDS, { message: `must be one of ${SORT_FIELDS.join(', ')}` }).default('archived_at'),
+    order: z.enum(['asc', 'desc'], { message: 'must be asc or desc' }).default('desc'),
+    limit: queryInt(1, 1000).default(100),
+    offset: queryInt(0, 10_000_000).default(0),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown parameter` : undefined) },
+);
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+export const PageQuery = z.strictObject({
+  limit: queryInt(1, 1000).default(100),
+  offset: queryInt(0, 10_000_000).default(0),
+});
+
+export interface SearchResult {
+  total: number;
+  limit: number;
+  offset: number;
+  results: SnapshotSummary[];
+}
+
+export interface CompanyHistory extends SearchResult {
+  account_number: string;
+  company_name: string | null;
+}
+
+export interface Stats {
+  snapshots: number;
+  companies: number;
+  latest_archived_at: string | null;
+  latest_invoice_number: string | null;
+  monthly_totals: { period: string; total: string; snapshots: number }[];
+}
+
+export function isValidIsoDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+export function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}

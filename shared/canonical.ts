@@ -1,0 +1,57 @@
+/**
+ * The canonical form of a snapshot, the input of its `content_hash` (SHA-256, hex).
+ *
+ * Version 1: the JSON Canonicalization Scheme (RFC 8785: sorted keys, no white space,
+ * ECMAScript number form) of
+ *   {"v":1,"snapshot":{...the fields below...},"line_items":[...in posted order...]}
+ * with money, hours and quantities as decimal strings after the money rule, dates as
+ * YYYY-MM-DD, absent optional fields as null, `billing_data` as posted, and the invoice
+ * CSV as its exact text. Server-side facts (id, archived_at, warnings, the raw body) are
+ * not part of it, so anyone can recompute the hash from what `GET /api/snapshot` returns.
+ */
+import canonicalize from 'canonicalize';
+
+export const CANONICAL_VERSION = 1;
+
+export const CANONICAL_SNAPSHOT_FIELDS = [
+  'company_account_number',
+  'company_name',
+  'invoice_number',
+  'billing_year',
+  'billing_month',
+  'invoice_date',
+  'due_date',
+  'billing_plan',
+  'contract_term',
+  'support_level',
+  'total_amount',
+  'total_user_charges',
+  'total_asset_charges',
+  'total_backup_charges',
+  'total_ticket_charges',
+  'total_line_item_charges',
+  'user_count',
+  'asset_count',
+  'billable_hours',
+  'created_by',
+  'notes',
+  'invoice_csv',
+] as const;
+
+export const CANONICAL_LINE_FIELDS = ['line_type', 'item_name', 'description', 'quantity', 'rate', 'amount'] as const;
+
+type Plain = Record<string, unknown>;
+
+export function canonicalSnapshot(snapshot: Plain, billingData: unknown, lineItems: Plain[]): string {
+  const fields: Plain = {};
+  for (const f of CANONICAL_SNAPSHOT_FIELDS) fields[f] = snapshot[f] ?? null;
+  fields.billing_data = billingData;
+  const lines = lineItems.map((li) => {
+    const out: Plain = {};
+    for (const f of CANONICAL_LINE_FIELDS) out[f] = li[f] ?? null;
+    return out;
+  });
+  const text = canonicalize({ v: CANONICAL_VERSION, snapshot: fields, line_items: lines });
+  if (text === undefined) throw new Error('snapshot cannot be canonicalised');
+  return text;
+}

@@ -1,0 +1,29 @@
+/** The closed set of error codes the server answers with; clients switch on `code`. */
+export const ERROR_CODES = [
+  'validation_failed', // 400: a field or parameter is wrong (details.fields names each)
+  'invalid_json', // 400: the body is not JSON
+  'unauthorized', // 401: no or unknown token
+  'forbidden', // 403: the token may not do this
+  'not_found', // 404
+  'method_not_allowed', // 405
+  'already_archived', // 409: this company and month (or invoice number) is archived
+  'payload_too_large', // 413
+  'unsupported_media_type', // 415
+  'totals_mismatch', // 422: line items or categories do not add up to the total
+  'dependency_unavailable', // 503: the database or a peer is down
+  'internal', // 500: a bug; the request id is in the log
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface FieldError {
+  field: string;
+  reason: string;
+}
+
+/** Every error body: `error` stays a readable string because Ledger displays it as is. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  details?: Record<string, unknown>;
+  request_id?: string;
+}

@@ -1,0 +1,63 @@
+/**
+ * The one money rule of Archive. Ledger sends unrounded binary floats and prints its
+ * invoice with Python's `format(x, '.2f')`, which rounds the *exact* binary value of the
+ * float to the nearest cent, ties to even (400.125 -> "400.12"). We apply the same rule
+ * at the boundary so our numbers equal Ledger's invoice; past that point money is an
+ * exact decimal string ("1906.22") and never a float again.
+ */
+import Decimal from 'decimal.js';
+
+/** A Decimal constructor with enough precision for sums of many cents; never a float. */
+export const Money = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_EVEN });
+export type MoneyValue = InstanceType<typeof Money>;
+
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+
+/**
+ * The exact decimal expansion of a double. `toPrecision(100)` is exact for every double
+ * whose expansion has at most 100 significant digits, which covers every amount that can
+ * be a tie at the cent; anything smaller rounds to 0.00 either way.
+ */
+function exactDecimalOf(value: number): MoneyValue {
+  return new Money(value.toPrecision(100));
+}
+
+/**
+ * Round a value from Ledger to `places` decimals with Ledger's rule.
+ * Numbers are taken at their exact binary value; decimal strings at their written value.
+ */
+export function roundLedger(value: number | string, places = 2): string {
+  let exact: MoneyValue;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+    exact = exactDecimalOf(value);
+  } else {
+    if (!DECIMAL_TEXT.test(value)) throw new RangeError(`not a decimal number: ${value}`);
+    exact = new Money(value);
+  }
+  const rounded = exact.toDecimalPlaces(places, Decimal.ROUND_HALF_EVEN);
+  // "-0.00" is not a sum anybody wants to read.
+  return (rounded.isZero() ? new Money(0) : rounded).toFixed(places);
+}
+
+/** Exact sum of decimal strings, as a string with two decimals. */
+export function sumMoney(values: Iterable<string>): string {
+  let total = new Money(0);
+  for (const v of values) total = total.plus(v);
+  return total.toFixed(2);
+}
+
+/** a - b, exactly, with two decimals. */
+export function subtractMoney(a: string, b: string): string {
+  const d = new Money(a).minus(b);
+  return (d.isZero() ? new Money(0) : d).toFixed(2);
+}
+
+/** |a| > |b| for decimal strings. */
+export function absGreaterThan(a: string, b: string): boolean {
+  return new Money(a).abs().greaterThan(new Money(b).abs());
+}
+
+export function isDecimalText(value: string): boolean {
+  return DECIMAL_TEXT.test(value);
+}
