@@ -39,20 +39,29 @@ export function validationError(fields: FieldError[], what = 'request'): ApiErro
 }
 
 /** Zod issues as `field: reason` pairs, with paths like `line_items[3].amount`. */
-export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
+export function fieldErrorsFromZod(error: z.ZodError, input?: unknown): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ field: joinPath([...issue.path, key]), reason: 'is not a known parameter' });
       continue;
     }
-    out.push({ field: joinPath(issue.path) || '(body)', reason: reasonOf(issue) });
+    out.push({ field: joinPath(issue.path) || '(body)', reason: reasonOf(issue, valueAt(input, issue.path)) });
   }
   return out;
 }
 
-function reasonOf(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function reasonOf(issue: z.core.$ZodIssue, value: unknown): string {
+  if (value === undefined && issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return 'is required';
   if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}`;
   if (issue.code === 'invalid_union') {
     // Our unions are "number or decimal string": say that, not two nested messages.
@@ -77,7 +86,7 @@ function joinPath(path: PropertyKey[]): string {
 /** Parses with a schema or throws a 400 that names every bad field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what?: string): z.infer<T> {
   const result = schema.safeParse(input);
-  if (!result.success) throw validationError(fieldErrorsFromZod(result.error), what);
+  if (!result.success) throw validationError(fieldErrorsFromZod(result.error, input), what);
   return result.data;
 }
 

@@ -28,7 +28,9 @@ export function snapshotRoutes(deps: AppDeps): Router {
 
   router.get('/snapshot/:invoice_number/csv', requireScope('read'), async (ctx) => {
     const s = await getSnapshotColumns(ctx.params.invoice_number, ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
-    ctx.attachment(csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month));
+    const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
+    // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
+    ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
     ctx.type = 'text/csv; charset=utf-8';
     ctx.body = s.invoice_csv;
   });
@@ -50,3 +52,7 @@ const requireJson: Koa.Middleware = async (ctx, next) => {
   }
   await next();
 };
+
+function asciiFallback(name: string): string {
+  return name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '') || 'invoice.csv';
+}

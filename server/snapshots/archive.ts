@@ -17,6 +17,8 @@ export interface ArchiveOptions {
   source?: SnapshotSource;
   /** The request body exactly as received, kept as evidence. */
   rawBody?: string | null;
+  /** When the bill was archived, for imports of older archives; default now(). */
+  archivedAt?: Date;
 }
 
 export interface PreparedSnapshot extends NormalisedSnapshot {
@@ -52,6 +54,7 @@ export async function insertPrepared(knex: Knex, p: PreparedSnapshot, opts: Omit
           content_hash: p.contentHash,
           warnings: JSON.stringify(p.warnings),
           source: opts.source ?? 'ledger_post',
+          ...(opts.archivedAt ? { archived_at: opts.archivedAt } : {}),
         })
         .returning('id');
       const snapshotId = Number(inserted.id);

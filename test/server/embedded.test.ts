@@ -1,0 +1,90 @@
+/**
+ * The zero-setup path a new user takes: `npm start` with no DATABASE_URL runs on an embedded
+ * PostgreSQL in ./data, migrates it, makes tokens once, serves, and keeps the data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixtureBills } from '../helpers/fixtures';
+
+const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
+const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-embedded-'));
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  fs.rmSync(workdir, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+}
+
+function startEmbedded(): Promise<Started> {
+  const env: NodeJS.ProcessEnv = { ...process.env, SERVICE_PORT: '0', LOG_LEVEL: 'info' };
+  for (const k of ['DATABASE_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN', 'ARCHIVE_DATA_DIR']) delete env[k];
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`embedded server did not start:\n${out}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*archive listening/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], stdout: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+describe('embedded database', () => {
+  let adminToken = '';
+  let serviceToken = '';
+  const bill = fixtureBills().find((b) => b.key === '731118-202601')!;
+
+  it('boots, migrates, prints tokens once, stores them 0600, and serves', async () => {
+    const s = await startEmbedded();
+    const printed = s.stdout();
+    serviceToken = /SERVICE_TOKEN=(\S+)/.exec(printed)![1];
+    adminToken = /ADMIN_TOKEN=(\S+)/.exec(printed)![1];
+    expect(serviceToken.length).toBeGreaterThanOrEqual(24);
+    const tokensFile = path.join(workdir, 'data', 'tokens.json');
+    expect(fs.statSync(tokensFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(tokensFile, 'utf8'))).toMatchObject({ service_token: serviceToken, admin_token: adminToken });
+
+    const health = await fetch(`${s.url}/health`);
+    expect(await health.json()).toMatchObject({ status: 'ok', service: 'archive' });
+    const res = await fetch(`${s.url}/api/snapshot`, { method: 'POST', headers: { Authorization: `Bearer ${serviceToken}`, 'Content-Type': 'application/json' }, body: bill.rawBody });
+    expect(res.status).toBe(201);
+    const got = await (await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
+    expect(got).toMatchObject({ company_name: 'Müller & Söhne GmbH', total_amount: '1906.22' });
+    expect(await stop(s.child)).toBe(0);
+  }, 120_000);
+
+  it('keeps the data and the tokens across a restart, without printing them again', async () => {
+    const s = await startEmbedded();
+    expect(s.stdout()).not.toMatch(/SERVICE_TOKEN=/);
+    const got = await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}/csv`, { headers: { Authorization: `Bearer ${serviceToken}` } });
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe(bill.body.invoice_csv);
+    const dup = await fetch(`${s.url}/api/snapshot`, { method: 'POST', headers: { Authorization: `Bearer ${serviceToken}`, 'Content-Type': 'application/json' }, body: bill.rawBody });
+    expect(dup.status).toBe(409);
+    expect(await stop(s.child)).toBe(0);
+  }, 120_000);
+});

@@ -1,0 +1,69 @@
+/** Archived rows are immutable in the database itself: plain SQL cannot change them. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveSnapshot } from '../../server/snapshots/archive';
+import { SnapshotPost } from '../../shared/api';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { makeBill } from '../helpers/fixtures';
+
+let db: TestDatabase;
+let snapshotId: number;
+beforeAll(async () => {
+  db = await freshDatabase();
+  const created = await archiveSnapshot(db.knex, SnapshotPost.parse(makeBill({ company_account_number: '100001' })), { tolerance: '0.05' });
+  snapshotId = created.snapshot_id;
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const refused = /archived rows are immutable/;
+
+describe('billing_snapshots', () => {
+  it('refuses UPDATE', async () => {
+    await expect(db.knex.raw(`UPDATE billing_snapshots SET total_amount = 0 WHERE id = ?`, [snapshotId])).rejects.toThrow(refused);
+  });
+  it('refuses DELETE', async () => {
+    await expect(db.knex.raw(`DELETE FROM billing_snapshots WHERE id = ?`, [snapshotId])).rejects.toThrow(refused);
+  });
+  it('refuses TRUNCATE', async () => {
+    await expect(db.knex.raw(`TRUNCATE billing_snapshots CASCADE`)).rejects.toThrow(refused);
+  });
+  it('refuses a second bill for the same company and month, whatever its invoice number', async () => {
+    const row = await db.knex('billing_snapshots').where('id', snapshotId).first();
+    const { id: _id, ...copy } = row;
+    await expect(db.knex('billing_snapshots').insert({ ...copy, invoice_number: 'other-1' })).rejects.toThrow(/billing_snapshots_company_period_key/);
+  });
+  it('refuses a month outside 1-12 and an empty account', async () => {
+    const row = await db.knex('billing_snapshots').where('id', snapshotId).first();
+    const { id: _id, ...copy } = row;
+    await expect(db.knex('billing_snapshots').insert({ ...copy, invoice_number: 'x-13', billing_month: 13 })).rejects.toThrow(/billing_snapshots_month_range/);
+    await expect(db.knex('billing_snapshots').insert({ ...copy, invoice_number: 'x-14', company_account_number: ' ' })).rejects.toThrow(/billing_snapshots_account_not_empty/);
+  });
+});
+
+describe('snapshot_line_items', () => {
+  it('refuses UPDATE and DELETE', async () => {
+    await expect(db.knex.raw(`UPDATE snapshot_line_items SET amount = 999 WHERE snapshot_id = ?`, [snapshotId])).rejects.toThrow(refused);
+    await expect(db.knex.raw(`DELETE FROM snapshot_line_items WHERE snapshot_id = ?`, [snapshotId])).rejects.toThrow(refused);
+  });
+  it('refuses adding a line to a bill archived in an earlier transaction', async () => {
+    await expect(
+      db.knex('snapshot_line_items').insert({ snapshot_id: snapshotId, position: 99, line_type: 'custom', item_name: 'Extra', quantity: 1, rate: 5, amount: 5 }),
+    ).rejects.toThrow(/line items cannot be added to a bill archived earlier/);
+  });
+  it('still holds exactly what was archived', async () => {
+    const lines = await db.knex('snapshot_line_items').where('snapshot_id', snapshotId).orderBy('position');
+    expect(lines.map((l) => l.amount)).toEqual(['0.10', '0.20']);
+    const snap = await db.knex('billing_snapshots').where('id', snapshotId).first();
+    expect(snap.total_amount).toBe('0.30');
+  });
+});
+
+describe('migrations', () => {
+  it('the archive tables migration refuses to be rolled back', async () => {
+    const { migrationSource } = await import('../../migrations/index');
+    const [first] = await migrationSource.getMigrations([]);
+    const migration = await migrationSource.getMigration(first);
+    await expect(migration.down!(db.knex)).rejects.toThrow(/irreversible/);
+  });
+});

@@ -1,0 +1,61 @@
+/** The money rule: Python's format(x, '.2f') on the exact binary value, ties to even. */
+import { describe, expect, it } from 'vitest';
+import { roundLedger, subtractMoney, sumMoney } from '../../shared/money';
+
+// Printed by CPython 3.11: [format(x, '.2f') for x in ...]
+const PYTHON: [number, string][] = [
+  [400.125, '400.12'],
+  [1906.2169999999637, '1906.22'],
+  [14.996999999963627, '15.00'],
+  [2.675, '2.67'],
+  [0.125, '0.12'],
+  [0.375, '0.38'],
+  [164.99999999999997, '165.00'],
+  [3.3499999999999996, '3.35'],
+  [0.30000000000000004, '0.30'],
+  [41.25000000000001, '41.25'],
+  [1e-300, '0.00'],
+  [123456789.125, '123456789.12'],
+  [9.498099999979996, '9.50'],
+  [1189.48309999998, '1189.48'],
+  [170.99999999992633, '171.00'],
+  [0.005, '0.01'],
+  [0.015, '0.01'],
+  [1.005, '1.00'],
+];
+
+describe('roundLedger', () => {
+  it.each(PYTHON)('%s -> %s as Python prints it', (x, expected) => {
+    expect(roundLedger(x)).toBe(expected);
+  });
+  it('differs from toFixed where toFixed is wrong for Ledger', () => {
+    expect((400.125).toFixed(2)).toBe('400.13');
+    expect(roundLedger(400.125)).toBe('400.12');
+  });
+  it('takes decimal strings at their written value, ties to even', () => {
+    expect(roundLedger('2.675')).toBe('2.68');
+    expect(roundLedger('2.665')).toBe('2.66');
+    expect(roundLedger('10')).toBe('10.00');
+  });
+  it('never writes negative zero', () => {
+    expect(roundLedger(-0.001)).toBe('0.00');
+  });
+  it('refuses what is not a number', () => {
+    expect(() => roundLedger(Number.NaN)).toThrow();
+    expect(() => roundLedger('1e5')).toThrow();
+  });
+});
+
+describe('exact sums', () => {
+  it('0.10 + 0.20 = 0.30', () => {
+    expect(sumMoney(['0.10', '0.20'])).toBe('0.30');
+    expect(0.1 + 0.2).not.toBe(0.3);
+  });
+  it('a million cents', () => {
+    expect(sumMoney(Array.from({ length: 1_000_000 }, () => '0.01'))).toBe('10000.00');
+  });
+  it('subtracts exactly', () => {
+    expect(subtractMoney('417.79', '417.80')).toBe('-0.01');
+    expect(subtractMoney('1.00', '1.00')).toBe('0.00');
+  });
+});
