@@ -125,7 +125,10 @@ export async function runServerProcess(config: Config): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     running.close().then(
-      () => process.exit(0),
+      () => {
+        running.log.flush();
+        process.exit(0);
+      },
       (err) => {
         running.log.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -1,0 +1,183 @@
+/**
+ * Benchmark of the Archive server (issue "Archive server"): ingest of 5,000 Ledger-shaped
+ * bills at concurrency 8, then a search mix at 100,000 snapshots, against real PostgreSQL.
+ * Prints figures; asserts nothing.
+ *
+ *   BENCH_DATABASE_URL   admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
+ *   BENCH_COMPANIES=500 BENCH_MONTHS=10 BENCH_TARGET=100000 BENCH_SEARCH_SECONDS=30 BENCH_CONCURRENCY=8
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { openDatabase } from '../server/db/database';
+import { migrateToLatest } from '../server/db/migrate';
+import { benchAccount, benchBill } from './bills';
+import { runLoad, type LoadRequest } from './lib/load';
+import { startServerProcess } from './lib/server-process';
+import { ms, summarise, table } from './lib/stats';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 500);
+const MONTHS = Number(process.env.BENCH_MONTHS ?? 10);
+const TARGET = Number(process.env.BENCH_TARGET ?? 100_000);
+const SEARCH_SECONDS = Number(process.env.BENCH_SEARCH_SECONDS ?? 30);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
+const DB_NAME = 'archive_bench';
+
+function dbUrl(name: string): string {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  await c.query(sql);
+  await c.end();
+}
+
+/** Periods ending with 2026-10, oldest first. */
+function periods(n: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    const k = 2026 * 12 + 9 - i;
+    out.push([Math.floor(k / 12), (k % 12) + 1]);
+  }
+  return out;
+}
+
+async function main() {
+  console.log(`Archive server benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${DB_NAME}`);
+  const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
+  await migrateToLatest(db.knex);
+
+  const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10' });
+  const auth = { Authorization: `Bearer ${SERVICE_TOKEN}` };
+
+  // ---- ingest ----
+  const ps = periods(MONTHS);
+  const bodies: string[] = [];
+  for (const [y, m] of ps) for (let c = 0; c < COMPANIES; c++) bodies.push(JSON.stringify(benchBill(c, y, m)));
+  const avgKb = bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024;
+  console.log(`\nIngest: ${bodies.length} bills (${COMPANIES} companies x ${MONTHS} months, 25 line items, ${avgKb.toFixed(1)} KB per body), concurrency ${CONCURRENCY}`);
+  let i = 0;
+  const stopRss = server.sampleRss();
+  const cpu0 = server.cpuSeconds();
+  const ingest = await runLoad({
+    baseUrl: server.url,
+    concurrency: CONCURRENCY,
+    next: () =>
+      i < bodies.length
+        ? { kind: 'POST /api/snapshot', path: '/api/snapshot', init: { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++] }, expect: [201] }
+        : undefined,
+  });
+  const ingestCpu = server.cpuSeconds() - cpu0;
+  const ingestRss = stopRss();
+  const lat = summarise(ingest.byKind.get('POST /api/snapshot') ?? []);
+  const stored = await db.knex('billing_snapshots').count('* as n').first();
+  const storedLines = await db.knex('snapshot_line_items').count('* as n').first();
+  console.log(
+    table([
+      ['bills/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'stored', 'line items', 'server CPU %', 'server RSS max MB'],
+      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), [...ingest.errors.values()].reduce((a, b) => a + b, 0), Number(stored!.n), Number(storedLines!.n), Math.round((100 * ingestCpu) / ingest.seconds), Math.round(Math.max(...ingestRss))],
+    ]),
+  );
+  if (ingest.errors.size) console.log('errors:', Object.fromEntries(ingest.errors));
+
+  // ---- fill to TARGET with copies of the ingested bills (new accounts, same sizes) ----
+  const base = Number(stored!.n);
+  const generations = Math.ceil((TARGET - base) / base);
+  const t0 = performance.now();
+  for (let g = 1; g <= generations; g++) {
+    await db.knex.transaction(async (trx) => {
+      await trx.raw(
+        `INSERT INTO billing_snapshots (company_account_number, company_name, invoice_number, billing_year, billing_month, invoice_date, due_date,
+           billing_plan, contract_term, support_level, total_amount, total_user_charges, total_asset_charges, total_backup_charges,
+           total_ticket_charges, total_line_item_charges, user_count, asset_count, billable_hours, billing_data_json, invoice_csv, raw_body,
+           created_by, notes, line_item_count, content_hash, warnings, source, archived_at)
+         SELECT (company_account_number::bigint + ?::int * 1000)::text, company_name || ' ' || ?::int,
+           (company_account_number::bigint + ?::int * 1000)::text || '-' || billing_year || lpad(billing_month::text, 2, '0'),
+           billing_year, billing_month, invoice_date, due_date, billing_plan, contract_term, support_level,
+           total_amount + ?::int, total_user_charges + ?::int, total_asset_charges, total_backup_charges, total_ticket_charges, total_line_item_charges,
+           user_count, asset_count, billable_hours, billing_data_json, invoice_csv, raw_body, created_by, notes, line_item_count,
+           encode(sha256(convert_to(content_hash || ?::text, 'UTF8')), 'hex'), warnings, source, archived_at - make_interval(days => ?::int)
+         FROM billing_snapshots WHERE id <= ?`,
+        [g, g, g, g, g, g, g, base],
+      );
+      await trx.raw(
+        `INSERT INTO snapshot_line_items (snapshot_id, position, line_type, item_name, description, quantity, rate, amount)
+         SELECT n.id, li.position, li.line_type, li.item_name, li.description, li.quantity, li.rate,
+                CASE WHEN li.position = 1 THEN li.amount + ?::int ELSE li.amount END
+           FROM billing_snapshots o
+           JOIN snapshot_line_items li ON li.snapshot_id = o.id
+           JOIN billing_snapshots n ON n.invoice_number = (o.company_account_number::bigint + ?::int * 1000)::text || '-' || o.billing_year || lpad(o.billing_month::text, 2, '0')
+          WHERE o.id <= ?`,
+        [g, g, base],
+      );
+    });
+  }
+  await db.knex.raw('VACUUM ANALYZE billing_snapshots');
+  await db.knex.raw('VACUUM ANALYZE snapshot_line_items');
+  const total = Number((await db.knex('billing_snapshots').count('* as n').first())!.n);
+  const size = (await db.knex.raw(`SELECT pg_size_pretty(pg_database_size(current_database())) AS s`)).rows[0].s;
+  console.log(`\nFilled to ${total} snapshots by copying in SQL (${((performance.now() - t0) / 1000).toFixed(1)} s); database size ${size}`);
+
+  // ---- search mix ----
+  const accounts = Array.from({ length: generations + 1 }, (_, g) => Array.from({ length: COMPANIES }, (_, c) => String(Number(benchAccount(c)) + g * 1000))).flat();
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const invoice = () => {
+    const [y, m] = ps[rand(ps.length)];
+    return `${accounts[rand(accounts.length)]}-${y}${String(m).padStart(2, '0')}`;
+  };
+  const mix: (() => LoadRequest)[] = [
+    () => ({ kind: 'search by account', path: `/api/snapshots/search?account_number=${accounts[rand(accounts.length)]}`, expect: [200] }),
+    () => {
+      const [y, m] = ps[rand(ps.length)];
+      return { kind: 'search by year+month', path: `/api/snapshots/search?year=${y}&month=${m}&limit=100`, expect: [200] };
+    },
+    () => ({ kind: '20 most recent', path: `/api/snapshots/search?limit=20`, expect: [200] }),
+    () => ({ kind: 'company history', path: `/api/snapshots/company/${accounts[rand(accounts.length)]}`, expect: [200] }),
+    () => ({ kind: 'get by invoice', path: `/api/snapshot/${invoice()}`, expect: [200] }),
+    () => ({ kind: 'CSV', path: `/api/snapshot/${invoice()}/csv`, expect: [200] }),
+  ];
+  let k = 0;
+  console.log(`\nSearch mix at ${total} snapshots: ${mix.length} request kinds in turn, concurrency ${CONCURRENCY}, ${SEARCH_SECONDS} s`);
+  const stopRss2 = server.sampleRss();
+  const cpu1 = server.cpuSeconds();
+  const search = await runLoad({
+    baseUrl: server.url,
+    concurrency: CONCURRENCY,
+    maxMs: SEARCH_SECONDS * 1000,
+    next: () => {
+      const r = mix[k++ % mix.length]();
+      return { ...r, init: { headers: auth } };
+    },
+  });
+  const searchCpu = server.cpuSeconds() - cpu1;
+  const searchRss = stopRss2();
+  const rows: (string | number)[][] = [['request', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms']];
+  for (const [kind, l] of search.byKind) {
+    const s = summarise(l);
+    rows.push([kind, s.count, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)]);
+  }
+  console.log(table(rows));
+  console.log(`total: ${Math.round(search.completed / search.seconds)} req/s, errors ${[...search.errors.values()].reduce((a, b) => a + b, 0)}, server CPU ${Math.round((100 * searchCpu) / search.seconds)}%, server RSS max ${Math.round(Math.max(...searchRss))} MB`);
+  if (search.errors.size) console.log('errors:', Object.fromEntries(search.errors));
+
+  await server.stop();
+  await db.close();
+  if (!process.env.BENCH_KEEP) await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
