@@ -132,6 +132,7 @@ export interface SnapshotDetail extends Omit<SnapshotSummary, 'has_warnings'> {
   source: string;
   warnings: SnapshotWarning[];
   billing_data: Record<string, unknown>;
+  invoice_csv: string;
   line_items: LineItemOut[];
 }
 

@@ -12,6 +12,7 @@ export const Money = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF
 export type MoneyValue = InstanceType<typeof Money>;
 
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+const AT_MOST_TWO_DECIMALS = /^-?\d+(?:\.(\d{1,2}))?$/;
 
 /**
  * The exact decimal expansion of a double. `toPrecision(100)` is exact for every double
@@ -30,6 +31,18 @@ export function roundLedger(value: number | string, places = 2): string {
   let exact: MoneyValue;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+    if (places === 2) {
+      // Fast path for the common case (89.99, 450, 0.5): when the shortest form of the double
+      // has at most two decimals, the exact binary value lies within half an ulp of that
+      // cent value, far from any tie below 1e12, so rounding it gives that value.
+      const shortest = String(value);
+      const m = AT_MOST_TWO_DECIMALS.exec(shortest);
+      if (m && Math.abs(value) < 1e12) {
+        const [int] = shortest.split('.');
+        const cents = (m[1] ?? '').padEnd(2, '0');
+        return value === 0 || (int === '-0' && cents === '00') ? '0.00' : `${int}.${cents}`;
+      }
+    }
     exact = exactDecimalOf(value);
   } else {
     if (!DECIMAL_TEXT.test(value)) throw new RangeError(`not a decimal number: ${value}`);

@@ -142,6 +142,9 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
 /** The sum of the invoice CSV's Amount column, or undefined when it cannot be read. */
 export function csvAmountSum(csv: string): string | undefined {
   if (csv.trim() === '') return undefined;
+  // Ledger's CSV quotes nothing unless a field needs it: without a quote character the
+  // Amount is simply the text after the last comma of each line, as csv-parse would find.
+  if (!csv.includes('"')) return simpleCsvAmountSum(csv);
   try {
     const records = parseCsv(csv, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
     const amounts: string[] = [];
@@ -154,4 +157,20 @@ export function csvAmountSum(csv: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function simpleCsvAmountSum(csv: string): string | undefined {
+  const lines = csv.split(/\r?\n/).filter((l) => l !== '');
+  const header = lines[0].replace(/^\uFEFF/, '').split(',');
+  const column = header.indexOf('Amount');
+  if (column === -1) return undefined;
+  const amounts: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const fields = lines[i].split(',');
+    if (fields.length !== header.length) return undefined;
+    const a = fields[column].trim();
+    if (!/^-?\d+(\.\d+)?$/.test(a)) return undefined;
+    amounts.push(a);
+  }
+  return sumMoney(amounts);
 }

@@ -1,60 +1,38 @@
 /** Reading archived bills back: one bill with its line items, list rows, raw evidence. */
-import type { SnapshotDetail, SnapshotSummary, SnapshotWarning } from '../../shared/api';
+import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
 import { ApiError } from '../http/errors';
 import { Snapshot } from '../models/Snapshot';
 
-export function toSummary(s: Pick<Snapshot, (typeof Snapshot.SUMMARY_COLUMNS)[number]>): SnapshotSummary {
-  return {
-    id: Number(s.id),
-    company_account_number: s.company_account_number,
-    company_name: s.company_name,
-    invoice_number: s.invoice_number,
-    billing_year: s.billing_year,
-    billing_month: s.billing_month,
-    invoice_date: s.invoice_date,
-    due_date: s.due_date,
-    billing_plan: s.billing_plan,
-    total_amount: s.total_amount,
-    user_count: s.user_count,
-    asset_count: s.asset_count,
-    line_item_count: s.line_item_count,
-    content_hash: s.content_hash,
-    has_warnings: Array.isArray(s.warnings) && s.warnings.length > 0,
-    archived_at: new Date(s.archived_at).toISOString(),
-  };
-}
+const DETAIL_COLUMNS = [
+  'id', 'company_account_number', 'company_name', 'invoice_number', 'billing_year', 'billing_month',
+  'invoice_date', 'due_date', 'billing_plan', 'contract_term', 'support_level', 'total_amount',
+  'total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges',
+  'total_line_item_charges', 'user_count', 'asset_count', 'billable_hours', 'created_by', 'notes',
+  'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at', 'billing_data_json', 'invoice_csv',
+];
 
+/** A bill with its line items in one round trip (the lines as one JSON array, money as text). */
 export async function getSnapshotDetail(invoiceNumber: string): Promise<SnapshotDetail> {
-  const s = await Snapshot.query()
-    .findOne({ invoice_number: invoiceNumber })
-    .withGraphFetched('lineItems(ordered)')
-    .modifiers({ ordered: (q) => q.orderBy('position') });
+  const knex = Snapshot.knex();
+  const s = await knex('billing_snapshots as s')
+    .select(DETAIL_COLUMNS.map((c) => `s.${c}`))
+    .select(
+      knex.raw(`(SELECT coalesce(json_agg(json_build_object(
+          'line_type', li.line_type, 'item_name', li.item_name, 'description', li.description,
+          'quantity', li.quantity::text, 'rate', li.rate::text, 'amount', li.amount::text) ORDER BY li.position), '[]'::json)
+        FROM snapshot_line_items li WHERE li.snapshot_id = s.id) AS line_items`),
+    )
+    .where('s.invoice_number', invoiceNumber)
+    .first();
   if (!s) throw notFound(invoiceNumber);
-  const { has_warnings: _unused, ...summary } = toSummary(s);
+  const { billing_data_json, line_items, warnings, ...fields } = s;
   return {
-    ...summary,
-    contract_term: s.contract_term,
-    support_level: s.support_level,
-    total_user_charges: s.total_user_charges,
-    total_asset_charges: s.total_asset_charges,
-    total_backup_charges: s.total_backup_charges,
-    total_ticket_charges: s.total_ticket_charges,
-    total_line_item_charges: s.total_line_item_charges,
-    billable_hours: s.billable_hours,
-    created_by: s.created_by,
-    notes: s.notes,
-    source: s.source,
-    warnings: s.warnings as SnapshotWarning[],
-    billing_data: s.billing_data_json,
-    invoice_csv: s.invoice_csv,
-    line_items: (s.lineItems ?? []).map((li) => ({
-      line_type: li.line_type,
-      item_name: li.item_name,
-      description: li.description,
-      quantity: li.quantity,
-      rate: li.rate,
-      amount: li.amount,
-    })),
+    ...fields,
+    id: Number(s.id),
+    archived_at: new Date(s.archived_at).toISOString(),
+    warnings: warnings as SnapshotWarning[],
+    billing_data: billing_data_json,
+    line_items: typeof line_items === 'string' ? JSON.parse(line_items) : line_items,
   } as SnapshotDetail;
 }
 

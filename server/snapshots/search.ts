@@ -1,10 +1,12 @@
-/** Searching the archive; every filter maps to an index (see the first migration). */
-import type { CompanyHistory, SearchQuery, SearchResult, Stats } from '../../shared/api';
+/**
+ * Searching the archive; every filter maps to an index (see the first migration).
+ * Each request is one round trip: the count and the page are subqueries of one statement
+ * and the page comes back as one JSON value (money cast to text, so it stays exact).
+ */
+import type { Knex } from 'knex';
+import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
 import { ApiError } from '../http/errors';
 import { Snapshot } from '../models/Snapshot';
-import { toSummary } from './read';
-
-type QB = ReturnType<typeof Snapshot.query>;
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
   archived_at: ['archived_at'],
@@ -16,26 +18,48 @@ const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
   invoice_date: ['invoice_date'],
 };
 
-function periodNumber(period: string): number {
-  const [y, m] = period.split('-').map(Number);
-  return y * 12 + (m - 1);
+/** The list-row columns, as SQL: never the big JSON, CSV or raw body. */
+const SUMMARY_SELECT = [
+  'id',
+  'company_account_number',
+  'company_name',
+  'invoice_number',
+  'billing_year',
+  'billing_month',
+  'invoice_date',
+  'due_date',
+  'billing_plan',
+  'total_amount::text AS total_amount',
+  'user_count',
+  'asset_count',
+  'line_item_count',
+  'content_hash',
+  "jsonb_array_length(warnings) > 0 AS has_warnings",
+  'archived_at',
+].join(', ');
+
+interface SummaryJson extends Omit<SnapshotSummary, 'archived_at'> {
+  archived_at: string;
 }
 
-function applyFilters(q: QB, p: SearchQuery, defaultTimeZone: string): QB {
+function toSummary(r: SummaryJson): SnapshotSummary {
+  return { ...r, id: Number(r.id), archived_at: new Date(r.archived_at).toISOString() };
+}
+
+function periodParts(period: string): [number, number] {
+  const [y, m] = period.split('-').map(Number);
+  return [y, m];
+}
+
+function applyFilters(q: Knex.QueryBuilder, p: SearchQuery, defaultTimeZone: string): Knex.QueryBuilder {
   if (p.account_number) q.where('company_account_number', p.account_number);
   if (p.invoice_number) q.where('invoice_number', p.invoice_number);
   if (p.company) q.whereRaw('lower(company_name) LIKE ?', [`%${escapeLike(p.company.toLowerCase())}%`]);
   if (p.year !== undefined) q.where('billing_year', p.year);
   if (p.month !== undefined) q.where('billing_month', p.month);
   // Periods compare as (year, month) rows so the period index serves them.
-  if (p.from_period) {
-    const n = periodNumber(p.from_period);
-    q.whereRaw('(billing_year, billing_month) >= (?, ?)', [Math.floor(n / 12), (n % 12) + 1]);
-  }
-  if (p.to_period) {
-    const n = periodNumber(p.to_period);
-    q.whereRaw('(billing_year, billing_month) <= (?, ?)', [Math.floor(n / 12), (n % 12) + 1]);
-  }
+  if (p.from_period) q.whereRaw('(billing_year, billing_month) >= (?, ?)', periodParts(p.from_period));
+  if (p.to_period) q.whereRaw('(billing_year, billing_month) <= (?, ?)', periodParts(p.to_period));
   if (p.min_total) q.where('total_amount', '>=', p.min_total);
   if (p.max_total) q.where('total_amount', '<=', p.max_total);
   // Whole days in the caller's time zone: [from 00:00, to + 1 day 00:00).
@@ -55,61 +79,76 @@ function checkRanges(p: SearchQuery): void {
   }
 }
 
+/** `SELECT (count) AS total, (page as JSON) AS results` for one filtered query. */
+async function countAndPage(knex: Knex, filtered: () => Knex.QueryBuilder, order: [string, 'asc' | 'desc'][], limit: number, offset: number): Promise<{ total: number; results: SnapshotSummary[] }> {
+  const count = filtered().clearSelect().count('*');
+  const page = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
+  for (const [col, dir] of order) page.orderBy(col, dir);
+  const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
+  const row = result.rows[0] as { total: number | string; results: SummaryJson[] | string };
+  const results = typeof row.results === 'string' ? (JSON.parse(row.results) as SummaryJson[]) : row.results;
+  return { total: Number(row.total), results: results.map(toSummary) };
+}
+
 export async function searchSnapshots(p: SearchQuery, defaultTimeZone: string): Promise<SearchResult> {
   checkRanges(p);
-  const page = applyFilters(Snapshot.query().select(Snapshot.SUMMARY_COLUMNS), p, defaultTimeZone);
-  for (const col of SORT_COLUMNS[p.sort]) page.orderBy(col, p.order);
-  page.orderBy('id', p.order).limit(p.limit).offset(p.offset);
-  const count = applyFilters(Snapshot.query(), p, defaultTimeZone).count('* as n').first() as unknown as Promise<{ n: number | string }>;
-  const [rows, counted] = (await Promise.all([page, count])) as [Snapshot[], { n: number | string }];
-  return { total: Number(counted.n), limit: p.limit, offset: p.offset, results: rows.map(toSummary) };
+  const knex = Snapshot.knex();
+  const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
+  const { total, results } = await countAndPage(knex, () => applyFilters(knex('billing_snapshots'), p, defaultTimeZone), order, p.limit, p.offset);
+  return { total, limit: p.limit, offset: p.offset, results };
 }
 
 export async function companyHistory(accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
-  const [rows, counted, latest] = (await Promise.all([
-    Snapshot.query()
-      .select(Snapshot.SUMMARY_COLUMNS)
-      .where('company_account_number', accountNumber)
-      .orderBy([{ column: 'billing_year', order: 'desc' }, { column: 'billing_month', order: 'desc' }])
-      .limit(limit)
-      .offset(offset),
-    Snapshot.query().where('company_account_number', accountNumber).count('* as n').first() as unknown as Promise<{ n: number | string }>,
-    Snapshot.query()
-      .select('company_name')
-      .where('company_account_number', accountNumber)
-      .orderBy([{ column: 'billing_year', order: 'desc' }, { column: 'billing_month', order: 'desc' }])
-      .first(),
-  ])) as [Snapshot[], { n: number | string }, Snapshot | undefined];
-  const total = Number(counted.n);
+  const knex = Snapshot.knex();
+  const { total, results } = await countAndPage(
+    knex,
+    () => knex('billing_snapshots').where('company_account_number', accountNumber),
+    [
+      ['billing_year', 'desc'],
+      ['billing_month', 'desc'],
+    ],
+    limit,
+    offset,
+  );
   if (total === 0) throw new ApiError('not_found', `No archived bills for company ${accountNumber}`, { account_number: accountNumber });
-  return { account_number: accountNumber, company_name: latest?.company_name ?? null, total, limit, offset, results: rows.map(toSummary) };
+  // The name on the newest bill; fetched only when this page does not start with it.
+  const companyName =
+    offset === 0 && results.length > 0
+      ? results[0].company_name
+      : ((await knex('billing_snapshots').select('company_name').where('company_account_number', accountNumber).orderBy([{ column: 'billing_year', order: 'desc' }, { column: 'billing_month', order: 'desc' }]).first())?.company_name ?? null);
+  return { account_number: accountNumber, company_name: companyName, total, limit, offset, results };
 }
 
 export async function archiveStats(): Promise<Stats> {
   const knex = Snapshot.knex();
-  const [counts, latest, monthly] = await Promise.all([
-    knex('billing_snapshots').select(knex.raw('count(*)::int AS snapshots'), knex.raw('count(DISTINCT company_account_number)::int AS companies')).first(),
-    knex('billing_snapshots').select('archived_at', 'invoice_number').orderBy('archived_at', 'desc').orderBy('id', 'desc').first(),
-    knex.raw(
-      `SELECT billing_year, billing_month, sum(total_amount)::numeric(14,2)::text AS total, count(*)::int AS snapshots
-         FROM billing_snapshots
-        WHERE (billing_year, billing_month) >= (?, ?)
-        GROUP BY billing_year, billing_month
-        ORDER BY billing_year, billing_month`,
-      firstOfLast24Months(),
-    ),
-  ]);
+  const [y0, m0] = firstOfLast24Months();
+  const result = await knex.raw(
+    `SELECT (SELECT count(*) FROM billing_snapshots)::int AS snapshots,
+            (SELECT count(DISTINCT company_account_number) FROM billing_snapshots)::int AS companies,
+            (SELECT json_build_object('archived_at', archived_at, 'invoice_number', invoice_number)
+               FROM billing_snapshots ORDER BY archived_at DESC, id DESC LIMIT 1) AS latest,
+            (SELECT coalesce(json_agg(m ORDER BY billing_year, billing_month), '[]'::json) FROM (
+               SELECT billing_year, billing_month, sum(total_amount)::numeric(14,2)::text AS total, count(*)::int AS snapshots
+                 FROM billing_snapshots WHERE (billing_year, billing_month) >= (?, ?)
+                GROUP BY billing_year, billing_month) m) AS monthly`,
+    [y0, m0],
+  );
+  const row = result.rows[0];
+  const parse = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+  const latest = parse<{ archived_at: string; invoice_number: string } | null>(row.latest);
   return {
-    snapshots: counts.snapshots,
-    companies: counts.companies,
+    snapshots: row.snapshots,
+    companies: row.companies,
     latest_archived_at: latest ? new Date(latest.archived_at).toISOString() : null,
     latest_invoice_number: latest?.invoice_number ?? null,
-    monthly_totals: fillMonths(monthly.rows as { billing_year: number; billing_month: number; total: string; snapshots: number }[]),
+    monthly_totals: fillMonths(parse(row.monthly)),
   };
 }
 
+type MonthRow = { billing_year: number; billing_month: number; total: string; snapshots: number };
+
 /** All 24 months, oldest first, with zero for a month nothing was archived for. */
-function fillMonths(rows: { billing_year: number; billing_month: number; total: string; snapshots: number }[]): Stats['monthly_totals'] {
+function fillMonths(rows: MonthRow[]): Stats['monthly_totals'] {
   const byPeriod = new Map(rows.map((r) => [r.billing_year * 12 + r.billing_month - 1, r]));
   const [y0, m0] = firstOfLast24Months();
   const out: Stats['monthly_totals'] = [];

@@ -1,4 +1,5 @@
 /** The money rule: Python's format(x, '.2f') on the exact binary value, ties to even. */
+import Decimal from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { roundLedger, subtractMoney, sumMoney } from '../../shared/money';
 
@@ -57,5 +58,19 @@ describe('exact sums', () => {
   it('subtracts exactly', () => {
     expect(subtractMoney('417.79', '417.80')).toBe('-0.01');
     expect(subtractMoney('1.00', '1.00')).toBe('0.00');
+  });
+});
+
+describe('the fast path agrees with the exact rule', () => {
+  it('on a hundred thousand values with up to six decimals, and their float neighbours', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647);
+    for (let i = 0; i < 100_000; i++) {
+      const x = (next() % 10_000_000) / 10 ** (next() % 7);
+      for (const v of [x, -x, x * (1 + Number.EPSILON), x * 3.3]) {
+        const exact = new Decimal(v.toPrecision(100)).toDecimalPlaces(2, 6).toFixed(2);
+        expect(roundLedger(v)).toBe(exact === '-0.00' ? '0.00' : exact);
+      }
+    }
   });
 });
