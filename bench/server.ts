@@ -11,7 +11,7 @@ import pg from 'pg';
 import { openDatabase } from '../server/db/database';
 import { migrateToLatest } from '../server/db/migrate';
 import { benchAccount, benchBill } from './bills';
-import { runLoad, type LoadRequest } from './lib/load';
+import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
 import { startServerProcess } from './lib/server-process';
 import { ms, summarise, table } from './lib/stats';
 
@@ -48,6 +48,8 @@ function periods(n: number): [number, number][] {
   return out;
 }
 
+const pct = (cpuSeconds: number, wallSeconds: number) => Math.round((100 * cpuSeconds) / wallSeconds);
+
 async function main() {
   console.log(`Archive server benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
@@ -67,23 +69,25 @@ async function main() {
   let i = 0;
   const stopRss = server.sampleRss();
   const cpu0 = server.cpuSeconds();
+  const pg0 = postgresCpuSeconds();
   const ingest = await runLoad({
     baseUrl: server.url,
     concurrency: CONCURRENCY,
     next: () =>
       i < bodies.length
-        ? { kind: 'POST /api/snapshot', path: '/api/snapshot', init: { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++] }, expect: [201] }
+        ? { kind: 'POST /api/snapshot', path: '/api/snapshot', method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] }
         : undefined,
   });
   const ingestCpu = server.cpuSeconds() - cpu0;
+  const ingestPg = postgresCpuSeconds() - pg0;
   const ingestRss = stopRss();
   const lat = summarise(ingest.byKind.get('POST /api/snapshot') ?? []);
   const stored = await db.knex('billing_snapshots').count('* as n').first();
   const storedLines = await db.knex('snapshot_line_items').count('* as n').first();
   console.log(
     table([
-      ['bills/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'stored', 'line items', 'server CPU %', 'server RSS max MB'],
-      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), [...ingest.errors.values()].reduce((a, b) => a + b, 0), Number(stored!.n), Number(storedLines!.n), Math.round((100 * ingestCpu) / ingest.seconds), Math.round(Math.max(...ingestRss))],
+      ['bills/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'stored', 'line items', 'CPU% server', 'CPU% postgres', 'CPU% load', 'server RSS max MB'],
+      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), [...ingest.errors.values()].reduce((a, b) => a + b, 0), Number(stored!.n), Number(storedLines!.n), pct(ingestCpu, ingest.seconds), pct(ingestPg, ingest.seconds), pct(ingest.clientCpuSeconds, ingest.seconds), Math.round(Math.max(...ingestRss))],
     ]),
   );
   if (ingest.errors.size) console.log('errors:', Object.fromEntries(ingest.errors));
@@ -152,16 +156,18 @@ async function main() {
   console.log(`\nSearch mix at ${total} snapshots: ${mix.length} request kinds in turn, concurrency ${CONCURRENCY}, ${SEARCH_SECONDS} s`);
   const stopRss2 = server.sampleRss();
   const cpu1 = server.cpuSeconds();
+  const pg1 = postgresCpuSeconds();
   const search = await runLoad({
     baseUrl: server.url,
     concurrency: CONCURRENCY,
     maxMs: SEARCH_SECONDS * 1000,
     next: () => {
       const r = mix[k++ % mix.length]();
-      return { ...r, init: { headers: auth } };
+      return { ...r, headers: auth };
     },
   });
   const searchCpu = server.cpuSeconds() - cpu1;
+  const searchPg = postgresCpuSeconds() - pg1;
   const searchRss = stopRss2();
   const rows: (string | number)[][] = [['request', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms']];
   for (const [kind, l] of search.byKind) {
@@ -169,7 +175,11 @@ async function main() {
     rows.push([kind, s.count, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)]);
   }
   console.log(table(rows));
-  console.log(`total: ${Math.round(search.completed / search.seconds)} req/s, errors ${[...search.errors.values()].reduce((a, b) => a + b, 0)}, server CPU ${Math.round((100 * searchCpu) / search.seconds)}%, server RSS max ${Math.round(Math.max(...searchRss))} MB`);
+  console.log(
+    `total: ${Math.round(search.completed / search.seconds)} req/s, errors ${[...search.errors.values()].reduce((a, b) => a + b, 0)}; ` +
+      `CPU (100% = one core): server ${pct(searchCpu, search.seconds)}%, postgres ${pct(searchPg, search.seconds)}%, load generator ${pct(search.clientCpuSeconds, search.seconds)}%; ` +
+      `server RSS max ${Math.round(Math.max(...searchRss))} MB`,
+  );
   if (search.errors.size) console.log('errors:', Object.fromEntries(search.errors));
 
   await server.stop();
