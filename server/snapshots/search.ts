@@ -69,6 +69,8 @@ function applyFilters(q: Knex.QueryBuilder, p: SearchQuery, defaultTimeZone: str
   return q;
 }
 
+const FILTERS = ['account_number', 'invoice_number', 'company', 'year', 'month', 'from_period', 'to_period', 'min_total', 'max_total', 'archived_from', 'archived_to'] as const;
+
 function checkRanges(p: SearchQuery): void {
   const fields = [];
   if (p.from_period && p.to_period && p.from_period > p.to_period) fields.push({ field: 'to_period', reason: 'must not be before from_period' });
@@ -79,9 +81,15 @@ function checkRanges(p: SearchQuery): void {
   }
 }
 
-/** `SELECT (count) AS total, (page as JSON) AS results` for one filtered query. */
-async function countAndPage(knex: Knex, filtered: () => Knex.QueryBuilder, order: [string, 'asc' | 'desc'][], limit: number, offset: number): Promise<{ total: number; results: SnapshotSummary[] }> {
-  const count = filtered().clearSelect().count('*');
+/** The exact number of archived bills, kept by a trigger (see the first migration). */
+const COUNTER = `(SELECT value FROM archive_counters WHERE name = 'billing_snapshots')`;
+
+/**
+ * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
+ * `unfiltered` takes the total from the counter instead of counting every row.
+ */
+async function countAndPage(knex: Knex, filtered: () => Knex.QueryBuilder, order: [string, 'asc' | 'desc'][], limit: number, offset: number, unfiltered = false): Promise<{ total: number; results: SnapshotSummary[] }> {
+  const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*');
   const page = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
   for (const [col, dir] of order) page.orderBy(col, dir);
   const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
@@ -94,7 +102,8 @@ export async function searchSnapshots(p: SearchQuery, defaultTimeZone: string): 
   checkRanges(p);
   const knex = Snapshot.knex();
   const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
-  const { total, results } = await countAndPage(knex, () => applyFilters(knex('billing_snapshots'), p, defaultTimeZone), order, p.limit, p.offset);
+  const unfiltered = FILTERS.every((f) => p[f] === undefined);
+  const { total, results } = await countAndPage(knex, () => applyFilters(knex('billing_snapshots'), p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
   return { total, limit: p.limit, offset: p.offset, results };
 }
 
@@ -123,7 +132,7 @@ export async function archiveStats(): Promise<Stats> {
   const knex = Snapshot.knex();
   const [y0, m0] = firstOfLast24Months();
   const result = await knex.raw(
-    `SELECT (SELECT count(*) FROM billing_snapshots)::int AS snapshots,
+    `SELECT ${COUNTER}::int AS snapshots,
             (SELECT count(DISTINCT company_account_number) FROM billing_snapshots)::int AS companies,
             (SELECT json_build_object('archived_at', archived_at, 'invoice_number', invoice_number)
                FROM billing_snapshots ORDER BY archived_at DESC, id DESC LIMIT 1) AS latest,

@@ -270,3 +270,14 @@ describe('authentication', () => {
     expect((await res3.json()).error).toMatch(/No archived bill with invoice number does-not-exist/);
   });
 });
+
+describe('the running count', () => {
+  it('equals count(*) after everything above, concurrent posts included', async () => {
+    const counter = await server.database.knex('archive_counters').where('name', 'billing_snapshots').first();
+    expect(Number(counter.value)).toBe(await count('billing_snapshots'));
+    const stats = await (await server.api('/api/stats')).json();
+    expect(stats.snapshots).toBe(await count('billing_snapshots'));
+    const all = await (await server.api('/api/snapshots/search?limit=1')).json();
+    expect(all.total).toBe(await count('billing_snapshots'));
+  });
+});
