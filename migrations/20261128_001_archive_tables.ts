@@ -102,17 +102,21 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE TRIGGER snapshot_line_items_same_transaction AFTER INSERT ON snapshot_line_items
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION archive_line_items_same_transaction()`);
 
-  // An exact running count of archived bills. Rows are never deleted, so a counter bumped by
-  // every insert statement is exact, and an unfiltered search or the dashboard need not count
-  // a million rows. The row lock it takes lasts only until the inserting statement commits.
+  // An exact running count of archived bills. Rows are never deleted, so counters bumped by
+  // every insert statement are exact, and an unfiltered search or the dashboard need not count
+  // a million rows. The count is spread over 64 slots chosen by backend, so concurrent
+  // inserts on different connections never wait for each other's commit on one counter row.
   await knex.schema.createTable('archive_counters', (t) => {
-    t.string('name', 50).primary();
+    t.string('name', 50).notNullable();
+    t.integer('slot').notNullable();
     t.bigInteger('value').notNullable();
+    t.primary(['name', 'slot']);
   });
-  await knex.raw(`INSERT INTO archive_counters (name, value) VALUES ('billing_snapshots', 0)`);
   await knex.raw(`CREATE FUNCTION archive_count_snapshots() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      UPDATE archive_counters SET value = value + (SELECT count(*) FROM new_rows) WHERE name = 'billing_snapshots';
+      INSERT INTO archive_counters AS c (name, slot, value)
+        SELECT 'billing_snapshots', pg_backend_pid() % 64, count(*) FROM new_rows
+        ON CONFLICT (name, slot) DO UPDATE SET value = c.value + EXCLUDED.value;
       RETURN NULL;
     END $$`);
   await knex.raw(`CREATE TRIGGER billing_snapshots_count AFTER INSERT ON billing_snapshots

@@ -82,7 +82,7 @@ function checkRanges(p: SearchQuery): void {
 }
 
 /** The exact number of archived bills, kept by a trigger (see the first migration). */
-const COUNTER = `(SELECT value FROM archive_counters WHERE name = 'billing_snapshots')`;
+const COUNTER = `(SELECT coalesce(sum(value), 0) FROM archive_counters WHERE name = 'billing_snapshots')`;
 
 /**
  * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
