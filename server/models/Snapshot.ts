@@ -37,26 +37,6 @@ export class Snapshot extends Model {
   archived_at!: Date;
   lineItems?: LineItem[];
 
-  /** Columns of list rows: never the big JSON, CSV or raw body. */
-  static readonly SUMMARY_COLUMNS = [
-    'id',
-    'company_account_number',
-    'company_name',
-    'invoice_number',
-    'billing_year',
-    'billing_month',
-    'invoice_date',
-    'due_date',
-    'billing_plan',
-    'total_amount',
-    'user_count',
-    'asset_count',
-    'line_item_count',
-    'content_hash',
-    'warnings',
-    'archived_at',
-  ] as const;
-
   static override relationMappings = () => ({
     lineItems: {
       relation: Model.HasManyRelation,
