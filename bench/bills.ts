@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { invoiceDates, invoiceNumber } from '../server/ledger/build-snapshot';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../shared/fixtures/ledger/snapshot/731118-202601.json');
 const template = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
@@ -18,21 +19,12 @@ export function benchAccount(i: number): string {
   return String(300000 + i);
 }
 
-function lastDay(year: number, month: number): string {
-  return new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
-}
-
-function plusDays(date: string, days: number): string {
-  return new Date(Date.parse(date) + days * 86_400_000).toISOString().slice(0, 10);
-}
-
 /** One bill as Ledger would POST it; deterministic in its arguments. */
 export function benchBill(companyIndex: number, year: number, month: number): Record<string, unknown> {
   const account = benchAccount(companyIndex);
   const name = `${NAMES[companyIndex % NAMES.length]} ${KINDS[Math.floor(companyIndex / NAMES.length) % KINDS.length]} ${companyIndex}`;
-  const invoice = `${account}-${year}${String(month).padStart(2, '0')}`;
-  const invoiceDate = lastDay(year, month);
-  const dueDate = plusDays(invoiceDate, 30);
+  const invoice = invoiceNumber(account, year, month);
+  const { invoice_date: invoiceDate, due_date: dueDate } = invoiceDates(year, month);
   const scale = 1 + ((companyIndex * 7 + month) % 13) / 100;
   const lines: { line_type: string; item_name: string; description: string; quantity: number; rate: number; amount: number }[] = [];
   for (let u = 0; u < 14; u++) {
