@@ -3,6 +3,7 @@
  * schemas with the types inferred from them. Browser-safe (no Node imports).
  */
 import { z } from 'zod';
+import { DECIMAL_TEXT } from './money';
 
 export const LINE_TYPES = ['user', 'asset', 'backup', 'ticket', 'custom'] as const;
 export type LineType = (typeof LINE_TYPES)[number];
@@ -17,7 +18,7 @@ const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a date wri
 const moneyIn = (limit = MONEY_LIMIT) =>
   z.union([
     z.number().refine(Number.isFinite, { message: 'must be a finite number' }),
-    z.string().regex(/^-?\d+(\.\d+)?$/, { message: 'must be a decimal number' }),
+    z.string().regex(DECIMAL_TEXT, { message: 'must be a decimal number' }),
   ]).refine((v) => Number.isNaN(Number(v)) || Math.abs(Number(v)) <= limit, { message: `must be at most ${limit} in magnitude` });
 
 const optionalText = (max?: number) => {

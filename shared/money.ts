@@ -11,7 +11,8 @@ import Decimal from 'decimal.js';
 export const Money = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_EVEN });
 export type MoneyValue = InstanceType<typeof Money>;
 
-const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+/** A decimal number as text: optional minus, digits, optional fraction; no exponent. */
+export const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 const AT_MOST_TWO_DECIMALS = /^-?\d+(?:\.(\d{1,2}))?$/;
 
 /**

@@ -5,7 +5,7 @@
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CATEGORY_TOTAL_FIELDS, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
-import { absGreaterThan, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
+import { absGreaterThan, isDecimalText, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
 import { ApiError } from '../http/errors';
 
 export interface SnapshotRow {
@@ -150,7 +150,7 @@ export function csvAmountSum(csv: string): string | undefined {
     const amounts: string[] = [];
     for (const r of records) {
       const a = r.Amount;
-      if (a === undefined || !/^-?\d+(\.\d+)?$/.test(a.trim())) return undefined;
+      if (a === undefined || !isDecimalText(a.trim())) return undefined;
       amounts.push(a.trim());
     }
     return sumMoney(amounts);
@@ -169,7 +169,7 @@ function simpleCsvAmountSum(csv: string): string | undefined {
     const fields = lines[i].split(',');
     if (fields.length !== header.length) return undefined;
     const a = fields[column].trim();
-    if (!/^-?\d+(\.\d+)?$/.test(a)) return undefined;
+    if (!isDecimalText(a)) return undefined;
     amounts.push(a);
   }
   return sumMoney(amounts);

@@ -42,10 +42,6 @@ export async function getSnapshotColumns<K extends keyof Snapshot>(invoiceNumber
   return s;
 }
 
-export async function snapshotExists(invoiceNumber: string): Promise<boolean> {
-  return (await Snapshot.query().select('id').findOne({ invoice_number: invoiceNumber })) !== undefined;
-}
-
 function notFound(invoiceNumber: string): ApiError {
   return new ApiError('not_found', `No archived bill with invoice number ${invoiceNumber}`, { invoice_number: invoiceNumber });
 }

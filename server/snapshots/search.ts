@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
-import { ApiError } from '../http/errors';
+import { ApiError, validationError } from '../http/errors';
 import { Snapshot } from '../models/Snapshot';
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
@@ -76,9 +76,7 @@ function checkRanges(p: SearchQuery): void {
   if (p.from_period && p.to_period && p.from_period > p.to_period) fields.push({ field: 'to_period', reason: 'must not be before from_period' });
   if (p.archived_from && p.archived_to && p.archived_from > p.archived_to) fields.push({ field: 'archived_to', reason: 'must not be before archived_from' });
   if (p.min_total && p.max_total && Number(p.min_total) > Number(p.max_total)) fields.push({ field: 'max_total', reason: 'must not be less than min_total' });
-  if (fields.length) {
-    throw new ApiError('validation_failed', `Invalid search: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, { fields });
-  }
+  if (fields.length) throw validationError(fields, 'search');
 }
 
 /** The exact number of archived bills, kept by a trigger (see the first migration). */
