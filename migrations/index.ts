@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './20261128_001_archive_tables';
 import * as m002 from './20261128_002_scheduler_and_jobs';
+import * as m003 from './20261128_003_runs';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const MIGRATIONS: [string, Migration][] = [
   ['20261128_001_archive_tables', m001],
   ['20261128_002_scheduler_and_jobs', m002],
+  ['20261128_003_runs', m003],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -9,6 +9,10 @@ import { authenticator, type Tokens } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import type { Logger } from './log';
 import { healthRoutes } from './routes/health';
+import { runRoutes } from './routes/runs';
+import { schedulerRoutes } from './routes/scheduler';
+import type { RunEngine } from './runs/engine';
+import type { Scheduler } from './schedule/schedule';
 import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
 
@@ -20,6 +24,8 @@ export interface AppDeps {
   bodyLimit: string;
   timeZone: string;
   version: string;
+  engine?: RunEngine;
+  scheduler?: Scheduler;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
@@ -49,7 +55,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
 
-  for (const router of [healthRoutes(deps), snapshotRoutes(deps), searchRoutes(deps)]) {
+  for (const router of [healthRoutes(deps), snapshotRoutes(deps), searchRoutes(deps), schedulerRoutes(deps), runRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

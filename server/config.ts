@@ -30,6 +30,13 @@ const EnvSchema = z.object({
     .regex(/^\d+(\.\d{1,2})?$/, { message: 'must be an amount such as 0.05' })
     .default('0.05'),
   BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/i, { message: 'must look like 10mb' }).default('10mb'),
+  CODEX_TOKEN: z.string().optional(),
+  LEDGER_TOKEN: z.string().optional(),
+  RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  SCHEDULER: z.enum(['on', 'off']).default('on'),
   ARCHIVE_TIMEZONE: z
     .string()
     .refine(isTimeZone, { message: 'must be an IANA time zone' })
@@ -50,6 +57,14 @@ export interface Config {
   totalsTolerance: string;
   bodyLimit: string;
   timeZone: string;
+  codexToken: string | undefined;
+  ledgerToken: string | undefined;
+  runConcurrency: number;
+  peerTimeoutMs: number;
+  peerRetries: number;
+  peerBackoffMs: number;
+  /** `off` keeps this server from firing the schedule (e.g. when only the systemd timer should). */
+  scheduler: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -78,6 +93,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     totalsTolerance: e.TOTALS_TOLERANCE,
     bodyLimit: e.BODY_LIMIT,
     timeZone: e.ARCHIVE_TIMEZONE,
+    codexToken: e.CODEX_TOKEN,
+    ledgerToken: e.LEDGER_TOKEN,
+    runConcurrency: e.RUN_CONCURRENCY,
+    peerTimeoutMs: e.PEER_TIMEOUT_MS,
+    peerRetries: e.PEER_RETRIES,
+    peerBackoffMs: e.PEER_BACKOFF_MS,
+    scheduler: e.SCHEDULER === 'on',
   };
 }
 

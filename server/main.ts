@@ -10,6 +10,9 @@ import { openDatabase, type Database } from './db/database';
 import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from './db/migrate';
 import type { Tokens } from './http/auth';
 import { createLogger, type Logger } from './log';
+import { peerSettings } from './peers/clients';
+import { RunEngine } from './runs/engine';
+import { Scheduler } from './schedule/schedule';
 import { embeddedTokens } from './tokens';
 import { VERSION } from './version';
 
@@ -19,12 +22,21 @@ export interface RunningServer {
   db: Database;
   tokens: Tokens;
   log: Logger;
+  engine: RunEngine;
+  scheduler: Scheduler | undefined;
   close(): Promise<void>;
 }
 
 export class StartupError extends Error {}
 
-export async function startServer(config: Config = loadConfig(), opts: { log?: Logger; quiet?: boolean } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  log?: Logger;
+  quiet?: boolean;
+  /** Replaces the schedule's clock and timer (tests of the schedule). */
+  schedulerClock?: Pick<ConstructorParameters<typeof Scheduler>[0], 'now' | 'arm' | 'pollMs'>;
+}
+
+export async function startServer(config: Config = loadConfig(), opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
   let tokens: Tokens;
   let db: Database;
@@ -51,6 +63,17 @@ export async function startServer(config: Config = loadConfig(), opts: { log?: L
     else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
   }
 
+  const engine = new RunEngine({
+    knex: db.knex,
+    dbKind: db.kind,
+    log,
+    tolerance: config.totalsTolerance,
+    peers: peerSettings(config, tokens.serviceToken),
+    defaultConcurrency: config.runConcurrency,
+  });
+  await engine.recoverInterrupted();
+  const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
+
   const app = createApp({
     knex: db.knex,
     tokens,
@@ -59,6 +82,8 @@ export async function startServer(config: Config = loadConfig(), opts: { log?: L
     bodyLimit: config.bodyLimit,
     timeZone: config.timeZone,
     version: VERSION,
+    engine,
+    scheduler,
   });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
@@ -72,17 +97,22 @@ export async function startServer(config: Config = loadConfig(), opts: { log?: L
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url, database: db.kind, location: db.location, version: VERSION }, 'archive listening');
+  await scheduler?.start().catch((err) => log.error({ err }, 'the schedule could not start; runs can still be started by hand'));
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      scheduler?.stop();
+      await engine.shutdown();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Event streams stay open by design; they are cut once the runs have stopped.
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
       await db.close();
     })());
-  return { url, port, db, tokens, log, close };
+  return { url, port, db, tokens, log, engine, scheduler, close };
 }
 
 export function describeDbError(err: unknown): string {

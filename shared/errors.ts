@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'not_found', // 404
   'method_not_allowed', // 405
   'already_archived', // 409: this company and month (or invoice number) is archived
+  'run_in_progress', // 409: a real run for this period is already going (details.job_id names it)
+  'invalid_state', // 409: the job cannot do that now (e.g. resume a completed run)
   'payload_too_large', // 413
   'unsupported_media_type', // 415
   'totals_mismatch', // 422: line items or categories do not add up to the total

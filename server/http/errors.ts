@@ -14,6 +14,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   already_archived: 409,
+  run_in_progress: 409,
+  invalid_state: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   totals_mismatch: 422,

@@ -107,6 +107,11 @@ export function invoiceCsv(invoice: string, company: string, dates: { invoice_da
   return stringify([CSV_HEADER, ...rows], { record_delimiter: '\r\n', quoted_match: /\r|\n/ });
 }
 
+function effectiveSupportLevel(answer: BillingAnswer): string | null {
+  const rates = answer.effective_rates as { support_level?: unknown } | undefined;
+  return typeof rates?.support_level === 'string' ? rates.support_level : null;
+}
+
 /** The body Ledger would POST to /api/snapshot for this billing answer. */
 export function buildSnapshotFromBilling(answer: BillingAnswer, company: CompanyFacts = {}, extra: { created_by?: string; notes?: string } = {}): Record<string, unknown> {
   const [year, month] = answer.billing_period.split('-').map(Number);
@@ -123,8 +128,9 @@ export function buildSnapshotFromBilling(answer: BillingAnswer, company: Company
     invoice_date: dates.invoice_date,
     due_date: dates.due_date,
     billing_plan: company.billing_plan ?? '',
-    contract_term: company.contract_term_length ?? null,
-    support_level: company.support_level ?? null,
+    // Ledger's defaults when Codex has no term; the support level is the plan's effective one.
+    contract_term: company.contract_term_length ?? 'Month to Month',
+    support_level: company.support_level ?? effectiveSupportLevel(answer),
     total_amount: r.total,
     total_user_charges: r.total_user_charges,
     total_asset_charges: r.total_asset_charges,

@@ -4,6 +4,7 @@ import { PageQuery, SearchQuery } from '../../shared/api';
 import type { AppDeps } from '../app';
 import { requireScope } from '../http/auth';
 import { parseOrThrow } from '../http/errors';
+import { singleValued } from '../http/query';
 import { archiveStats, companyHistory, searchSnapshots } from '../snapshots/search';
 
 export function searchRoutes(deps: AppDeps): Router {
@@ -26,9 +27,4 @@ export function searchRoutes(deps: AppDeps): Router {
   });
 
   return router;
-}
-
-/** A repeated parameter is ambiguous: keep arrays so the schema refuses them by name. */
-function singleValued(query: Record<string, string | string[] | undefined>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
 }

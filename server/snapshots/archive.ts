@@ -19,6 +19,11 @@ export interface ArchiveOptions {
   rawBody?: string | null;
   /** When the bill was archived, for imports of older archives; default now(). */
   archivedAt?: Date;
+  /**
+   * One more data-modifying statement to run atomically with the insert, as a CTE that may
+   * use `(SELECT id FROM s)` for the new snapshot's id: a run records its outcome this way.
+   */
+  alongside?: { sql: string; bindings: Knex.RawBinding[] };
 }
 
 export interface PreparedSnapshot extends NormalisedSnapshot {
@@ -83,8 +88,9 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
         FROM s CROSS JOIN jsonb_to_recordset(?::jsonb)
           AS x(position int, line_type text, item_name text, description text, quantity numeric, rate numeric, amount numeric)
     )
+    ${opts.alongside ? `, a AS (${opts.alongside.sql})` : ''}
     SELECT id FROM s`;
-  const result = await knex.raw(sql, [...insertSnapshot.bindings, lines]);
+  const result = await knex.raw(sql, [...insertSnapshot.bindings, lines, ...(opts.alongside?.bindings ?? [])]);
   return Number(result.rows[0].id);
 }
 

@@ -1,0 +1,134 @@
+/**
+ * Calling Ledger and Codex: JSON over HTTP with a bearer token, a timeout per attempt, and
+ * retries with exponential backoff and full jitter on network errors, timeouts and 5xx.
+ * 4xx is never retried: it is an answer. Every failure says which service, what was
+ * asked, and what came back, so a job's error column reads as a diagnosis.
+ */
+export interface PeerOptions {
+  /** Display name for messages: "Ledger", "Codex". */
+  name: string;
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First backoff delay; doubles per retry, capped at maxBackoffMs; full jitter. */
+  backoffMs: number;
+  maxBackoffMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface PeerResponse<T> {
+  status: number;
+  body: T;
+  /** The body as received, kept as evidence. */
+  text: string;
+  attempts: number;
+}
+
+export class PeerError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'network' | 'timeout' | 'http' | 'invalid_response' | 'aborted',
+    readonly status: number | undefined,
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export function backoffDelay(retry: number, base: number, max: number, random = Math.random): number {
+  return Math.round(random() * Math.min(max, base * 2 ** retry));
+}
+
+/**
+ * GETs `path` and returns the parsed JSON with its status. Resolves for 2xx and 4xx (the
+ * caller decides what a 404 means); throws PeerError for everything that stays wrong after
+ * the retries.
+ */
+export async function getJson<T = unknown>(opts: PeerOptions, path: string): Promise<PeerResponse<T>> {
+  const url = new URL(path, opts.baseUrl.endsWith('/') ? opts.baseUrl : opts.baseUrl + '/').toString();
+  const what = `${opts.name} GET ${path}`;
+  let last: PeerError | undefined;
+  for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+    if (attempt > 1) await sleep(backoffDelay(attempt - 2, opts.backoffMs, opts.maxBackoffMs ?? 5_000), opts.signal);
+    if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt - 1);
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { Authorization: `Bearer ${opts.token}`, Accept: 'application/json' }, signal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt);
+      last = timeout.aborted
+        ? new PeerError(`${what}: no answer within ${opts.timeoutMs} ms`, 'timeout', undefined, attempt)
+        : new PeerError(`${what}: ${networkReason(err)}`, 'network', undefined, attempt);
+      continue;
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      last = timeout.aborted
+        ? new PeerError(`${what}: the answer did not complete within ${opts.timeoutMs} ms`, 'timeout', res.status, attempt)
+        : new PeerError(`${what}: the answer broke off (${networkReason(err)})`, 'network', res.status, attempt);
+      continue;
+    }
+    if (res.status >= 500) {
+      last = new PeerError(`${what}: ${opts.name} answered ${res.status}${errorText(text)}`, 'http', res.status, attempt);
+      continue;
+    }
+    let body: T;
+    try {
+      body = JSON.parse(text) as T;
+    } catch {
+      throw new PeerError(`${what}: ${opts.name} answered ${res.status} with something that is not JSON (${text.slice(0, 120)})`, 'invalid_response', res.status, attempt);
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new PeerError(`${what}: ${opts.name} refused our token (${res.status}${errorText(text)}); check ${opts.name.toUpperCase()}_TOKEN or SERVICE_TOKEN`, 'http', res.status, attempt);
+    }
+    return { status: res.status, body, text, attempts: attempt };
+  }
+  throw last!;
+}
+
+function errorText(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const m = j.error ?? j.message;
+    if (typeof m === 'string') return `: ${m}`;
+  } catch {
+    /* not JSON */
+  }
+  return text ? `: ${text.slice(0, 200)}` : '';
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  switch (cause?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the service running at that address?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name cannot be resolved';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was reset';
+    default:
+      return cause?.message ?? (err as Error).message;
+  }
+}

@@ -1,0 +1,570 @@
+/**
+ * The run engine: one period, all companies or a list, real or dry. Every trigger (the API,
+ * the schedule, the CLI and the systemd timer) goes through here, so they share every rule.
+ *
+ * claim the period (a unique index allows one active real run per period) -> list the
+ * companies (Codex) and record one item per company -> with bounded concurrency: fetch the
+ * bill (Ledger, retries) -> build the snapshot -> dry: record the plan / real: archive it and
+ * record the outcome in the same statement -> finish the job with its status -> update the
+ * schedule's last-run fields -> progress events all along.
+ *
+ * A company's snapshot and its outcome are written by one statement, so a crash leaves no
+ * half snapshot and no archived company without its outcome; items without an outcome are
+ * exactly what a resumed run takes up.
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs';
+import { SnapshotPost } from '../../shared/api';
+import { subtractMoney } from '../../shared/money';
+import type { DatabaseKind } from '../db/database';
+import { ApiError, fieldErrorsFromZod } from '../http/errors';
+import { buildSnapshotFromBilling } from '../ledger/build-snapshot';
+import type { Logger } from '../log';
+import { CodexClient, LedgerClient, type CodexCompany, type PeerSettings } from '../peers/clients';
+import { PeerError } from '../peers/request';
+import { insertPrepared, prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import { countColumns, countsOf, getJobRow, toItem, toJob, type JobRow } from './jobs';
+
+export interface RunRequestInput {
+  year: number;
+  month: number;
+  /** Absent: all companies Codex lists. */
+  accounts?: string[];
+  dryRun: boolean;
+  triggeredBy: string;
+  concurrency?: number;
+  /** The due time of a scheduled run (server schedule or systemd timer). */
+  scheduledFor?: Date;
+}
+
+export interface EngineDeps {
+  knex: Knex;
+  dbKind: DatabaseKind;
+  log: Logger;
+  tolerance: string;
+  peers: PeerSettings;
+  defaultConcurrency: number;
+  /** How often live counters and the heartbeat reach the job row. */
+  flushMs?: number;
+}
+
+interface ActiveRun {
+  abort: AbortController;
+  done: Promise<JobRow>;
+}
+
+interface ArchivedBill {
+  id: number;
+  invoice_number: string;
+  total_amount: string;
+  content_hash: string;
+}
+
+const ADVISORY_CLASS = 0x41524348; // 'ARCH'
+const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, failed: 0 };
+const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = {
+  archived: 'archived',
+  would_archive: 'would_archive',
+  already_archived: 'already_archived',
+  changed_since_archived: 'changed_since_archived',
+  no_bill: 'no_bill',
+  skipped: 'skipped',
+  failed: 'failed',
+};
+
+export class RunEngine {
+  readonly events = new EventEmitter();
+  private readonly active = new Map<string, ActiveRun>();
+  readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly codex: CodexClient;
+  private readonly ledger: LedgerClient;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.codex = new CodexClient(deps.peers);
+    this.ledger = new LedgerClient(deps.peers);
+    this.events.setMaxListeners(0);
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Claims the period and starts the run in the background; 409 when a real run for it is going. */
+  async start(req: RunRequestInput): Promise<JobRow> {
+    const concurrency = req.concurrency ?? this.deps.defaultConcurrency;
+    let row: JobRow;
+    try {
+      [row] = await this.deps.knex('snapshot_jobs')
+        .insert({
+          id: randomUUID(),
+          job_type: req.dryRun ? 'dry_run' : 'run',
+          dry_run: req.dryRun,
+          status: 'running',
+          target_year: req.year,
+          target_month: req.month,
+          target_account_numbers: req.accounts ? JSON.stringify(req.accounts) : null,
+          all_companies: !req.accounts,
+          concurrency,
+          triggered_by: req.triggeredBy,
+          started_at: this.deps.knex.fn.now(),
+          heartbeat_at: this.deps.knex.fn.now(),
+          owner: this.owner,
+          scheduled_for: req.scheduledFor ?? null,
+        })
+        .returning('*');
+    } catch (err) {
+      const constraint = (err as { constraint?: string }).constraint;
+      if (constraint === 'snapshot_jobs_one_active_run') throw await this.inProgressError(req.year, req.month);
+      if (constraint === 'snapshot_jobs_scheduled_once') {
+        throw new ApiError('run_in_progress', `The scheduled run due at ${req.scheduledFor?.toISOString()} has already been started by another server or the timer`, { scheduled_for: req.scheduledFor?.toISOString() });
+      }
+      throw err;
+    }
+    this.launch(row);
+    return row;
+  }
+
+  /** Starts a run and waits for its end (the CLI and tests). */
+  async run(req: RunRequestInput): Promise<JobRow> {
+    const row = await this.start(req);
+    return this.active.get(row.id)!.done;
+  }
+
+  async wait(id: string): Promise<JobRow> {
+    const a = this.active.get(id);
+    return a ? a.done : getJobRow(this.deps.knex, id);
+  }
+
+  /** Asks a running job to stop: companies in flight finish or are abandoned, the rest stay to do. */
+  async cancel(id: string): Promise<JobRow> {
+    const row = await getJobRow(this.deps.knex, id);
+    if (row.status !== 'running' && row.status !== 'pending') {
+      throw new ApiError('invalid_state', `The job is ${row.status}; only a running job can be cancelled`, { job_id: id, status: row.status });
+    }
+    const [updated] = await this.deps.knex('snapshot_jobs').where({ id }).whereIn('status', ['running', 'pending']).update({ cancel_requested_at: this.deps.knex.fn.now() }).returning('*');
+    this.active.get(id)?.abort.abort(new Error('cancelled'));
+    return (updated as JobRow) ?? (await getJobRow(this.deps.knex, id));
+  }
+
+  /** Takes up an interrupted, cancelled, partial or failed run: only companies not yet done (or failed) are fetched. */
+  async resume(id: string, triggeredBy?: string): Promise<JobRow> {
+    const row = await getJobRow(this.deps.knex, id);
+    let updated: JobRow | undefined;
+    try {
+      [updated] = await this.deps.knex('snapshot_jobs')
+        .where({ id })
+        .whereIn('status', ['interrupted', 'cancelled', 'partial', 'failed'])
+        .update({
+          status: 'running',
+          cancel_requested_at: null,
+          completed_at: null,
+          error: null,
+          success: null,
+          owner: this.owner,
+          heartbeat_at: this.deps.knex.fn.now(),
+          resume_count: this.deps.knex.raw('resume_count + 1'),
+          triggered_by: triggeredBy ? this.deps.knex.raw(`coalesce(triggered_by, '') || ?`, [` (resumed by ${triggeredBy})`]) : this.deps.knex.ref('triggered_by'),
+        })
+        .returning('*');
+    } catch (err) {
+      if ((err as { constraint?: string }).constraint === 'snapshot_jobs_one_active_run') throw await this.inProgressError(row.target_year, row.target_month);
+      throw err;
+    }
+    if (!updated) {
+      throw new ApiError('invalid_state', `The job is ${row.status}; only an interrupted, cancelled, partial or failed run can be resumed`, { job_id: id, status: row.status });
+    }
+    await this.deps.knex('snapshot_job_items').where({ job_id: id, outcome: 'failed' }).update({ outcome: null, error: null, finished_at: null });
+    this.launch(updated);
+    return updated;
+  }
+
+  /**
+   * At start-up: jobs left running by a process that is gone become `interrupted`. With
+   * PostgreSQL a live run holds an advisory lock, so another server's run is left alone.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    const rows = (await this.deps.knex('snapshot_jobs').whereIn('status', ['running', 'pending']).select('id')) as { id: string }[];
+    const orphaned: string[] = [];
+    for (const { id } of rows) {
+      if (this.active.has(id)) continue;
+      if (this.deps.dbKind === 'postgres' && !(await this.probeLock(id))) continue;
+      orphaned.push(id);
+    }
+    if (orphaned.length) {
+      await this.deps.knex('snapshot_jobs')
+        .whereIn('id', orphaned)
+        .whereIn('status', ['running', 'pending'])
+        .update({ status: 'interrupted', completed_at: this.deps.knex.fn.now(), error: 'The server stopped during this run; resume it to archive the companies not yet done' });
+      this.deps.log.warn({ jobs: orphaned }, 'runs interrupted by a stop were marked interrupted; they can be resumed');
+    }
+    return orphaned;
+  }
+
+  /** Graceful shutdown: stop every run here; they end `interrupted` and can be resumed. */
+  async shutdown(): Promise<void> {
+    const runs = [...this.active.values()];
+    for (const r of runs) r.abort.abort(new Error('shutdown'));
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+
+  private async inProgressError(year: number, month: number): Promise<ApiError> {
+    const existing = await this.deps.knex('snapshot_jobs').where({ target_year: year, target_month: month, dry_run: false }).whereIn('status', ['running', 'pending']).first('id', 'triggered_by', 'started_at');
+    const period = `${year}-${String(month).padStart(2, '0')}`;
+    return new ApiError('run_in_progress', `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`, {
+      job_id: existing?.id ?? null,
+      year,
+      month,
+    });
+  }
+
+  private launch(row: JobRow): void {
+    const abort = new AbortController();
+    const done = this.execute(row, abort.signal).finally(() => this.active.delete(row.id));
+    this.active.set(row.id, { abort, done });
+    done.catch(() => undefined);
+  }
+
+  private emit(id: string, event: RunEvent): void {
+    this.events.emit(`job:${id}`, event);
+  }
+
+  private async probeLock(id: string): Promise<boolean> {
+    const r = await this.deps.knex.raw('SELECT pg_try_advisory_lock(?, hashtext(?)) AS got', [ADVISORY_CLASS, id]);
+    if (!r.rows[0].got) return false;
+    await this.deps.knex.raw('SELECT pg_advisory_unlock(?, hashtext(?))', [ADVISORY_CLASS, id]);
+    return true;
+  }
+
+  /** Holds a session advisory lock on a dedicated connection for the life of the run (PostgreSQL). */
+  private async holdLock(id: string): Promise<() => Promise<void>> {
+    if (this.deps.dbKind !== 'postgres') return async () => undefined;
+    const client = this.deps.knex.client as { acquireConnection(): Promise<{ query(sql: string, params: unknown[]): Promise<unknown> }>; releaseConnection(c: unknown): Promise<void> };
+    const conn = await client.acquireConnection();
+    await conn.query('SELECT pg_advisory_lock($1, hashtext($2))', [ADVISORY_CLASS, id]);
+    return async () => {
+      try {
+        await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_CLASS, id]);
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    };
+  }
+
+  private async execute(job: JobRow, signal: AbortSignal): Promise<JobRow> {
+    const { knex, log } = this.deps;
+    const jlog = log.child({ job_id: job.id, period: `${job.target_year}-${String(job.target_month).padStart(2, '0')}`, dry_run: job.dry_run });
+    const release = await this.holdLock(job.id);
+    const counts: JobCounts = { ...EMPTY_COUNTS };
+    let cancelRequested = false;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = () =>
+      (flushing = flushing.then(async () => {
+        const [r] = await knex('snapshot_jobs').where({ id: job.id }).update({ ...countColumns(counts), heartbeat_at: knex.fn.now() }).returning('cancel_requested_at');
+        if (r?.cancel_requested_at && !cancelRequested) {
+          cancelRequested = true;
+          abortLocal.abort(new Error('cancelled'));
+        }
+      }).catch((err) => jlog.warn({ err }, 'could not record progress')));
+    const abortLocal = new AbortController();
+    const runSignal = AbortSignal.any([signal, abortLocal.signal]);
+    const ticker = setInterval(flush, this.deps.flushMs ?? 1000);
+    ticker.unref();
+    jlog.info({ triggered_by: job.triggered_by }, 'run started');
+    this.emit(job.id, { type: 'job', job: toJob({ ...job, ...countColumns(counts) }) });
+
+    let final: { status: JobStatus; error: string | null };
+    try {
+      const companies = await this.plan(job, runSignal, counts);
+      const total = await this.loadCounts(job.id, counts);
+      jlog.info({ companies: total, to_do: companies.length }, 'companies planned');
+      await flush();
+      const archived = await this.archivedBills(job, companies.map((c) => c.account_number));
+      let next = 0;
+      const worker = async () => {
+        while (next < companies.length && !runSignal.aborted) {
+          const item = companies[next++];
+          const outcome = await this.processCompany(job, item, archived.get(item.account_number), runSignal);
+          if (!outcome) continue; // abandoned by a cancel or a shutdown: stays to do
+          counts.done++;
+          counts[OUTCOME_COUNT[outcome.outcome!]]++;
+          this.emit(job.id, { type: 'item', job_id: job.id, item: outcome, counts: { ...counts } });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(Number(job.concurrency), Math.max(1, companies.length)) }, worker));
+      cancelRequested ||= abortLocal.signal.aborted;
+      const remaining = counts.total - counts.done;
+      if (signal.aborted) final = { status: 'interrupted', error: 'The server stopped during this run; resume it to archive the companies not yet done' };
+      else if (cancelRequested && remaining > 0) final = { status: 'cancelled', error: `Cancelled with ${remaining} of ${counts.total} companies not done; resume to finish` };
+      else if (counts.failed > 0) final = { status: 'partial', error: `${counts.failed} of ${counts.total} companies failed; see the job's items` };
+      else final = { status: 'completed', error: null };
+    } catch (err) {
+      const reason = err instanceof PeerError || err instanceof ApiError ? err.message : `Unexpected error: ${(err as Error).message}`;
+      if (!(err instanceof PeerError || err instanceof ApiError)) jlog.error({ err }, 'run failed');
+      final = signal.aborted ? { status: 'interrupted', error: 'The server stopped during this run; resume it' } : { status: 'failed', error: reason };
+    } finally {
+      clearInterval(ticker);
+    }
+    await flushing;
+    const [row] = (await knex('snapshot_jobs')
+      .where({ id: job.id })
+      .update({
+        ...countColumns(counts),
+        status: final.status,
+        error: final.error,
+        success: final.status === 'completed',
+        completed_at: knex.fn.now(),
+        heartbeat_at: knex.fn.now(),
+        output: JSON.stringify({ success_count: counts.archived + counts.would_archive + counts.already_archived, failed_count: counts.failed, counts }),
+      })
+      .returning('*')) as JobRow[];
+    await release().catch((err) => jlog.warn({ err }, 'could not release the run lock'));
+    if (!job.dry_run && job.scheduled_for && ['completed', 'partial', 'failed'].includes(final.status)) {
+      await knex('scheduled_snapshots')
+        .where({ id: 1 })
+        .update({
+          last_run_at: row.started_at,
+          last_run_status: final.status === 'completed' ? 'success' : final.status,
+          last_run_count: counts.archived,
+          last_run_job_id: job.id,
+          last_run_log: final.error,
+        });
+    }
+    jlog.info({ status: final.status, ...counts }, 'run finished');
+    this.emit(job.id, { type: 'end', job: toJob(row) });
+    return row;
+  }
+
+  /** The companies still to do; on the first start, asks Codex and records one item per company. */
+  private async plan(job: JobRow, signal: AbortSignal, counts: JobCounts): Promise<{ account_number: string; company_name: string | null; company: CodexCompany | null }[]> {
+    const { knex } = this.deps;
+    const existing = (await knex('snapshot_job_items').where({ job_id: job.id }).orderBy('position').select('account_number', 'company_name', 'outcome')) as { account_number: string; company_name: string | null; outcome: string | null }[];
+    if (existing.length === 0) {
+      const accounts = job.target_account_numbers as string[] | null;
+      let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string }[];
+      if (!accounts) {
+        let list: CodexCompany[];
+        try {
+          list = await this.codex.companies(signal);
+        } catch (err) {
+          throw new PeerError(`Cannot list the companies: ${(err as Error).message}`, (err as PeerError).kind ?? 'network', (err as PeerError).status, (err as PeerError).attempts ?? 1);
+        }
+        const seen = new Set<string>();
+        let withoutAccount = 0;
+        planned = [];
+        for (const c of list) {
+          const acct = typeof c.account_number === 'string' ? c.account_number.trim() : c.account_number == null ? '' : String(c.account_number);
+          if (!acct) {
+            withoutAccount++;
+            continue;
+          }
+          if (seen.has(acct)) continue;
+          seen.add(acct);
+          planned.push({ account_number: acct, company_name: c.name ?? null, company: c });
+        }
+        await knex('snapshot_jobs').where({ id: job.id }).update({ codex_entries_without_account: withoutAccount });
+      } else {
+        planned = await mapLimit(accounts, Number(job.concurrency), async (acct) => {
+          try {
+            const c = await this.codex.company(acct, signal);
+            return c ? { account_number: acct, company_name: c.name ?? null, company: c } : { account_number: acct, company_name: null, company: null, skip: 'Codex has no company with this account number' };
+          } catch (err) {
+            throw new PeerError(`Cannot look up company ${acct}: ${(err as Error).message}`, (err as PeerError).kind ?? 'network', (err as PeerError).status, (err as PeerError).attempts ?? 1);
+          }
+        });
+      }
+      const rows = planned.map((p, i) => ({
+        job_id: job.id,
+        account_number: p.account_number,
+        company_name: p.company_name?.slice(0, 150) ?? null,
+        position: i + 1,
+        outcome: p.skip ? 'skipped' : null,
+        error: p.skip ?? null,
+        finished_at: p.skip ? new Date() : null,
+      }));
+      for (let i = 0; i < rows.length; i += 1000) await knex('snapshot_job_items').insert(rows.slice(i, i + 1000));
+      return planned.filter((p) => !p.skip);
+    }
+    // A resumed run: the companies already done are not fetched again.
+    const todo = existing.filter((e) => e.outcome === null);
+    const companies = job.target_account_numbers ? null : await this.codex.companies(signal).catch(() => null);
+    const facts = new Map((companies ?? []).map((c) => [String(c.account_number), c]));
+    return todo.map((e) => ({ account_number: e.account_number, company_name: e.company_name, company: facts.get(e.account_number) ?? null }));
+  }
+
+  private async loadCounts(jobId: string, counts: JobCounts): Promise<number> {
+    const rows = (await this.deps.knex('snapshot_job_items').where({ job_id: jobId }).groupBy('outcome').select('outcome').count({ n: '*' })) as { outcome: string | null; n: number }[];
+    Object.assign(counts, EMPTY_COUNTS);
+    for (const r of rows) {
+      const n = Number(r.n);
+      counts.total += n;
+      if (r.outcome) {
+        counts.done += n;
+        counts[OUTCOME_COUNT[r.outcome as keyof typeof OUTCOME_COUNT]] += n;
+      }
+    }
+    return counts.total;
+  }
+
+  private async archivedBills(job: JobRow, accounts: string[]): Promise<Map<string, ArchivedBill>> {
+    const out = new Map<string, ArchivedBill>();
+    for (let i = 0; i < accounts.length; i += 5000) {
+      const rows = (await this.deps
+        .knex('billing_snapshots')
+        .where({ billing_year: job.target_year, billing_month: job.target_month })
+        .whereIn('company_account_number', accounts.slice(i, i + 5000))
+        .select('id', 'company_account_number', 'invoice_number', 'total_amount', 'content_hash')) as (ArchivedBill & { company_account_number: string })[];
+      for (const r of rows) out.set(r.company_account_number, r);
+    }
+    return out;
+  }
+
+  /** One company: fetch, build, check, and record the outcome (archiving it too in a real run). */
+  private async processCompany(
+    job: JobRow,
+    c: { account_number: string; company_name: string | null; company: CodexCompany | null },
+    archived: ArchivedBill | undefined,
+    signal: AbortSignal,
+  ): Promise<JobItem | null> {
+    const started = performance.now();
+    const acct = c.account_number;
+    let attempts = 0;
+    const record = async (fields: Partial<JobItem> & { outcome: NonNullable<JobItem['outcome']> }, prepared?: PreparedSnapshot, rawBody?: string): Promise<JobItem | null> => {
+      const values = {
+        outcome: fields.outcome,
+        error: fields.error ?? null,
+        attempts,
+        duration_ms: Math.round(performance.now() - started),
+        snapshot_id: fields.snapshot_id ?? null,
+        invoice_number: fields.invoice_number ?? null,
+        total_amount: fields.total_amount ?? null,
+        line_item_count: fields.line_item_count ?? null,
+        details: fields.details ? JSON.stringify(fields.details) : null,
+        finished_at: new Date(),
+        company_name: fields.company_name ?? c.company_name,
+      };
+      if (prepared) {
+        // The snapshot and its outcome in one statement: never one without the other.
+        const alongside = {
+          sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
+                  invoice_number = ?, total_amount = ?, line_item_count = ?, details = ?::jsonb, finished_at = ?, company_name = ?
+                WHERE job_id = ? AND account_number = ?`,
+          bindings: [values.outcome, values.error, values.attempts, values.duration_ms, values.invoice_number, values.total_amount, values.line_item_count, values.details, values.finished_at, values.company_name, job.id, acct],
+        };
+        try {
+          const created = await insertPrepared(this.deps.knex, prepared, { source: 'run', rawBody, alongside });
+          return { ...toItem({ ...values, account_number: acct, details: fields.details ?? null }), snapshot_id: created.snapshot_id, finished_at: values.finished_at.toISOString() };
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'already_archived') {
+            // Archived meanwhile (Ledger posted it, or another run): compare with what is there now.
+            const now = (await this.archivedBills(job, [acct])).get(acct);
+            if (now) return this.compareAndRecord(record, prepared, now);
+          }
+          throw err;
+        }
+      }
+      const [row] = await this.deps.knex('snapshot_job_items').where({ job_id: job.id, account_number: acct }).whereNull('outcome').update(values).returning('*');
+      return row ? toItem(row) : null;
+    };
+
+    try {
+      const bill = await this.ledger.billing(acct, job.target_year, job.target_month, signal);
+      attempts = bill.attempts;
+      if (bill.kind === 'no_bill') return await record({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } });
+      const body = buildSnapshotFromBilling(bill.answer, c.company ?? {}, { created_by: `archive-run:${job.id}`, notes: `Archived by ${job.triggered_by ?? 'a run'}` });
+      const parsed = SnapshotPost.safeParse(body);
+      if (!parsed.success) {
+        const fields = fieldErrorsFromZod(parsed.error, body);
+        return await record({ outcome: 'failed', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}` });
+      }
+      let prepared: PreparedSnapshot;
+      try {
+        prepared = prepareSnapshot(parsed.data, this.deps.tolerance);
+      } catch (err) {
+        if (err instanceof ApiError) return await record({ outcome: 'failed', error: err.message, details: err.details ?? null });
+        throw err;
+      }
+      if (archived) return await this.compareAndRecord(record, prepared, archived);
+      const plan = planDetails(prepared);
+      if (job.dry_run) return await record({ outcome: 'would_archive', invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: plan });
+      return await record({ outcome: 'archived', invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: plan }, prepared, bill.text);
+    } catch (err) {
+      if (signal.aborted) return null; // cancelled or shutting down: this company stays to do
+      if (err instanceof PeerError) {
+        attempts = err.attempts;
+        return record({ outcome: 'failed', error: err.message });
+      }
+      this.deps.log.error({ err, account: acct, job_id: job.id }, 'company failed unexpectedly');
+      return record({ outcome: 'failed', error: `Unexpected error: ${(err as Error).message}` });
+    }
+  }
+
+  /** Already archived: is Ledger's bill still the same? Amounts and lines are compared. */
+  private async compareAndRecord(
+    record: (fields: Partial<JobItem> & { outcome: NonNullable<JobItem['outcome']> }) => Promise<JobItem | null>,
+    prepared: PreparedSnapshot,
+    archived: ArchivedBill,
+  ): Promise<JobItem | null> {
+    const lines = (await this.deps.knex('snapshot_line_items').where({ snapshot_id: archived.id }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<string, string>[];
+    const key = (l: Record<string, unknown>) => `${l.line_type}|${l.item_name}|${l.quantity}|${l.rate}|${l.amount}`;
+    const before = lines.map(key);
+    const after = prepared.lineItems.map((l) => key(l as unknown as Record<string, unknown>));
+    const sameTotal = archived.total_amount === prepared.row.total_amount;
+    const sameLines = before.length === after.length && before.every((k, i) => k === after[i]);
+    const base = { snapshot_id: archived.id, invoice_number: archived.invoice_number, total_amount: archived.total_amount, line_item_count: lines.length };
+    if (sameTotal && sameLines) return record({ outcome: 'already_archived', ...base, details: { content_hash: archived.content_hash } });
+    const removed = before.filter((k) => !after.includes(k));
+    const added = after.filter((k) => !before.includes(k));
+    return record({
+      outcome: 'changed_since_archived',
+      ...base,
+      details: {
+        archived_total: archived.total_amount,
+        ledger_total: prepared.row.total_amount,
+        difference: subtractMoney(prepared.row.total_amount, archived.total_amount),
+        archived_line_count: lines.length,
+        ledger_line_count: prepared.lineItems.length,
+        lines_added: added.slice(0, 20).map(describeLine),
+        lines_removed: removed.slice(0, 20).map(describeLine),
+        archived_content_hash: archived.content_hash,
+        ledger_content_hash: prepared.contentHash,
+        note: 'The archived bill is kept unchanged; Ledger now bills this month differently.',
+      },
+    });
+  }
+}
+
+function describeLine(k: string): string {
+  const [type, name, qty, rate, amount] = k.split('|');
+  return `${type} ${name}: ${qty} x ${rate} = ${amount}`;
+}
+
+function planDetails(p: PreparedSnapshot): Record<string, unknown> {
+  return {
+    invoice_number: p.row.invoice_number,
+    total_amount: p.row.total_amount,
+    line_item_count: p.lineItems.length,
+    user_count: p.row.user_count,
+    asset_count: p.row.asset_count,
+    content_hash: p.contentHash,
+    warnings: p.warnings,
+  };
+}
+
+async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(xs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, xs.length) }, async () => {
+      while (next < xs.length) {
+        const i = next++;
+        out[i] = await fn(xs[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+export { countsOf };

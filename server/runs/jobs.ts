@@ -1,0 +1,112 @@
+/** Reading jobs and their per-company items, as the API and the CLI show them. */
+import type { Knex } from 'knex';
+import type { Job, JobCounts, JobItem, JobStatus } from '../../shared/runs';
+import { ApiError } from '../http/errors';
+
+export type JobRow = Record<string, unknown> & { id: string; status: JobStatus; dry_run: boolean; target_year: number; target_month: number };
+
+const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+
+export function countsOf(row: Record<string, unknown>): JobCounts {
+  return {
+    total: Number(row.total_companies),
+    done: Number(row.completed_companies),
+    archived: Number(row.archived_count),
+    would_archive: Number(row.would_archive_count),
+    already_archived: Number(row.already_archived_count),
+    changed_since_archived: Number(row.changed_count),
+    no_bill: Number(row.no_bill_count),
+    skipped: Number(row.skipped_count),
+    failed: Number(row.failed_companies),
+  };
+}
+
+/** The job columns that hold the counts. */
+export function countColumns(c: JobCounts): Record<string, number> {
+  return {
+    total_companies: c.total,
+    completed_companies: c.done,
+    archived_count: c.archived,
+    would_archive_count: c.would_archive,
+    already_archived_count: c.already_archived,
+    changed_count: c.changed_since_archived,
+    no_bill_count: c.no_bill,
+    skipped_count: c.skipped,
+    failed_companies: c.failed,
+  };
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    job_type: row.dry_run ? 'dry_run' : 'run',
+    dry_run: row.dry_run,
+    status: row.status,
+    target_year: row.target_year,
+    target_month: row.target_month,
+    all_companies: Boolean(row.all_companies),
+    target_account_numbers: (row.target_account_numbers as string[] | null) ?? null,
+    concurrency: Number(row.concurrency),
+    counts: countsOf(row),
+    codex_entries_without_account: Number(row.codex_entries_without_account),
+    created_at: iso(row.created_at)!,
+    started_at: iso(row.started_at),
+    completed_at: iso(row.completed_at),
+    cancel_requested_at: iso(row.cancel_requested_at),
+    triggered_by: (row.triggered_by as string | null) ?? null,
+    error: (row.error as string | null) ?? null,
+    success: (row.success as boolean | null) ?? null,
+    resume_count: Number(row.resume_count),
+  };
+}
+
+export function toItem(row: Record<string, unknown>): JobItem {
+  return {
+    account_number: row.account_number as string,
+    company_name: (row.company_name as string | null) ?? null,
+    outcome: (row.outcome as JobItem['outcome']) ?? null,
+    error: (row.error as string | null) ?? null,
+    attempts: Number(row.attempts),
+    duration_ms: row.duration_ms === null ? null : Number(row.duration_ms),
+    snapshot_id: row.snapshot_id === null ? null : Number(row.snapshot_id),
+    invoice_number: (row.invoice_number as string | null) ?? null,
+    total_amount: (row.total_amount as string | null) ?? null,
+    line_item_count: row.line_item_count === null ? null : Number(row.line_item_count),
+    details: (row.details as Record<string, unknown> | null) ?? null,
+    finished_at: iso(row.finished_at),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {
+  const row = UUID.test(id) ? await knex('snapshot_jobs').where({ id }).first() : undefined;
+  if (!row) throw new ApiError('not_found', `No job with id ${id}`, { job_id: id });
+  return row as JobRow;
+}
+
+export async function listJobs(knex: Knex, q: { status?: string; type?: string; year?: number; month?: number; page: number; per_page: number }) {
+  const base = knex('snapshot_jobs').modify((b) => {
+    if (q.status) b.where('status', q.status);
+    if (q.type) b.where('dry_run', q.type === 'dry_run');
+    if (q.year) b.where('target_year', q.year);
+    if (q.month) b.where('target_month', q.month);
+  });
+  const [rows, [{ n }]] = await Promise.all([
+    base.clone().orderBy('created_at', 'desc').orderBy('id').limit(q.per_page).offset((q.page - 1) * q.per_page),
+    base.clone().count({ n: '*' }),
+  ]);
+  return { jobs: (rows as JobRow[]).map(toJob), total: Number(n), page: q.page, per_page: q.per_page };
+}
+
+export async function listItems(knex: Knex, jobId: string, q: { outcome?: string; page: number; per_page: number }) {
+  const base = knex('snapshot_job_items').where('job_id', jobId).modify((b) => {
+    if (q.outcome === 'pending') b.whereNull('outcome');
+    else if (q.outcome) b.where('outcome', q.outcome);
+  });
+  const [rows, [{ n }]] = await Promise.all([
+    base.clone().orderBy('position').limit(q.per_page).offset((q.page - 1) * q.per_page),
+    base.clone().count({ n: '*' }),
+  ]);
+  return { items: (rows as Record<string, unknown>[]).map(toItem), total: Number(n), page: q.page, per_page: q.per_page };
+}

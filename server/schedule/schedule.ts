@@ -1,0 +1,241 @@
+/**
+ * The schedule, driven by the one `scheduled_snapshots` row (CONTRACT.md section 3): the
+ * day (1-28 or `last`) and hour in a time zone, previous or current month, all companies
+ * or a stored list. node-schedule fires at the next due time; a change through the API
+ * re-arms at once, a change with plain SQL is noticed by polling `updated_at` (the row's
+ * trigger moves it). A due time missed while the server was down is caught up once at
+ * start-up, like systemd's Persistent=true. The CLI (and so the systemd timer) decides
+ * "is a run due?" with the same functions.
+ */
+import type { Knex } from 'knex';
+import schedule from 'node-schedule';
+import type { SchedulerConfig } from '../../shared/runs';
+import type { Logger } from '../log';
+import { ApiError } from '../http/errors';
+import type { RunEngine } from '../runs/engine';
+
+export interface ScheduleRow {
+  enabled: boolean;
+  day_of_month: string;
+  hour: number;
+  timezone: string | null;
+  snapshot_previous_month: boolean;
+  snapshot_all_companies: boolean;
+  account_numbers: string[];
+  last_run_at: Date | string | null;
+  last_run_status: 'success' | 'partial' | 'failed' | null;
+  last_run_count: number | null;
+  last_run_job_id: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** The wall-clock parts of an instant in a zone. */
+function zonedParts(ms: number, tz: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+function offsetMs(ms: number, tz: string): number {
+  const p = zonedParts(ms, tz);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant when the wall clock in `tz` shows year-month-day hour:00. */
+export function zonedTime(year: number, month: number, day: number, hour: number, tz: string): Date {
+  const guess = Date.UTC(year, month - 1, day, hour);
+  const first = guess - offsetMs(guess, tz);
+  const second = guess - offsetMs(first, tz);
+  return new Date(second);
+}
+
+const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+function dueIn(row: Pick<ScheduleRow, 'day_of_month' | 'hour'>, year: number, month: number, tz: string): Date {
+  const day = row.day_of_month === 'last' ? daysIn(year, month) : Number(row.day_of_month);
+  return zonedTime(year, month, day, row.hour, tz);
+}
+
+function addMonths(year: number, month: number, k: number): [number, number] {
+  const i = year * 12 + (month - 1) + k;
+  return [Math.floor(i / 12), (i % 12) + 1];
+}
+
+/** The first due time strictly after `from`. */
+export function nextDue(row: Pick<ScheduleRow, 'day_of_month' | 'hour'>, tz: string, from: Date): Date {
+  const p = zonedParts(from.getTime(), tz);
+  for (let k = 0; k < 3; k++) {
+    const [y, m] = addMonths(p.year, p.month, k);
+    const t = dueIn(row, y, m, tz);
+    if (t.getTime() > from.getTime()) return t;
+  }
+  throw new Error('no due time found'); // unreachable: every month has one
+}
+
+/** The last due time at or before `at`. */
+export function previousDue(row: Pick<ScheduleRow, 'day_of_month' | 'hour'>, tz: string, at: Date): Date {
+  const p = zonedParts(at.getTime(), tz);
+  for (let k = 0; k > -3; k--) {
+    const [y, m] = addMonths(p.year, p.month, k);
+    const t = dueIn(row, y, m, tz);
+    if (t.getTime() <= at.getTime()) return t;
+  }
+  throw new Error('no due time found');
+}
+
+/** The month a run fired at `due` archives: the one that just ended, or the current one. */
+export function periodFor(due: Date, tz: string, previousMonth: boolean): { year: number; month: number } {
+  const p = zonedParts(due.getTime(), tz);
+  const [year, month] = previousMonth ? addMonths(p.year, p.month, -1) : [p.year, p.month];
+  return { year, month };
+}
+
+export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
+  const row = await knex('scheduled_snapshots').where({ id: 1 }).first();
+  if (!row) throw new ApiError('not_found', 'The scheduler configuration row is missing; run `archive init-db` to create it');
+  return row as ScheduleRow;
+}
+
+export function scheduleView(row: ScheduleRow, serverTz: string, now = new Date()): SchedulerConfig {
+  const tz = row.timezone ?? serverTz;
+  const next = row.enabled ? nextDue(row, tz, now) : null;
+  const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
+  return {
+    enabled: row.enabled,
+    day_of_month: row.day_of_month === 'last' ? 'last' : Number(row.day_of_month),
+    hour: row.hour,
+    timezone: row.timezone,
+    effective_timezone: tz,
+    snapshot_previous_month: row.snapshot_previous_month,
+    snapshot_all_companies: row.snapshot_all_companies,
+    account_numbers: row.account_numbers ?? [],
+    last_run_at: iso(row.last_run_at),
+    last_run_status: row.last_run_status,
+    last_run_count: row.last_run_count,
+    last_run_job_id: row.last_run_job_id,
+    next_run_at: next ? next.toISOString() : null,
+    next_run_period: next ? periodFor(next, tz, row.snapshot_previous_month) : null,
+    updated_at: iso(row.updated_at)!,
+  };
+}
+
+export type DueDecision = { due: false; reason: string } | { due: true; at: Date; period: { year: number; month: number }; accounts: string[] | undefined };
+
+/**
+ * Is a scheduled run due at `now`? Yes when the last due time has passed, it came after the
+ * schedule row was created, and no scheduled run (server or timer) has started since it.
+ */
+export async function dueRun(knex: Knex, serverTz: string, now: Date): Promise<DueDecision> {
+  const row = await readSchedule(knex);
+  if (!row.enabled) return { due: false, reason: 'the schedule is disabled' };
+  const tz = row.timezone ?? serverTz;
+  const at = previousDue(row, tz, now);
+  if (at.getTime() < new Date(row.created_at).getTime()) return { due: false, reason: `the last due time (${at.toISOString()}) is older than the schedule itself; next: ${nextDue(row, tz, now).toISOString()}` };
+  const ran = await knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
+  if (ran) return { due: false, reason: `the run due at ${at.toISOString()} has already started (job ${ran.id}, ${ran.status}); next: ${nextDue(row, tz, now).toISOString()}` };
+  if (!row.snapshot_all_companies && (row.account_numbers ?? []).length === 0) return { due: false, reason: 'the schedule names no companies (snapshot_all_companies is false and account_numbers is empty)' };
+  return { due: true, at, period: periodFor(at, tz, row.snapshot_previous_month), accounts: row.snapshot_all_companies ? undefined : row.account_numbers };
+}
+
+export interface Timer {
+  cancel(): void;
+}
+export type ArmTimer = (at: Date, fire: () => void) => Timer;
+
+const nodeScheduleTimer: ArmTimer = (at, fire) => {
+  const job = schedule.scheduleJob(at, fire);
+  return { cancel: () => job?.cancel() };
+};
+
+export interface SchedulerDeps {
+  knex: Knex;
+  engine: RunEngine;
+  log: Logger;
+  timeZone: string;
+  now?: () => Date;
+  arm?: ArmTimer;
+  /** How often the row is re-read to notice changes made with SQL. */
+  pollMs?: number;
+}
+
+export class Scheduler {
+  private timer: Timer | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private seen: string | undefined;
+  nextAt: Date | null = null;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Arms the timer, and catches up a due time missed while the server was down. */
+  async start(): Promise<void> {
+    await this.reload();
+    await this.fireIfDue('schedule (catch-up at start-up)');
+    this.poller = setInterval(() => {
+      this.checkForChanges().catch((err) => this.deps.log.warn({ err }, 'could not read the schedule'));
+    }, this.deps.pollMs ?? 15_000);
+    this.poller.unref();
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.poller) clearInterval(this.poller);
+  }
+
+  /** Re-reads the row and re-arms the timer (after any change). */
+  async reload(): Promise<void> {
+    const row = await readSchedule(this.deps.knex);
+    this.seen = new Date(row.updated_at).toISOString();
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.nextAt = null;
+    if (!row.enabled) {
+      this.deps.log.info('schedule disabled');
+      return;
+    }
+    const tz = row.timezone ?? this.deps.timeZone;
+    const at = nextDue(row, tz, this.now());
+    this.nextAt = at;
+    this.timer = (this.deps.arm ?? nodeScheduleTimer)(at, () => {
+      // A timer may fire a hair early; the run belongs to the due time it was armed for.
+      this.fireIfDue('schedule', at)
+        .catch((err) => this.deps.log.error({ err }, 'scheduled run could not start'))
+        .finally(() => this.reload().catch((err) => this.deps.log.error({ err }, 'could not re-arm the schedule')));
+    });
+    this.deps.log.info({ next_run_at: at.toISOString(), timezone: tz }, 'schedule armed');
+  }
+
+  async checkForChanges(): Promise<boolean> {
+    const row = await this.deps.knex('scheduled_snapshots').where({ id: 1 }).first('updated_at');
+    const stamp = row ? new Date(row.updated_at).toISOString() : undefined;
+    if (stamp === this.seen) return false;
+    this.deps.log.info('schedule changed; re-arming');
+    await this.reload();
+    return true;
+  }
+
+  /** Starts the due run if there is one; returns its job id. */
+  async fireIfDue(triggeredBy: string, notBefore?: Date): Promise<string | null> {
+    const now = this.now();
+    const decision = await dueRun(this.deps.knex, this.deps.timeZone, notBefore && notBefore > now ? notBefore : now);
+    if (!decision.due) {
+      this.deps.log.debug({ reason: decision.reason }, 'no scheduled run due');
+      return null;
+    }
+    try {
+      const job = await this.deps.engine.start({ ...decision.period, accounts: decision.accounts, dryRun: false, triggeredBy, scheduledFor: decision.at });
+      this.deps.log.info({ job_id: job.id, period: decision.period, due_at: decision.at.toISOString() }, 'scheduled run started');
+      return job.id;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'run_in_progress') {
+        this.deps.log.info({ period: decision.period }, 'scheduled run already going elsewhere');
+        return null;
+      }
+      throw err;
+    }
+  }
+}

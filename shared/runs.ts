@@ -1,0 +1,145 @@
+/**
+ * The contract of snapshot runs, jobs and the schedule (CONTRACT.md sections 2 and 3):
+ * request schemas, response types and the progress events. Browser-safe.
+ */
+import { z } from 'zod';
+
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'partial', 'failed', 'cancelled', 'interrupted'];
+/** A run in one of these may be resumed: the companies not yet done are taken up again. */
+export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'cancelled', 'partial', 'failed'];
+
+export const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'failed'] as const;
+export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
+
+export const JOB_TYPES = ['run', 'dry_run'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+const ACCOUNT = z.string().regex(/^\d{1,50}$/, { message: 'must be an account number (digits)' });
+const year = z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' });
+const month = z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' });
+
+/** `POST /api/runs`: one period, all companies or a list, real or dry. */
+export const RunRequest = z
+  .strictObject({
+    year,
+    month,
+    accounts: z.array(ACCOUNT).min(1, { message: 'must name at least one account' }).max(10_000).optional(),
+    all: z.boolean().optional(),
+    dry_run: z.boolean({ message: 'is required: true for a dry run, false to archive' }),
+    concurrency: z.number().int().min(1, { message: 'must be 1 to 64' }).max(64, { message: 'must be 1 to 64' }).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.accounts && v.all) ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be combined with accounts' });
+    if (!v.accounts && v.all === false) ctx.addIssue({ code: 'custom', path: ['accounts'], message: 'is required when all is false' });
+  });
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const DAY_OF_MONTH = z.union([z.literal('last'), z.number().int().min(1).max(28), z.string().regex(/^([1-9]|1[0-9]|2[0-8])$/)], {
+  message: 'must be 1 to 28 or "last"',
+});
+
+/** `POST /api/scheduler/config`: any subset of the editable fields; unknown fields are refused. */
+export const SchedulerConfigUpdate = z.strictObject({
+  enabled: z.boolean().optional(),
+  day_of_month: DAY_OF_MONTH.optional(),
+  hour: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 to 23' }).max(23, { message: 'must be 0 to 23' }).optional(),
+  timezone: z.string().nullable().optional(),
+  snapshot_previous_month: z.boolean().optional(),
+  snapshot_all_companies: z.boolean().optional(),
+  account_numbers: z.array(ACCOUNT).max(10_000).optional(),
+});
+export type SchedulerConfigUpdate = z.infer<typeof SchedulerConfigUpdate>;
+
+export interface SchedulerConfig {
+  enabled: boolean;
+  day_of_month: number | 'last';
+  hour: number;
+  /** The zone the day and hour are read in; null means the server's zone (`effective_timezone`). */
+  timezone: string | null;
+  effective_timezone: string;
+  snapshot_previous_month: boolean;
+  snapshot_all_companies: boolean;
+  account_numbers: string[];
+  last_run_at: string | null;
+  last_run_status: 'success' | 'partial' | 'failed' | null;
+  last_run_count: number | null;
+  last_run_job_id: string | null;
+  /** When the schedule fires next (null when disabled), and which period it will archive. */
+  next_run_at: string | null;
+  next_run_period: { year: number; month: number } | null;
+  updated_at: string;
+}
+
+export const JobsQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES, { message: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
+  type: z.enum(JOB_TYPES, { message: `must be one of ${JOB_TYPES.join(', ')}` }).optional(),
+  year: z.coerce.number().pipe(year).optional(),
+  month: z.coerce.number().pipe(month).optional(),
+  page: z.coerce.number().int().min(1, { message: 'must be 1 or more' }).default(1),
+  per_page: z.coerce.number().int().min(1, { message: 'must be 1 to 200' }).max(200, { message: 'must be 1 to 200' }).default(50),
+});
+
+export const JobItemsQuery = z.strictObject({
+  outcome: z.enum([...ITEM_OUTCOMES, 'pending'] as [string, ...string[]]).optional(),
+  page: z.coerce.number().int().min(1, { message: 'must be 1 or more' }).default(1),
+  per_page: z.coerce.number().int().min(1, { message: 'must be 1 to 1000' }).max(1000, { message: 'must be 1 to 1000' }).default(200),
+});
+
+export interface JobCounts {
+  total: number;
+  done: number;
+  archived: number;
+  would_archive: number;
+  already_archived: number;
+  changed_since_archived: number;
+  no_bill: number;
+  skipped: number;
+  failed: number;
+}
+
+export interface Job {
+  id: string;
+  job_type: JobType;
+  dry_run: boolean;
+  status: JobStatus;
+  target_year: number;
+  target_month: number;
+  all_companies: boolean;
+  target_account_numbers: string[] | null;
+  concurrency: number;
+  counts: JobCounts;
+  codex_entries_without_account: number;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  cancel_requested_at: string | null;
+  triggered_by: string | null;
+  error: string | null;
+  success: boolean | null;
+  resume_count: number;
+}
+
+export interface JobItem {
+  account_number: string;
+  company_name: string | null;
+  /** null while the company is still to do. */
+  outcome: ItemOutcome | null;
+  error: string | null;
+  attempts: number;
+  duration_ms: number | null;
+  snapshot_id: number | null;
+  invoice_number: string | null;
+  total_amount: string | null;
+  line_item_count: number | null;
+  /** The plan of a dry run and the differences of a changed bill (amounts as decimal text). */
+  details: Record<string, unknown> | null;
+  finished_at: string | null;
+}
+
+/** The events of `GET /api/runs/:id/events` (server-sent events, `event:` is the type). */
+export type RunEvent =
+  | { type: 'job'; job: Job }
+  | { type: 'item'; job_id: string; item: JobItem; counts: JobCounts }
+  | { type: 'end'; job: Job };
