@@ -52,7 +52,10 @@ export interface EngineDeps {
 }
 
 interface ActiveRun {
+  /** Shutdown: the run ends `interrupted`. */
   abort: AbortController;
+  /** Cancel: the run ends `cancelled`. */
+  cancel: AbortController;
   done: Promise<JobRow>;
 }
 
@@ -145,7 +148,7 @@ export class RunEngine {
       throw new ApiError('invalid_state', `The job is ${row.status}; only a running job can be cancelled`, { job_id: id, status: row.status });
     }
     const [updated] = await this.deps.knex('snapshot_jobs').where({ id }).whereIn('status', ['running', 'pending']).update({ cancel_requested_at: this.deps.knex.fn.now() }).returning('*');
-    this.active.get(id)?.abort.abort(new Error('cancelled'));
+    this.active.get(id)?.cancel.abort(new Error('cancelled'));
     return (updated as JobRow) ?? (await getJobRow(this.deps.knex, id));
   }
 
@@ -222,8 +225,9 @@ export class RunEngine {
 
   private launch(row: JobRow): void {
     const abort = new AbortController();
-    const done = this.execute(row, abort.signal).finally(() => this.active.delete(row.id));
-    this.active.set(row.id, { abort, done });
+    const cancel = new AbortController();
+    const done = this.execute(row, abort.signal, cancel).finally(() => this.active.delete(row.id));
+    this.active.set(row.id, { abort, cancel, done });
     done.catch(() => undefined);
   }
 
@@ -253,7 +257,7 @@ export class RunEngine {
     };
   }
 
-  private async execute(job: JobRow, signal: AbortSignal): Promise<JobRow> {
+  private async execute(job: JobRow, signal: AbortSignal, abortLocal: AbortController): Promise<JobRow> {
     const { knex, log } = this.deps;
     const jlog = log.child({ job_id: job.id, period: `${job.target_year}-${String(job.target_month).padStart(2, '0')}`, dry_run: job.dry_run });
     const release = await this.holdLock(job.id);
@@ -268,7 +272,6 @@ export class RunEngine {
           abortLocal.abort(new Error('cancelled'));
         }
       }).catch((err) => jlog.warn({ err }, 'could not record progress')));
-    const abortLocal = new AbortController();
     const runSignal = AbortSignal.any([signal, abortLocal.signal]);
     const ticker = setInterval(flush, this.deps.flushMs ?? 1000);
     ticker.unref();

@@ -1,0 +1,48 @@
+/** A real Archive server wired to a running Ledger + Codex simulator, and helpers to watch runs. */
+import { startSimulator, type SimOptions, type Simulator } from '../../server/sim/server';
+import type { Job } from '../../shared/runs';
+import { FIXTURES } from './fixtures';
+import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from './server';
+
+export interface RunWorld {
+  sim: Simulator;
+  server: TestServer;
+  admin(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** Starts a run through the API and waits for its end. */
+  runToEnd(body: Record<string, unknown>): Promise<Job>;
+  waitForEnd(jobId: string, timeoutMs?: number): Promise<Job>;
+  stop(): Promise<void>;
+}
+
+export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string, string> = {}): Promise<RunWorld> {
+  const sim = await startSimulator({ token: SERVICE_TOKEN, companies: 20, ...simOpts });
+  const server = await startTestServer({ CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, PEER_BACKOFF_MS: '5', PEER_TIMEOUT_MS: '2000', SCHEDULER: 'off', ...env });
+  const admin: RunWorld['admin'] = (path, init = {}) => server.api(path, { ...init, token: ADMIN_TOKEN });
+  const waitForEnd = async (jobId: string, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = (await (await admin(`/api/scheduler/jobs/${jobId}?per_page=1`)).json()) as Job;
+      if (!['running', 'pending'].includes(job.status)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return {
+    sim,
+    server,
+    admin,
+    waitForEnd,
+    runToEnd: async (body) => {
+      const res = await admin('/api/runs', { method: 'POST', json: body });
+      if (res.status !== 202) throw new Error(`POST /api/runs answered ${res.status}: ${await res.text()}`);
+      const { job_id } = (await res.json()) as { job_id: string };
+      return waitForEnd(job_id);
+    },
+    stop: async () => {
+      await server.stop();
+      await sim.close();
+    },
+  };
+}
+
+export { FIXTURES };
