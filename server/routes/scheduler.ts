@@ -16,7 +16,7 @@ export function schedulerRoutes(deps: AppDeps): Router {
   router.use(requireScope('admin'));
 
   router.get('/config', async (ctx) => {
-    ctx.body = scheduleView(await readSchedule(deps.knex), deps.timeZone);
+    ctx.body = scheduleView(await readSchedule(deps.knex), deps.timeZone, deps.scheduler?.now());
   });
 
   router.post('/config', json, async (ctx) => {
@@ -34,7 +34,7 @@ export function schedulerRoutes(deps: AppDeps): Router {
     if (account_numbers !== undefined) changes.account_numbers = JSON.stringify([...new Set(account_numbers)]);
     if (Object.keys(changes).length > 0) await deps.knex('scheduled_snapshots').where({ id: 1 }).update(changes);
     await deps.scheduler?.reload();
-    ctx.body = scheduleView(await readSchedule(deps.knex), deps.timeZone);
+    ctx.body = scheduleView(await readSchedule(deps.knex), deps.timeZone, deps.scheduler?.now());
   });
 
   router.get('/jobs', async (ctx) => {

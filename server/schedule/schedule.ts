@@ -164,7 +164,7 @@ export class Scheduler {
   private poller: NodeJS.Timeout | undefined;
   private seen: string | undefined;
   nextAt: Date | null = null;
-  private readonly now: () => Date;
+  readonly now: () => Date;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.now = deps.now ?? (() => new Date());

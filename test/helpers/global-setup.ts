@@ -4,7 +4,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../server/db/database';
-import { migrateToLatest } from '../../server/db/migrate';
+import { ensureDefaultSchedule, migrateToLatest } from '../../server/db/migrate';
 import { adminQuery, databaseUrl } from './pg';
 
 declare module 'vitest' {
@@ -19,6 +19,8 @@ export default async function setup(project: TestProject) {
   await adminQuery(`CREATE DATABASE ${name}`);
   const db = await openDatabase({ databaseUrl: databaseUrl(name), dataDir: '/nonexistent', poolMax: 1 });
   await migrateToLatest(db.knex);
+  // As `archive init-db` leaves it: the default schedule row.
+  await ensureDefaultSchedule(db.knex);
   await db.close();
   project.provide('templateDatabase', name);
   return async () => {

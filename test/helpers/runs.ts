@@ -1,4 +1,5 @@
 /** A real Archive server wired to a running Ledger + Codex simulator, and helpers to watch runs. */
+import type { StartOptions } from '../../server/main';
 import { startSimulator, type SimOptions, type Simulator } from '../../server/sim/server';
 import type { Job } from '../../shared/runs';
 import { FIXTURES } from './fixtures';
@@ -14,9 +15,9 @@ export interface RunWorld {
   stop(): Promise<void>;
 }
 
-export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string, string> = {}): Promise<RunWorld> {
+export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string, string> = {}, startOpts: StartOptions = {}): Promise<RunWorld> {
   const sim = await startSimulator({ token: SERVICE_TOKEN, companies: 20, ...simOpts });
-  const server = await startTestServer({ CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, PEER_BACKOFF_MS: '5', PEER_TIMEOUT_MS: '2000', SCHEDULER: 'off', ...env });
+  const server = await startTestServer({ CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, PEER_BACKOFF_MS: '5', PEER_TIMEOUT_MS: '2000', SCHEDULER: 'off', ...env }, startOpts);
   const admin: RunWorld['admin'] = (path, init = {}) => server.api(path, { ...init, token: ADMIN_TOKEN });
   const waitForEnd = async (jobId: string, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 /** A real Archive server on a free port over a fresh database, as Ledger and admins see it. */
 import { loadConfig, type Config } from '../../server/config';
 import { createLogger } from '../../server/log';
-import { startServer, type RunningServer } from '../../server/main';
+import { startServer, type RunningServer, type StartOptions } from '../../server/main';
 import { freshDatabase, type TestDatabase } from './db';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789abcdef';
@@ -29,9 +29,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   );
 }
 
-export async function startTestServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestServer> {
   const database = await freshDatabase();
-  const running = await startServer(testConfig({ DATABASE_URL: database.url, ...overrides }), { log: createLogger('silent'), quiet: true });
+  const running = await startServer(testConfig({ DATABASE_URL: database.url, ...overrides }), { log: createLogger('silent'), quiet: true, ...opts });
   const api: TestServer['api'] = (path, init = {}) => {
     const { token = SERVICE_TOKEN, json, ...rest } = init;
     const headers = new Headers(rest.headers);
