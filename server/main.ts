@@ -72,6 +72,9 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     defaultConcurrency: config.runConcurrency,
   });
   await engine.recoverInterrupted();
+  // A run whose server died while this one is up is noticed too (its lock is gone).
+  const recovery = setInterval(() => engine.recoverInterrupted().catch((err) => log.warn({ err }, 'could not check for interrupted runs')), 30_000);
+  recovery.unref();
   const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
 
   const app = createApp({
@@ -103,6 +106,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   const close = () =>
     (closing ??= (async () => {
       scheduler?.stop();
+      clearInterval(recovery);
       await engine.shutdown();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -147,24 +151,28 @@ function printNewTokens(t: { serviceToken: string; adminToken: string; file: str
   );
 }
 
-/** Runs until SIGINT/SIGTERM, then drains requests and closes the database. */
-export async function runServerProcess(config: Config): Promise<void> {
+/** Runs until SIGINT/SIGTERM, then stops the runs (they can be resumed), drains requests and closes the database. */
+export async function runServerProcess(config: Config, opts: { onClose?: () => Promise<void> } = {}): Promise<RunningServer> {
   const running = await startServer(config);
   const stop = (signal: string) => {
     running.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    running.close().then(
-      () => {
-        running.log.flush();
-        process.exit(0);
-      },
-      (err) => {
-        running.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    running
+      .close()
+      .then(() => opts.onClose?.())
+      .then(
+        () => {
+          running.log.flush();
+          process.exit(0);
+        },
+        (err) => {
+          running.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  return running;
 }

@@ -2,19 +2,41 @@
  * The `archive` command. Subcommands:
  *   serve                 run the server (what `npm start` does)
  *   init-db               test the database, migrate, create the default schedule
+ *   scheduled-snapshots   run a period now, or what the schedule says is due (systemd timer)
+ *   test-workflow         check a deployment end to end
+ *   simulate              Codex and Ledger simulated, for demos and trials
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
+import { runDemo } from '../demo';
 import { runServerProcess, StartupError } from '../main';
 import { initDb } from './init-db';
+import { scheduledSnapshots } from './scheduled-snapshots';
+import { defaultFixturesDir, simulate } from './simulate';
+import { testWorkflow } from './test-workflow';
 
 const USAGE = `Usage: archive <command> [options]
 
 Commands:
-  serve                         Run the Archive server (default). Without DATABASE_URL it uses
+  serve [--demo]                Run the Archive server (default). Without DATABASE_URL it uses
                                 an embedded PostgreSQL in ARCHIVE_DATA_DIR (./data).
+                                --demo: with simulated Ledger and Codex and a year of history
+                                (data in ./data-demo).
   init-db [--database-url URL]  Test the connection, run migrations, create the default schedule.
           [--migrate-only]      Only run pending migrations.
+  scheduled-snapshots           Archive a month's bills from Ledger (the guide's scheduled_snapshots.py).
+          [--year Y --month M]  The period; without it, run what the schedule says is due
+                                (nothing when disabled or already done: the systemd timer's mode).
+          [--all | --accounts a,b]  All Codex companies (default) or these accounts.
+          [--dry-run]           Fetch and check everything, write nothing, print the plan.
+          [--concurrency N]     Ledger calls at a time (default RUN_CONCURRENCY, 8).
+          [--resume JOB_ID]     Take up an interrupted, cancelled, partial or failed run.
+                                Exit status 0 only when the run completed.
+  test-workflow --account A --year Y --month M [--archive-url URL]
+                                Check a deployment end to end, step by step.
+  simulate [--companies N] [--seed S] [--fixtures DIR|none] [--latency MS] [--error-rate R]
+           [--codex-port 5010] [--ledger-port 5011] [--token T] [--host H]
+                                Serve simulated Codex and Ledger (also \`npm run sim\`).
   help                          This text.
 `;
 
@@ -22,9 +44,88 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   switch (command) {
     case 'serve': {
-      parseArgs({ args: rest, options: {}, strict: true });
-      await runServerProcess(loadConfig());
+      const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } }, strict: true });
+      if (values.demo) await runDemo(loadConfig());
+      else await runServerProcess(loadConfig());
       return -1; // keeps running
+    }
+    case 'scheduled-snapshots': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          year: { type: 'string' },
+          month: { type: 'string' },
+          all: { type: 'boolean', default: false },
+          accounts: { type: 'string' },
+          'dry-run': { type: 'boolean', default: false },
+          concurrency: { type: 'string' },
+          resume: { type: 'string' },
+        },
+        strict: true,
+      });
+      const int = (name: string, v: string | undefined, lo: number, hi: number) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
+        return n;
+      };
+      const accounts = values.accounts?.split(',').map((a) => a.trim()).filter(Boolean);
+      if (accounts?.some((a) => !/^\d{1,50}$/.test(a))) throw new UsageError(`--accounts must be account numbers separated by commas (got ${values.accounts})`);
+      return scheduledSnapshots(loadConfig(), {
+        year: int('year', values.year, 2000, 2100),
+        month: int('month', values.month, 1, 12),
+        all: values.all ?? false,
+        accounts: accounts?.length ? accounts : undefined,
+        dryRun: values['dry-run'] ?? false,
+        concurrency: int('concurrency', values.concurrency, 1, 64),
+        resume: values.resume,
+      });
+    }
+    case 'test-workflow': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { account: { type: 'string' }, year: { type: 'string' }, month: { type: 'string' }, 'archive-url': { type: 'string' } },
+        strict: true,
+      });
+      if (!values.account || !/^\d+$/.test(values.account)) throw new UsageError('--account is required (an account number)');
+      const year = Number(values.year);
+      const month = Number(values.month);
+      if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new UsageError('--year is required (e.g. 2025)');
+      if (!Number.isInteger(month) || month < 1 || month > 12) throw new UsageError('--month is required (1-12)');
+      return testWorkflow(loadConfig(), { account: values.account, year, month, archiveUrl: values['archive-url'] });
+    }
+    case 'simulate': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          companies: { type: 'string', default: '50' },
+          seed: { type: 'string', default: 'archive-sim' },
+          fixtures: { type: 'string' },
+          latency: { type: 'string', default: '0' },
+          'error-rate': { type: 'string', default: '0' },
+          'codex-port': { type: 'string', default: '5010' },
+          'ledger-port': { type: 'string', default: '5011' },
+          token: { type: 'string' },
+          host: { type: 'string', default: '127.0.0.1' },
+        },
+        strict: true,
+      });
+      const fixturesDir = values.fixtures === 'none' ? undefined : (values.fixtures ?? defaultFixturesDir());
+      const close = await simulate({
+        companies: Number(values.companies),
+        seed: values.seed,
+        fixturesDir,
+        latencyMs: Number(values.latency),
+        errorRate: Number(values['error-rate']),
+        codexPort: Number(values['codex-port']),
+        ledgerPort: Number(values['ledger-port']),
+        token: values.token,
+        host: values.host,
+      });
+      const stop = () => void close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return -1;
     }
     case 'init-db': {
       const { values } = parseArgs({
@@ -45,13 +146,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+class UsageError extends Error {}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (err) => {
     if (err instanceof ConfigError || err instanceof StartupError) process.stderr.write(`archive: ${err.message}\n`);
-    else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`archive: ${(err as Error).message}\n\n${USAGE}`);
+    else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`archive: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     else process.stderr.write(`archive: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
   },

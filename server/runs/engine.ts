@@ -154,7 +154,12 @@ export class RunEngine {
 
   /** Takes up an interrupted, cancelled, partial or failed run: only companies not yet done (or failed) are fetched. */
   async resume(id: string, triggeredBy?: string): Promise<JobRow> {
-    const row = await getJobRow(this.deps.knex, id);
+    let row = await getJobRow(this.deps.knex, id);
+    if ((row.status === 'running' || row.status === 'pending') && !this.active.has(id)) {
+      // Maybe its process died since our start-up: find out now.
+      await this.recoverInterrupted();
+      row = await getJobRow(this.deps.knex, id);
+    }
     let updated: JobRow | undefined;
     try {
       [updated] = await this.deps.knex('snapshot_jobs')

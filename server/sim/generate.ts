@@ -169,7 +169,8 @@ export function simBilling(seed: string, company: SimCompany, year: number, mont
   if (adjustment) items.push({ name: 'Late adjustment', type: 'One-Off', cost: adjustment });
 
   // Hours in quarter hours, sometimes in minutes (2.17 h), as tickets log them.
-  const hours = r() < 0.2 ? 0 : Math.round(company.hoursMean * (0.5 + r()) * (r() < 0.3 ? 100 : 4)) / (r() < 0.3 ? 100 : 4);
+  const steps = r() < 0.3 ? 100 : 4;
+  const hours = r() < 0.2 ? 0 : Math.round(company.hoursMean * (0.5 + r()) * steps) / steps;
   const billableHours = Math.max(0, hours - company.prepaidHoursMonthly);
   const hourRate = company.hourRateOverride ?? plan.per_hour_ticket_cost;
   const ticketCharge = billableHours * hourRate;

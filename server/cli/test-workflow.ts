@@ -1,0 +1,150 @@
+/**
+ * `archive test-workflow --account A --year Y --month M`: the guide's test_workflow.py.
+ * Checks a deployment end to end, printing each step as it goes and stopping at the first
+ * failure with the reason: Archive's health, Codex and Ledger with our token, a dry run
+ * of that bill, archiving it, reading it back, its CSV, the company's history, and the
+ * schedule.
+ */
+import type { Config } from '../config';
+import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
+import type { Job, JobItem, SchedulerConfig } from '../../shared/runs';
+
+export interface WorkflowOptions {
+  account: string;
+  year: number;
+  month: number;
+  archiveUrl?: string;
+}
+
+type Out = (line: string) => void;
+
+class StepFailed extends Error {}
+
+export async function testWorkflow(config: Config, opts: WorkflowOptions, out: Out = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  const base = (opts.archiveUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`).replace(/\/$/, '');
+  const adminToken = config.adminToken;
+  const serviceToken = config.serviceToken;
+  if (!adminToken || !serviceToken) {
+    out('✗ Set ADMIN_TOKEN and SERVICE_TOKEN (in .env or the environment): the workflow calls Archive as an administrator and Ledger and Codex as Archive does');
+    return 2;
+  }
+  const period = `${opts.year}-${String(opts.month).padStart(2, '0')}`;
+  const invoice = `${opts.account}-${opts.year}${String(opts.month).padStart(2, '0')}`;
+  out(`Archive workflow check: account ${opts.account}, ${period}, Archive at ${base}`);
+  let step = 0;
+  const run = async <T>(title: string, fn: () => Promise<[T, string]>): Promise<T> => {
+    step++;
+    const started = Date.now();
+    try {
+      const [value, detail] = await fn();
+      out(`✓ ${step}. ${title}: ${detail} (${Date.now() - started} ms)`);
+      return value;
+    } catch (err) {
+      out(`✗ ${step}. ${title}: ${(err as Error).message}`);
+      throw new StepFailed();
+    }
+  };
+  const api = async <T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> => {
+    const headers: Record<string, string> = { Authorization: `Bearer ${adminToken}` };
+    if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(base + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : undefined, signal: AbortSignal.timeout(30_000) });
+    } catch (err) {
+      throw new Error(`cannot reach Archive at ${base} (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is archive.service running?`);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text.slice(0, 300);
+      try {
+        message = (JSON.parse(text) as { error: string }).error ?? message;
+      } catch {
+        /* not JSON */
+      }
+      throw new Error(`Archive answered ${res.status} to ${init.method ?? 'GET'} ${path}: ${message}`);
+    }
+    return (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T;
+  };
+  const runAndWait = async (dryRun: boolean): Promise<{ job: Job; item: JobItem }> => {
+    const { job_id } = await api<{ job_id: string }>('/api/runs', { method: 'POST', json: { year: opts.year, month: opts.month, accounts: [opts.account], dry_run: dryRun } });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const job = await api<Job & { items: { items: JobItem[] } }>(`/api/scheduler/jobs/${job_id}`);
+      if (!['running', 'pending'].includes(job.status)) {
+        const item = job.items.items[0];
+        if (!item) throw new Error(`job ${job_id} ended ${job.status} without an outcome: ${job.error ?? ''}`);
+        if (item.outcome === 'failed' || item.outcome === 'skipped') throw new Error(`job ${job_id}: ${item.outcome}: ${item.error}`);
+        return { job, item };
+      }
+      if (Date.now() > deadline) throw new Error(`job ${job_id} still ${job.status} after 2 minutes`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  try {
+    await run('Archive health', async () => {
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) }).catch((err) => {
+        throw new Error(`cannot reach ${base}/health (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`);
+      });
+      const body = (await res.json()) as { status: string; database?: string; version?: string };
+      if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+      return [body, `${body.status}, database ${body.database ?? 'ok'}, version ${body.version ?? '?'}`];
+    });
+    await run('Admin token accepted', async () => {
+      const c = await api<SchedulerConfig>('/api/scheduler/config');
+      return [c, 'yes'];
+    });
+    const peers = peerSettings({ ...config, peerRetries: 1 }, serviceToken);
+    const company = await run(`Codex (${config.codexUrl}) knows the company`, async () => {
+      const c = await new CodexClient(peers).company(opts.account);
+      if (!c) throw new Error(`Codex has no company ${opts.account} (404)`);
+      return [c, `${c.name ?? '(no name)'}, plan ${c.billing_plan ?? '(none)'}`];
+    });
+    await run(`Ledger (${config.ledgerUrl}) has the bill`, async () => {
+      const bill = await new LedgerClient(peers).billing(opts.account, opts.year, opts.month);
+      if (bill.kind === 'no_bill') throw new Error(`Ledger has no bill for ${opts.account} in ${period}: ${bill.reason}`);
+      return [bill, `total ${bill.answer.receipt.total} for ${bill.answer.company_name}`];
+    });
+    const plan = await run('Dry run for this bill', async () => {
+      const { job, item } = await runAndWait(true);
+      const what = item.outcome === 'would_archive' ? `would archive ${item.invoice_number}, total ${item.total_amount}, ${item.line_item_count} lines` : `${item.outcome} (${item.invoice_number}, total ${item.total_amount})`;
+      return [item, `${what}; job ${job.id}`];
+    });
+    const archived = await run('Archive the bill', async () => {
+      const { job, item } = await runAndWait(false);
+      return [item, `${item.outcome}: ${item.invoice_number}, snapshot ${item.snapshot_id}; job ${job.id}`];
+    });
+    const bill = await run('Read it back', async () => {
+      const b = await api<{ total_amount: string; line_items: unknown[]; content_hash: string; company_name: string }>(`/api/snapshot/${encodeURIComponent(invoice)}`);
+      const expected = plan.outcome === 'would_archive' ? plan.total_amount : archived.total_amount;
+      if (expected && b.total_amount !== expected) throw new Error(`the archived total ${b.total_amount} differs from the planned ${expected}`);
+      return [b, `${b.company_name}, total ${b.total_amount}, ${b.line_items.length} lines, hash ${b.content_hash.slice(0, 12)}…`];
+    });
+    await run('Its CSV', async () => {
+      const csv = await api<string>(`/api/snapshot/${encodeURIComponent(invoice)}/csv`);
+      if (!String(csv).startsWith('InvoiceNo,Customer,InvoiceDate,DueDate')) throw new Error('the CSV does not start with the invoice header');
+      const rows = String(csv).split('\r\n').filter(Boolean).length - 1;
+      if (rows !== bill.line_items.length) throw new Error(`the CSV has ${rows} rows but the bill ${bill.line_items.length} lines`);
+      return [csv, `${rows} rows`];
+    });
+    await run("The company's history", async () => {
+      const h = await api<{ snapshots?: { invoice_number: string }[]; results?: { invoice_number: string }[]; total?: number }>(`/api/snapshots/company/${encodeURIComponent(opts.account)}`);
+      const list = h.snapshots ?? h.results ?? [];
+      if (!list.some((s) => s.invoice_number === invoice)) throw new Error(`${invoice} is not in the company's history`);
+      return [h, `${list.length} bill(s) for ${company.name ?? opts.account}`];
+    });
+    await run('Scheduler configuration', async () => {
+      const c = await api<SchedulerConfig>('/api/scheduler/config');
+      const when = c.enabled ? `next run ${c.next_run_at} (${c.effective_timezone}) for ${c.next_run_period?.year}-${String(c.next_run_period?.month).padStart(2, '0')}` : 'disabled';
+      return [c, `${when}; last run ${c.last_run_at ?? 'never'}${c.last_run_status ? ` (${c.last_run_status})` : ''}`];
+    });
+  } catch (err) {
+    if (err instanceof StepFailed) {
+      out('Workflow check FAILED');
+      return 1;
+    }
+    throw err;
+  }
+  out('Workflow check passed');
+  return 0;
+}

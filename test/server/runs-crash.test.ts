@@ -1,0 +1,166 @@
+/**
+ * A server killed (SIGKILL) in the middle of a real run: no half snapshot, the job becomes
+ * `interrupted` after the restart, and resuming it archives every company exactly once
+ * without fetching the finished ones again. Also the CLI's exit codes and table.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../server/sim/server';
+import type { Job, JobItem } from '../../shared/runs';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
+import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
+
+const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
+const children: ChildProcess[] = [];
+
+let sim: Simulator;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  sim = await startSimulator({ companies: 50, latencyMs: 30, token: SERVICE_TOKEN });
+  db = await freshDatabase();
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await sim.close();
+  await db.drop();
+});
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: db.url,
+    SERVICE_TOKEN,
+    ADMIN_TOKEN,
+    CODEX_URL: sim.codexUrl,
+    LEDGER_URL: sim.ledgerUrl,
+    SERVICE_PORT: '0',
+    LOG_LEVEL: 'info',
+    SCHEDULER: 'off',
+    PEER_BACKOFF_MS: '5',
+  };
+}
+
+function startServerProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"[^\n]*archive listening/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+  });
+}
+
+function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env(), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+const admin = (url: string, p: string, init: RequestInit = {}) => fetch(url + p, { ...init, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' } });
+
+describe('a server killed mid-run', () => {
+  it('leaves no half snapshot; after a restart the run is interrupted, and resuming archives each company exactly once', async () => {
+    const first = await startServerProcess();
+    const res = await admin(first.url, '/api/runs', { method: 'POST', body: JSON.stringify({ year: 2026, month: 10, dry_run: false, concurrency: 2 }) });
+    expect(res.status).toBe(202);
+    const { job_id } = (await res.json()) as { job_id: string };
+    for (;;) {
+      const job = (await (await admin(first.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+      const [{ n }] = await db.knex('billing_snapshots').count({ n: '*' });
+      if (Number(n) >= 10 || job.counts.done >= 10) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+
+    // Every snapshot that exists is whole, and its company's outcome says so.
+    const snapshots = (await db.knex('billing_snapshots').select('id', 'company_account_number', 'line_item_count')) as { id: number; company_account_number: string; line_item_count: number }[];
+    for (const s of snapshots) {
+      const [{ n }] = await db.knex('snapshot_line_items').where({ snapshot_id: s.id }).count({ n: '*' });
+      expect(Number(n)).toBe(s.line_item_count);
+    }
+    const recorded = (await db.knex('snapshot_job_items').where({ job_id, outcome: 'archived' }).pluck('account_number')) as string[];
+    expect(recorded.sort()).toEqual(snapshots.map((s) => s.company_account_number).sort());
+    const doneBefore = (await db.knex('snapshot_job_items').where({ job_id }).whereNotNull('outcome').pluck('account_number')) as string[];
+    const fetchedBefore = new Map(sim.billingRequests);
+    expect(doneBefore.length).toBeLessThan(50);
+
+    const second = await startServerProcess();
+    const job = (await (await admin(second.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+    expect(job.status).toBe('interrupted');
+    expect(job.error).toMatch(/resume/);
+    const resumed = await admin(second.url, `/api/runs/${job_id}/resume`, { method: 'POST' });
+    expect(resumed.status).toBe(202);
+    let end: Job;
+    for (;;) {
+      end = (await (await admin(second.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+      if (end.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(end.status).toBe('completed');
+    expect(end.counts).toMatchObject({ total: 50, done: 50, archived: 49, no_bill: 1, failed: 0 });
+    const perCompany = (await db.knex('billing_snapshots').groupBy('company_account_number').select('company_account_number').count({ n: '*' })) as { n: number }[];
+    expect(perCompany).toHaveLength(49);
+    expect(perCompany.every((r) => Number(r.n) === 1)).toBe(true);
+    for (const acct of doneBefore) expect(sim.billingRequests.get(acct)).toBe(fetchedBefore.get(acct));
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+  });
+});
+
+describe('archive scheduled-snapshots', () => {
+  it('prints the plan of a dry run and exits 0 when it completed', async () => {
+    const { code, out } = await cli(['scheduled-snapshots', '--year', '2026', '--month', '9', '--accounts', '610131,610262', '--dry-run']);
+    expect(out).toMatch(/Plan \(nothing was written\):/);
+    expect(out).toMatch(/610131 .* would_archive +\d+\.\d{2}/);
+    expect(out).toMatch(/dry_run +completed +2 +0 +2/);
+    expect(code).toBe(0);
+    const [{ n }] = await db.knex('billing_snapshots').where({ billing_month: 9 }).count({ n: '*' });
+    expect(Number(n)).toBe(0);
+  });
+
+  it('exits 1 when a company failed, naming it', async () => {
+    sim.settings.failingAccounts = ['610131'];
+    try {
+      const { code, out } = await cli(['scheduled-snapshots', '--year', '2026', '--month', '9', '--accounts', '610131,610262']);
+      expect(code).toBe(1);
+      expect(out).toMatch(/610131 .* failed .*Ledger answered 500/);
+      expect(out).toMatch(/partial: 1 of 2 companies failed/);
+    } finally {
+      sim.settings.failingAccounts = [];
+    }
+  });
+
+  it('without a period does nothing when the schedule is disabled', async () => {
+    await db.knex('scheduled_snapshots').where({ id: 1 }).update({ enabled: false });
+    const { code, out } = await cli(['scheduled-snapshots']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/Nothing to do: the schedule is disabled/);
+  });
+
+  it('refuses bad arguments with the reason', async () => {
+    const { code, out } = await cli(['scheduled-snapshots', '--year', '2026']);
+    expect(code).toBe(2);
+    expect(out).toMatch(/give both --year and --month/);
+    const bad = await cli(['scheduled-snapshots', '--year', '2026', '--month', '9', '--accounts', 'x1']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/--accounts must be account numbers/);
+  });
+});
+
+export type { JobItem };
