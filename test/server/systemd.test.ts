@@ -1,0 +1,33 @@
+/** The unit files: valid for systemd where it can check them, and saying what the guide needs. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const DIR = path.resolve(__dirname, '../../systemd');
+const UNITS = ['archive.service', 'archive-snapshot.service', 'archive-snapshot.timer'];
+const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
+
+describe('systemd units', () => {
+  it.skipIf(!hasAnalyze).each(UNITS)('%s passes systemd-analyze verify', (unit) => {
+    const out = execFileSync('systemd-analyze', ['verify', '--man=no', path.join(DIR, unit)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe('');
+  });
+
+  it('the server and the snapshot run are hardened and read the same .env', () => {
+    for (const unit of ['archive.service', 'archive-snapshot.service']) {
+      const text = read(unit);
+      for (const line of ['User=hivematrix', 'ProtectSystem=strict', 'NoNewPrivileges=true', 'PrivateTmp=true', 'EnvironmentFile=/opt/hivematrix/hivematrix-archive/.env']) {
+        expect(text, `${unit}: ${line}`).toContain(line);
+      }
+    }
+  });
+
+  it('the timer fires hourly and catches up; the service is a oneshot of the CLI that decides', () => {
+    expect(read('archive-snapshot.timer')).toMatch(/OnCalendar=\*-\*-\* \*:00:30[\s\S]*Persistent=true[\s\S]*Unit=archive-snapshot.service/);
+    const svc = read('archive-snapshot.service');
+    expect(svc).toContain('Type=oneshot');
+    expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node bin\/archive.mjs scheduled-snapshots$/m);
+  });
+});
