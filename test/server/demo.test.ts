@@ -1,0 +1,45 @@
+/** `npm start -- --demo`: a new user's living system in one command (embedded database, simulator, a year of history). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
+const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-demo-'));
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  child?.kill('SIGKILL');
+  fs.rmSync(workdir, { recursive: true, force: true });
+});
+
+describe('the demo', () => {
+  it('starts with simulated Ledger and Codex and a year of archived bills', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SERVICE_PORT: '0', LOG_LEVEL: 'warn' };
+    for (const k of ['DATABASE_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN', 'ARCHIVE_DATA_DIR', 'CODEX_URL', 'LEDGER_URL']) delete env[k];
+    child = spawn(process.execPath, [BIN, 'serve', '--demo'], { cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo did not get ready:\n${out}`)), 110_000);
+      const onData = (c: Buffer) => {
+        out += c.toString();
+        const m = /Demo ready at (http:\/\/\S+):/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child!.stdout!.on('data', onData);
+      child!.stderr!.on('data', onData);
+      child!.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${out}`)));
+    });
+    expect(out).toMatch(/2026-10: completed, 39 archived, 1 without a bill|: completed, 39 archived/);
+    const { admin_token: adminToken } = JSON.parse(fs.readFileSync(path.join(workdir, 'data-demo', 'tokens.json'), 'utf8')) as { admin_token: string };
+    const stats = (await (await fetch(`${url}/api/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).json()) as { snapshots?: number; total_snapshots?: number };
+    expect(stats.snapshots ?? stats.total_snapshots).toBe(12 * 39);
+    const jobs = (await (await fetch(`${url}/api/scheduler/jobs`, { headers: { Authorization: `Bearer ${adminToken}` } })).json()) as { total: number };
+    expect(jobs.total).toBe(13);
+    expect(fs.existsSync(path.join(workdir, 'data'))).toBe(false);
+  }, 120_000);
+});
