@@ -1,3 +1,11 @@
-/** `npm run bench`: every benchmark of the project, one after another. */
+/**
+ * `npm run bench`: every benchmark of the project, one after another.
+ * `npm run bench -- runs` (or `server`) runs one of them.
+ */
+const only = process.argv.slice(2);
+const all = ['server', 'runs'];
+for (const name of only.length ? only : all) {
+  if (!all.includes(name)) throw new Error(`unknown benchmark ${name}; known: ${all.join(', ')}`);
+  await import(`./${name}.ts`);
+}
 export {};
-await import('./server');

@@ -119,6 +119,8 @@ export interface Job {
   error: string | null;
   success: boolean | null;
   resume_count: number;
+  /** When finished: the wall time and the mean per company of each phase (fetch, build, record), in ms. */
+  timings: Record<string, number> | null;
 }
 
 export interface JobItem {

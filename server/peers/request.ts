@@ -4,6 +4,10 @@
  * 4xx is never retried: it is an answer. Every failure says which service, what was
  * asked, and what came back, so a job's error column reads as a diagnosis.
  */
+import { Agent, request } from 'undici';
+
+const AGENT = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+
 export interface PeerOptions {
   /** Display name for messages: "Ledger", "Codex". */
   name: string;
@@ -67,27 +71,31 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
   for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
     if (attempt > 1) await sleep(backoffDelay(attempt - 2, opts.backoffMs, opts.maxBackoffMs ?? 5_000), opts.signal);
     if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt - 1);
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res: Response;
+    // One controller per attempt: our timeout or the caller's cancel abort it. (AbortSignal.any
+    // on a long-lived signal keeps every attempt's signal alive in Node 20.)
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new Error('timeout'));
+    }, opts.timeoutMs);
+    const onCancel = () => ac.abort(opts.signal!.reason);
+    opts.signal?.addEventListener('abort', onCancel, { once: true });
+    let res: { status: number; text: string };
     try {
-      res = await fetch(url, { headers: { Authorization: `Bearer ${opts.token}`, Accept: 'application/json' }, signal });
+      const r = await request(url, { method: 'GET', headers: { authorization: `Bearer ${opts.token}`, accept: 'application/json' }, signal: ac.signal, dispatcher: AGENT });
+      res = { status: r.statusCode, text: await r.body.text() };
     } catch (err) {
       if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt);
-      last = timeout.aborted
+      last = timedOut
         ? new PeerError(`${what}: no answer within ${opts.timeoutMs} ms`, 'timeout', undefined, attempt)
         : new PeerError(`${what}: ${networkReason(err)}`, 'network', undefined, attempt);
       continue;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCancel);
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      last = timeout.aborted
-        ? new PeerError(`${what}: the answer did not complete within ${opts.timeoutMs} ms`, 'timeout', res.status, attempt)
-        : new PeerError(`${what}: the answer broke off (${networkReason(err)})`, 'network', res.status, attempt);
-      continue;
-    }
+    const text = res.text;
     if (res.status >= 500) {
       last = new PeerError(`${what}: ${opts.name} answered ${res.status}${errorText(text)}`, 'http', res.status, attempt);
       continue;
@@ -118,7 +126,8 @@ function errorText(text: string): string {
 }
 
 function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ? e.cause : e;
   switch (cause?.code) {
     case 'ECONNREFUSED':
       return 'connection refused (is the service running at that address?)';

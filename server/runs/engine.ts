@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs';
 import { SnapshotPost } from '../../shared/api';
@@ -25,8 +25,9 @@ import { buildSnapshotFromBilling } from '../ledger/build-snapshot';
 import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
-import { insertPrepared, prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
-import { countColumns, countsOf, getJobRow, toItem, toJob, type JobRow } from './jobs';
+import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import { countColumns, countsOf, getJobRow, toJob, type JobRow } from './jobs';
+import { Recorder, type ItemValues } from './recorder';
 
 export interface RunRequestInput {
   year: number;
@@ -64,6 +65,14 @@ interface ArchivedBill {
   invoice_number: string;
   total_amount: string;
   content_hash: string;
+  lines_digest: string;
+}
+
+/** Time spent per phase over the run's companies: Ledger call, building and checking, recording. */
+interface PhaseTimings {
+  fetch_ms: number;
+  build_ms: number;
+  record_ms: number;
 }
 
 const ADVISORY_CLASS = 0x41524348; // 'ARCH'
@@ -267,6 +276,8 @@ export class RunEngine {
     const jlog = log.child({ job_id: job.id, period: `${job.target_year}-${String(job.target_month).padStart(2, '0')}`, dry_run: job.dry_run });
     const release = await this.holdLock(job.id);
     const counts: JobCounts = { ...EMPTY_COUNTS };
+    const timings: PhaseTimings = { fetch_ms: 0, build_ms: 0, record_ms: 0 };
+    const runStarted = performance.now();
     let cancelRequested = false;
     let flushing: Promise<void> = Promise.resolve();
     const flush = () =>
@@ -290,18 +301,30 @@ export class RunEngine {
       jlog.info({ companies: total, to_do: companies.length }, 'companies planned');
       await flush();
       const archived = await this.archivedBills(job, companies.map((c) => c.account_number));
+      const recorder = new Recorder(
+        knex,
+        job.id,
+        (item) => {
+          counts.done++;
+          counts[OUTCOME_COUNT[item.outcome!]]++;
+          this.emit(job.id, { type: 'item', job_id: job.id, item, counts: { ...counts } });
+        },
+        async (values, prepared) => {
+          // Archived meanwhile (Ledger posted it, or another run): compare with what is there now.
+          const now = (await this.archivedBills(job, [values.account_number])).get(values.account_number);
+          return now ? { ...values, ...(await this.comparison(prepared, now)) } : { ...values, outcome: 'failed', error: 'The bill was archived and removed meanwhile' };
+        },
+      );
       let next = 0;
       const worker = async () => {
-        while (next < companies.length && !runSignal.aborted) {
+        while (next < companies.length && !runSignal.aborted && !recorder.error) {
           const item = companies[next++];
-          const outcome = await this.processCompany(job, item, archived.get(item.account_number), runSignal);
-          if (!outcome) continue; // abandoned by a cancel or a shutdown: stays to do
-          counts.done++;
-          counts[OUTCOME_COUNT[outcome.outcome!]]++;
-          this.emit(job.id, { type: 'item', job_id: job.id, item: outcome, counts: { ...counts } });
+          await this.processCompany(job, item, archived.get(item.account_number), runSignal, timings, recorder);
         }
       };
       await Promise.all(Array.from({ length: Math.min(Number(job.concurrency), Math.max(1, companies.length)) }, worker));
+      await recorder.drain();
+      if (recorder.error) throw new Error(`Could not record outcomes in the database: ${(recorder.error as Error).message}; resume the run once the database is back`);
       cancelRequested ||= abortLocal.signal.aborted;
       const remaining = counts.total - counts.done;
       if (signal.aborted) final = { status: 'interrupted', error: 'The server stopped during this run; resume it to archive the companies not yet done' };
@@ -325,7 +348,16 @@ export class RunEngine {
         success: final.status === 'completed',
         completed_at: knex.fn.now(),
         heartbeat_at: knex.fn.now(),
-        output: JSON.stringify({ success_count: counts.archived + counts.would_archive + counts.already_archived, failed_count: counts.failed, counts }),
+        output: JSON.stringify({
+          success_count: counts.archived + counts.would_archive + counts.already_archived,
+          failed_count: counts.failed,
+          counts,
+          // Where the time went: the run's wall time, and the mean per company of each phase.
+          timings: {
+            wall_ms: Math.round(performance.now() - runStarted),
+            ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [`${k.replace('_ms', '')}_mean_ms`, Math.round((10 * v) / Math.max(1, counts.done)) / 10])),
+          },
+        }),
       })
       .returning('*')) as JobRow[];
     await release().catch((err) => jlog.warn({ err }, 'could not release the run lock'));
@@ -420,132 +452,125 @@ export class RunEngine {
     const out = new Map<string, ArchivedBill>();
     for (let i = 0; i < accounts.length; i += 5000) {
       const rows = (await this.deps
-        .knex('billing_snapshots')
+        .knex('billing_snapshots as s')
         .where({ billing_year: job.target_year, billing_month: job.target_month })
         .whereIn('company_account_number', accounts.slice(i, i + 5000))
-        .select('id', 'company_account_number', 'invoice_number', 'total_amount', 'content_hash')) as (ArchivedBill & { company_account_number: string })[];
+        .select('s.id', 's.company_account_number', 's.invoice_number', 's.total_amount', 's.content_hash', this.deps.knex.raw(`(SELECT ${LINES_DIGEST_SQL} FROM snapshot_line_items l WHERE l.snapshot_id = s.id) AS lines_digest`))) as (ArchivedBill & { company_account_number: string })[];
       for (const r of rows) out.set(r.company_account_number, r);
     }
     return out;
   }
 
-  /** One company: fetch, build, check, and record the outcome (archiving it too in a real run). */
+  /** One company: fetch, build, check, and hand the outcome to the recorder (with the snapshot in a real run). */
   private async processCompany(
     job: JobRow,
     c: { account_number: string; company_name: string | null; company: CodexCompany | null },
     archived: ArchivedBill | undefined,
     signal: AbortSignal,
-  ): Promise<JobItem | null> {
+    timings: PhaseTimings,
+    recorder: Recorder,
+  ): Promise<void> {
     const started = performance.now();
+    let mark = started;
+    const phase = (name: keyof PhaseTimings) => {
+      const now = performance.now();
+      timings[name] += now - mark;
+      mark = now;
+    };
     const acct = c.account_number;
     let attempts = 0;
-    const record = async (fields: Partial<JobItem> & { outcome: NonNullable<JobItem['outcome']> }, prepared?: PreparedSnapshot, rawBody?: string): Promise<JobItem | null> => {
-      const values = {
-        outcome: fields.outcome,
-        error: fields.error ?? null,
-        attempts,
-        duration_ms: Math.round(performance.now() - started),
-        snapshot_id: fields.snapshot_id ?? null,
-        invoice_number: fields.invoice_number ?? null,
-        total_amount: fields.total_amount ?? null,
-        line_item_count: fields.line_item_count ?? null,
-        details: fields.details ? JSON.stringify(fields.details) : null,
-        finished_at: new Date(),
-        company_name: fields.company_name ?? c.company_name,
-      };
-      if (prepared) {
-        // The snapshot and its outcome in one statement: never one without the other.
-        const alongside = {
-          sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
-                  invoice_number = ?, total_amount = ?, line_item_count = ?, details = ?::jsonb, finished_at = ?, company_name = ?
-                WHERE job_id = ? AND account_number = ?`,
-          bindings: [values.outcome, values.error, values.attempts, values.duration_ms, values.invoice_number, values.total_amount, values.line_item_count, values.details, values.finished_at, values.company_name, job.id, acct],
-        };
-        try {
-          const created = await insertPrepared(this.deps.knex, prepared, { source: 'run', rawBody, alongside });
-          return { ...toItem({ ...values, account_number: acct, details: fields.details ?? null }), snapshot_id: created.snapshot_id, finished_at: values.finished_at.toISOString() };
-        } catch (err) {
-          if (err instanceof ApiError && err.code === 'already_archived') {
-            // Archived meanwhile (Ledger posted it, or another run): compare with what is there now.
-            const now = (await this.archivedBills(job, [acct])).get(acct);
-            if (now) return this.compareAndRecord(record, prepared, now);
-          }
-          throw err;
-        }
-      }
-      const [row] = await this.deps.knex('snapshot_job_items').where({ job_id: job.id, account_number: acct }).whereNull('outcome').update(values).returning('*');
-      return row ? toItem(row) : null;
-    };
-
+    const values = (fields: Partial<ItemValues> & Pick<ItemValues, 'outcome'>): ItemValues => ({
+      account_number: acct,
+      company_name: c.company_name,
+      error: null,
+      snapshot_id: null,
+      invoice_number: null,
+      total_amount: null,
+      line_item_count: null,
+      details: null,
+      ...fields,
+      attempts,
+      duration_ms: Math.round(performance.now() - started),
+      finished_at: new Date(),
+    });
     try {
       const bill = await this.ledger.billing(acct, job.target_year, job.target_month, signal);
+      phase('fetch_ms');
       attempts = bill.attempts;
-      if (bill.kind === 'no_bill') return await record({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } });
+      if (bill.kind === 'no_bill') return recorder.plain(values({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } }));
       const body = buildSnapshotFromBilling(bill.answer, c.company ?? {}, { created_by: `archive-run:${job.id}`, notes: `Archived by ${job.triggered_by ?? 'a run'}` });
       const parsed = SnapshotPost.safeParse(body);
       if (!parsed.success) {
         const fields = fieldErrorsFromZod(parsed.error, body);
-        return await record({ outcome: 'failed', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}` });
+        return recorder.plain(values({ outcome: 'failed', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}` }));
       }
       let prepared: PreparedSnapshot;
       try {
         prepared = prepareSnapshot(parsed.data, this.deps.tolerance);
       } catch (err) {
-        if (err instanceof ApiError) return await record({ outcome: 'failed', error: err.message, details: err.details ?? null });
+        if (err instanceof ApiError) return recorder.plain(values({ outcome: 'failed', error: err.message, details: err.details ?? null }));
         throw err;
       }
-      if (archived) return await this.compareAndRecord(record, prepared, archived);
-      const plan = planDetails(prepared);
-      if (job.dry_run) return await record({ outcome: 'would_archive', invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: plan });
-      return await record({ outcome: 'archived', invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: plan }, prepared, bill.text);
+      phase('build_ms');
+      if (archived) {
+        recorder.plain(values(await this.comparison(prepared, archived)));
+      } else {
+        const plan = { outcome: job.dry_run ? ('would_archive' as const) : ('archived' as const), invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: planDetails(prepared) };
+        if (job.dry_run) recorder.plain(values(plan));
+        else await recorder.archive(values(plan), prepared, bill.text);
+      }
+      phase('record_ms');
     } catch (err) {
-      if (signal.aborted) return null; // cancelled or shutting down: this company stays to do
+      if (signal.aborted) return; // cancelled or shutting down: this company stays to do
       if (err instanceof PeerError) {
         attempts = err.attempts;
-        return record({ outcome: 'failed', error: err.message });
+        return recorder.plain(values({ outcome: 'failed', error: err.message }));
       }
       this.deps.log.error({ err, account: acct, job_id: job.id }, 'company failed unexpectedly');
-      return record({ outcome: 'failed', error: `Unexpected error: ${(err as Error).message}` });
+      recorder.plain(values({ outcome: 'failed', error: `Unexpected error: ${(err as Error).message}` }));
     }
   }
 
-  /** Already archived: is Ledger's bill still the same? Amounts and lines are compared. */
-  private async compareAndRecord(
-    record: (fields: Partial<JobItem> & { outcome: NonNullable<JobItem['outcome']> }) => Promise<JobItem | null>,
-    prepared: PreparedSnapshot,
-    archived: ArchivedBill,
-  ): Promise<JobItem | null> {
+  /** Already archived: is Ledger's bill still the same? Total and lines are compared. */
+  private async comparison(prepared: PreparedSnapshot, archived: ArchivedBill): Promise<Partial<ItemValues> & Pick<ItemValues, 'outcome'>> {
+    const base = { snapshot_id: Number(archived.id), invoice_number: archived.invoice_number, total_amount: archived.total_amount };
+    if (archived.total_amount === prepared.row.total_amount && archived.lines_digest === linesDigest(prepared.lineItems)) {
+      return { outcome: 'already_archived', ...base, line_item_count: prepared.lineItems.length, details: { content_hash: archived.content_hash } };
+    }
     const lines = (await this.deps.knex('snapshot_line_items').where({ snapshot_id: archived.id }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<string, string>[];
-    const key = (l: Record<string, unknown>) => `${l.line_type}|${l.item_name}|${l.quantity}|${l.rate}|${l.amount}`;
-    const before = lines.map(key);
-    const after = prepared.lineItems.map((l) => key(l as unknown as Record<string, unknown>));
-    const sameTotal = archived.total_amount === prepared.row.total_amount;
-    const sameLines = before.length === after.length && before.every((k, i) => k === after[i]);
-    const base = { snapshot_id: archived.id, invoice_number: archived.invoice_number, total_amount: archived.total_amount, line_item_count: lines.length };
-    if (sameTotal && sameLines) return record({ outcome: 'already_archived', ...base, details: { content_hash: archived.content_hash } });
-    const removed = before.filter((k) => !after.includes(k));
-    const added = after.filter((k) => !before.includes(k));
-    return record({
+    const before = lines.map(lineKey);
+    const after = prepared.lineItems.map((l) => lineKey(l as unknown as Record<string, string>));
+    return {
       outcome: 'changed_since_archived',
       ...base,
+      line_item_count: lines.length,
       details: {
         archived_total: archived.total_amount,
         ledger_total: prepared.row.total_amount,
         difference: subtractMoney(prepared.row.total_amount, archived.total_amount),
         archived_line_count: lines.length,
         ledger_line_count: prepared.lineItems.length,
-        lines_added: added.slice(0, 20).map(describeLine),
-        lines_removed: removed.slice(0, 20).map(describeLine),
+        lines_added: after.filter((k) => !before.includes(k)).slice(0, 20).map(describeLine),
+        lines_removed: before.filter((k) => !after.includes(k)).slice(0, 20).map(describeLine),
         archived_content_hash: archived.content_hash,
         ledger_content_hash: prepared.contentHash,
         note: 'The archived bill is kept unchanged; Ledger now bills this month differently.',
       },
-    });
+    };
   }
 }
 
+/** The same digest of a bill's lines in SQL (archived) and in JavaScript (Ledger's now). */
+const SEP = '\u001f';
+const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;
+const lineKey = (l: Record<string, unknown>) => [l.line_type, l.item_name, l.quantity, l.rate, l.amount].join(SEP);
+
+function linesDigest(lines: PreparedSnapshot['lineItems']): string {
+  return createHash('md5').update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8').digest('hex');
+}
+
 function describeLine(k: string): string {
-  const [type, name, qty, rate, amount] = k.split('|');
+  const [type, name, qty, rate, amount] = k.split(SEP);
   return `${type} ${name}: ${qty} x ${rate} = ${amount}`;
 }
 

@@ -57,6 +57,7 @@ export function toJob(row: JobRow): Job {
     error: (row.error as string | null) ?? null,
     success: (row.success as boolean | null) ?? null,
     resume_count: Number(row.resume_count),
+    timings: ((row.output as { timings?: Record<string, number> } | null)?.timings) ?? null,
   };
 }
 
