@@ -51,6 +51,18 @@ describe('snapshot_line_items', () => {
       db.knex('snapshot_line_items').insert({ snapshot_id: snapshotId, position: 99, line_type: 'custom', item_name: 'Extra', quantity: 1, rate: 5, amount: 5 }),
     ).rejects.toThrow(/line items cannot be added to a bill archived earlier/);
   });
+  it('refuses it also when slipped in beside the lines of a new bill', async () => {
+    const copy = await db.knex('billing_snapshots').where('id', snapshotId).first();
+    delete copy.id;
+    await expect(
+      db.knex.raw(
+        `WITH s AS (INSERT INTO billing_snapshots SELECT * FROM json_populate_record(NULL::billing_snapshots, ?::json) RETURNING id)
+         INSERT INTO snapshot_line_items (snapshot_id, position, line_type, item_name, quantity, rate, amount)
+         SELECT id, 1, 'custom', 'New', 1, 1, 1 FROM s UNION ALL SELECT ?, 98, 'custom', 'Slipped', 1, 5, 5`,
+        [JSON.stringify({ ...copy, id: 900001, invoice_number: 'x-slip', billing_month: (copy.billing_month % 12) + 1 }), snapshotId],
+      ),
+    ).rejects.toThrow(/line items cannot be added to a bill archived earlier/);
+  });
   it('still holds exactly what was archived', async () => {
     const lines = await db.knex('snapshot_line_items').where('snapshot_id', snapshotId).orderBy('position');
     expect(lines.map((l) => l.amount)).toEqual(['0.10', '0.20']);
