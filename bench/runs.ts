@@ -60,9 +60,10 @@ async function main() {
   };
 
   const ideal = (COMPANIES * LATENCY) / CONCURRENCY / 1000;
-  const rows: (string | number)[][] = [['run', 'companies', 'wall s (seen by client)', 'ideal s', 'x ideal', 'archived', 'would', 'already', 'no bill', 'failed', 'company p50 ms', 'p95 ms', 'CPU% server', 'CPU% postgres', 'RSS start MB', 'RSS max MB', 'RSS end MB']];
+  const rows: (string | number)[][] = [['run', 'companies', 'wall s (seen by client)', 'ideal s', 'x ideal', 'archived', 'would', 'already', 'no bill', 'failed', 'company p50 ms', 'p95 ms', 'CPU% server', 'CPU% postgres', 'CPU% sim+bench', 'RSS start MB', 'RSS max MB', 'RSS end MB']];
   for (const dryRun of [false, true]) {
     const cpu0 = server.cpuSeconds();
+    const sim0 = process.cpuUsage();
     const pg0 = postgresCpuSeconds();
     const rss0 = server.rssMb();
     const stopRss = server.sampleRss(100);
@@ -80,10 +81,11 @@ async function main() {
     const rss = stopRss();
     const cpu = server.cpuSeconds() - cpu0;
     const pgCpu = postgresCpuSeconds() - pg0;
+    const simCpu = (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(sim0));
     const items = (await api<{ items: { items: JobItem[] } }>(`/api/scheduler/jobs/${job_id}?per_page=1000`)).items.items;
     const durations = summarise(items.map((i) => i.duration_ms ?? 0));
     const c = job.counts;
-    rows.push([dryRun ? 'dry (all archived)' : 'real', c.total, `${ms(wall)} (${ms(observed)})`, ms(ideal), Math.round((wall / ideal) * 100) / 100, c.archived, c.would_archive, c.already_archived, c.no_bill, c.failed, durations.p50, durations.p95, Math.round((100 * cpu) / wall), Math.round((100 * pgCpu) / wall), Math.round(rss0), Math.round(Math.max(rss0, ...rss)), Math.round(server.rssMb())]);
+    rows.push([dryRun ? 'dry (all archived)' : 'real', c.total, `${ms(wall)} (${ms(observed)})`, ms(ideal), Math.round((wall / ideal) * 100) / 100, c.archived, c.would_archive, c.already_archived, c.no_bill, c.failed, durations.p50, durations.p95, Math.round((100 * cpu) / wall), Math.round((100 * pgCpu) / wall), Math.round((100 * simCpu) / observed), Math.round(rss0), Math.round(Math.max(rss0, ...rss)), Math.round(server.rssMb())]);
     console.log(`  ${dryRun ? 'dry' : 'real'}: per company, mean ms: ${JSON.stringify(job.timings)}`);
     if (job.status !== 'completed') console.log(`  job ${job_id} ended ${job.status}: ${job.error}`);
   }

@@ -90,8 +90,31 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
     )
     ${opts.alongside ? `, a AS (${opts.alongside.sql})` : ''}
     SELECT id FROM s`;
-  const result = await knex.raw(sql, [...insertSnapshot.bindings, lines, ...(opts.alongside?.bindings ?? [])]);
+  const bindings = [...insertSnapshot.bindings, lines, ...(opts.alongside?.bindings ?? [])];
+  const result = await preparedQuery(knex, sql, bindings);
   return Number(result.rows[0].id);
+}
+
+type PgConnection = { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> };
+type PgClient = { config: { client?: unknown }; acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
+
+/**
+ * On PostgreSQL proper, a named prepared statement: PostgreSQL parses and plans this big
+ * statement once per connection instead of once per bill. The name is a digest of the text,
+ * so a different column set is a different statement. Elsewhere (the embedded database, a
+ * transaction), a plain query.
+ */
+async function preparedQuery(knex: Knex, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: Record<string, unknown>[] }> {
+  const client = knex.client as unknown as PgClient;
+  if (client.config.client !== 'pg' || (knex as { isTransaction?: boolean }).isTransaction) return knex.raw(sql, bindings as Knex.RawBinding[]);
+  const native = knex.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative();
+  const name = `archive_${createHash('sha1').update(native.sql).digest('hex').slice(0, 20)}`;
+  const conn = await client.acquireConnection();
+  try {
+    return await conn.query({ name, text: native.sql, values: native.bindings as unknown[] });
+  } finally {
+    await client.releaseConnection(conn);
+  }
 }
 
 function warningsMessage(warnings: SnapshotWarning[]): string {
