@@ -6,6 +6,7 @@ import { SnapshotPost } from '../../shared/api';
 import type { AppDeps } from '../app';
 import { requireScope } from '../http/auth';
 import { ApiError, parseOrThrow } from '../http/errors';
+import { renderBillPdf, pdfFileName } from '../pdf/bill-pdf';
 import { archiveSnapshot } from '../snapshots/archive';
 import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
 
@@ -33,6 +34,15 @@ export function snapshotRoutes(deps: AppDeps): Router {
     ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
     ctx.type = 'text/csv; charset=utf-8';
     ctx.body = s.invoice_csv;
+  });
+
+  // The bill as a PDF (the same renderer the desktop app uses).
+  router.get('/snapshot/:invoice_number/pdf', requireScope('read'), async (ctx) => {
+    const bill = await getSnapshotDetail(ctx.params.invoice_number);
+    const pdf = await renderBillPdf(bill);
+    ctx.attachment(pdfFileName(bill), { fallback: asciiFallback(pdfFileName(bill)) });
+    ctx.type = 'application/pdf';
+    ctx.body = pdf;
   });
 
   // The body exactly as Ledger posted it: the evidence behind every normalised number.

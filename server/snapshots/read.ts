@@ -1,4 +1,5 @@
 /** Reading archived bills back: one bill with its line items, list rows, raw evidence. */
+import { billFileName } from '../../shared/files';
 import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
 import { ApiError } from '../http/errors';
 import { Snapshot } from '../models/Snapshot';
@@ -48,6 +49,5 @@ function notFound(invoiceNumber: string): ApiError {
 
 /** `<Company_Name>_<YYYY>-<MM>.csv`: spaces to `_`, only letters, digits, `_` and `-` kept. */
 export function csvFileName(companyName: string | null, accountNumber: string, year: number, month: number): string {
-  const base = (companyName ?? '').replace(/ /g, '_').replace(/[^\p{L}\p{N}_-]/gu, '');
-  return `${base || accountNumber}_${year}-${String(month).padStart(2, '0')}.csv`;
+  return billFileName(companyName, accountNumber, year, month, 'csv');
 }

@@ -1,0 +1,257 @@
+/**
+ * The bill as a PDF a finance person would send: company and period, invoice details, line
+ * items grouped by kind with quantity, rate and amount, subtotals, the total, page numbers,
+ * table headers repeated on every page, and a footer with the archived time and the content
+ * hash. One renderer (pdfkit, DejaVu Sans embedded for every accent and symbol), used by the
+ * server (`GET /api/snapshot/:invoice/pdf`) and by the desktop app for single and bulk export.
+ * Money is printed from the archived decimal strings, never through floats.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as fontkit from 'fontkit';
+import PDFDocument from 'pdfkit';
+import type { LineType, SnapshotDetail } from '../../shared/api';
+import { billFileName } from '../../shared/files';
+import { sumMoney } from '../../shared/money';
+
+export type BillForPdf = Pick<
+  SnapshotDetail,
+  | 'company_account_number'
+  | 'company_name'
+  | 'invoice_number'
+  | 'billing_year'
+  | 'billing_month'
+  | 'invoice_date'
+  | 'due_date'
+  | 'billing_plan'
+  | 'contract_term'
+  | 'support_level'
+  | 'total_amount'
+  | 'total_user_charges'
+  | 'total_asset_charges'
+  | 'total_backup_charges'
+  | 'total_ticket_charges'
+  | 'total_line_item_charges'
+  | 'content_hash'
+  | 'archived_at'
+  | 'warnings'
+  | 'line_items'
+>;
+
+const require = createRequire(import.meta.url);
+const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/README.md')), 'ttf');
+// Parsed once and shared by every document: opening a TrueType font costs ~200 ms, and
+// fontkit keeps its glyph and layout caches on the font object.
+let fonts: { regular: unknown; bold: unknown } | undefined;
+function loadFonts(): { regular: unknown; bold: unknown } {
+  fonts ??= {
+    regular: fontkit.create(fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans.ttf'))),
+    bold: fontkit.create(fs.readFileSync(path.join(FONT_DIR, 'DejaVuSans-Bold.ttf'))),
+  };
+  return fonts;
+}
+
+const GROUPS: { type: LineType; title: string; subtotal: keyof BillForPdf }[] = [
+  { type: 'user', title: 'Users', subtotal: 'total_user_charges' },
+  { type: 'asset', title: 'Assets', subtotal: 'total_asset_charges' },
+  { type: 'backup', title: 'Backup', subtotal: 'total_backup_charges' },
+  { type: 'ticket', title: 'Hourly labour', subtotal: 'total_ticket_charges' },
+  { type: 'custom', title: 'Custom charges', subtotal: 'total_line_item_charges' },
+];
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** 1234567.5 as text "1234567.50" becomes "1,234,567.50"; the string is never parsed as a float. */
+export function formatMoney(value: string | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '';
+  const negative = value.startsWith('-');
+  const [int, frac = '00'] = (negative ? value.slice(1) : value).split('.');
+  return `${negative ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac.padEnd(2, '0')}`;
+}
+
+export function periodLabel(year: number, month: number): string {
+  return `${MONTHS[month - 1]} ${year}`;
+}
+
+const PAGE = { margin: 50, footer: 36 };
+const COLS = [
+  { key: 'item', title: 'Item', width: 130, align: 'left' as const },
+  { key: 'description', title: 'Description', width: 175, align: 'left' as const },
+  { key: 'qty', title: 'Qty', width: 45, align: 'right' as const },
+  { key: 'rate', title: 'Rate', width: 70, align: 'right' as const },
+  { key: 'amount', title: 'Amount', width: 75, align: 'right' as const },
+];
+const GAP = 0; // COLS widths add up to the text width of A4 with 50 pt margins (495 pt)
+/** The height of one line of 9 pt DejaVu Sans, as pdfkit measures it. */
+const LINE = 10.5;
+/**
+ * No OpenType substitutions or kerning: a bill needs none (DejaVu has no ligatures a bill
+ * would show), and fontkit's feature processing was most of the rendering time.
+ */
+const NO_FEATURES = { liga: false, clig: false, calt: false, kern: false, mark: false, mkmk: false, ccmp: false, locl: false, rlig: false } as unknown as PDFKit.Mixins.OpenTypeFeatures[];
+
+/** Renders the bill; resolves with the PDF bytes. */
+export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {}): Promise<Buffer> {
+  const { regular, bold } = loadFonts();
+  const doc = new PDFDocument({
+    size: 'A4',
+    margins: { top: PAGE.margin, left: PAGE.margin, right: PAGE.margin, bottom: PAGE.margin + PAGE.footer },
+    bufferPages: true,
+    font: regular as string, // a fontkit font object, which pdfkit takes as is
+    info: {
+      Title: `Invoice ${bill.invoice_number}`,
+      Subject: `${bill.company_name ?? bill.company_account_number}, ${periodLabel(bill.billing_year, bill.billing_month)}`,
+      Author: 'Archive',
+      Keywords: `sha256:${bill.content_hash}`,
+      CreationDate: opts.generatedAt ?? new Date(bill.archived_at),
+    },
+  });
+  doc.registerFont('regular', regular as string);
+  doc.registerFont('bold', bold as string);
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('data', (c: Buffer) => chunks.push(c));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+
+  const left = PAGE.margin;
+  const width = doc.page.width - 2 * PAGE.margin;
+  const bottom = () => doc.page.height - PAGE.margin - PAGE.footer;
+
+  // Header: who, what, when.
+  doc.font('bold').fontSize(20).fillColor('#111').text('Invoice', left, PAGE.margin);
+  doc.font('regular').fontSize(10).fillColor('#555').text(`${bill.invoice_number} · ${periodLabel(bill.billing_year, bill.billing_month)}`);
+  doc.moveDown(0.8);
+  doc.font('bold').fontSize(14).fillColor('#111').text(bill.company_name || `Account ${bill.company_account_number}`);
+  doc.font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`);
+  doc.moveDown(0.8);
+
+  const details: [string, string][] = [
+    ['Invoice number', bill.invoice_number],
+    ['Billing period', periodLabel(bill.billing_year, bill.billing_month)],
+    ['Invoice date', bill.invoice_date],
+    ['Due date', bill.due_date ?? '—'],
+    ['Plan', bill.billing_plan || '—'],
+    ['Contract term', bill.contract_term || '—'],
+    ['Support level', bill.support_level || '—'],
+  ];
+  const top = doc.y;
+  details.forEach(([k, v], i) => {
+    const col = i % 2;
+    const row = Math.floor(i / 2);
+    const x = left + col * (width / 2);
+    const y = top + row * 16;
+    doc.font('regular').fontSize(9).fillColor('#666').text(k, x, y, { width: 90 });
+    doc.font('regular').fontSize(9).fillColor('#111').text(v, x + 92, y, { width: width / 2 - 96 });
+  });
+  doc.y = top + Math.ceil(details.length / 2) * 16 + 14;
+
+  // The table, grouped by kind, with the header repeated after every page break.
+  const header = () => {
+    const y = doc.y;
+    doc.rect(left, y - 3, width, 18).fill('#eef1f5');
+    let x = left;
+    doc.font('bold').fontSize(9).fillColor('#222');
+    for (const c of COLS) {
+      doc.text(c.title, x + 4, y + 1, { width: c.width - 8, align: c.align, lineBreak: false });
+      x += c.width + GAP;
+    }
+    doc.y = y + 20;
+  };
+  const ensure = (h: number) => {
+    if (doc.y + h > bottom()) {
+      doc.addPage();
+      doc.y = PAGE.margin;
+      header();
+    }
+  };
+  // Most cells fit on one line: those are placed directly (one measurement, no line wrapper,
+  // which is most of pdfkit's time); only longer text goes through wrapping.
+  const fits = (text: string, w: number) => doc.widthOfString(text) <= w;
+  const cell = (text: string, x: number, y: number, w: number, align: 'left' | 'right') => {
+    if (!text) return;
+    if (fits(text, w)) doc.text(text, align === 'right' ? x + w - doc.widthOfString(text) : x, y, { lineBreak: false });
+    else doc.text(text, x, y, { width: w, align });
+  };
+  const row = (cells: Record<string, string>, opts: { bold?: boolean; shade?: string } = {}) => {
+    doc.font(opts.bold ? 'bold' : 'regular').fontSize(9);
+    const h = Math.max(LINE, ...COLS.filter((c) => cells[c.key] && !fits(cells[c.key], c.width - 8)).map((c) => doc.heightOfString(cells[c.key], { width: c.width - 8 }))) + 6;
+    ensure(h);
+    const y = doc.y;
+    if (opts.shade) doc.rect(left, y - 2, width, h).fill(opts.shade);
+    let x = left;
+    doc.fillColor('#111').font(opts.bold ? 'bold' : 'regular');
+    for (const c of COLS) {
+      cell(cells[c.key] ?? '', x + 4, y + 1, c.width - 8, c.align);
+      x += c.width + GAP;
+    }
+    doc.y = y + h;
+    doc.moveTo(left, doc.y - 2).lineTo(left + width, doc.y - 2).lineWidth(0.3).strokeColor('#d9dde3').stroke();
+  };
+
+  header();
+  const subtotals: [string, string][] = [];
+  for (const g of GROUPS) {
+    const lines = bill.line_items.filter((l) => l.line_type === g.type);
+    if (lines.length === 0) continue;
+    ensure(40);
+    row({ item: g.title }, { bold: true, shade: '#f7f8fa' });
+    for (const l of lines) {
+      row({ item: l.item_name, description: l.description ?? '', qty: l.line_type === 'ticket' ? l.quantity : trimQty(l.quantity), rate: formatMoney(l.rate), amount: formatMoney(l.amount) });
+    }
+    const sum = sumMoney(lines.map((l) => l.amount));
+    row({ description: `Subtotal ${g.title.toLowerCase()}`, amount: formatMoney(sum) }, { bold: true });
+    subtotals.push([g.title, sum]);
+  }
+  if (bill.line_items.length === 0) row({ item: 'No charges this month', amount: formatMoney('0.00') });
+
+  // Summary: the category subtotals and the total as archived.
+  ensure(40 + 16 * subtotals.length);
+  doc.moveDown(0.6);
+  const sx = left + width - 250;
+  for (const [title, sum] of subtotals) {
+    const y = doc.y;
+    doc.font('regular').fontSize(9).fillColor('#333').text(title, sx, y, { width: 160 });
+    doc.text(formatMoney(sum), sx + 160, y, { width: 90, align: 'right' });
+    doc.y = y + 14;
+  }
+  const ty = doc.y + 4;
+  doc.moveTo(sx, ty).lineTo(left + width, ty).lineWidth(0.8).strokeColor('#333').stroke();
+  doc.font('bold').fontSize(12).fillColor('#111').text('Total', sx, ty + 6, { width: 160 });
+  doc.text(formatMoney(bill.total_amount), sx + 110, ty + 6, { width: 140, align: 'right' });
+  doc.y = ty + 28;
+
+  if (bill.warnings.length) {
+    ensure(30);
+    doc.font('regular').fontSize(8).fillColor('#8a5a00').text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
+  }
+
+  // Footer on every page: when it was archived, its content hash, and the page number.
+  const range = doc.bufferedPageRange();
+  const archived = new Date(bill.archived_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    const y = doc.page.height - PAGE.margin - 14;
+    const saved = doc.page.margins.bottom;
+    doc.page.margins.bottom = 0;
+    doc.moveTo(left, y - 6).lineTo(left + width, y - 6).lineWidth(0.3).strokeColor('#c8cdd4').stroke();
+    doc.font('regular').fontSize(7).fillColor('#666');
+    doc.text(`Archived ${archived} · content hash sha256:${bill.content_hash}`, left, y, { width: width - 70, lineBreak: false });
+    doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, y, { width: 70, align: 'right', lineBreak: false });
+    doc.page.margins.bottom = saved;
+  }
+  doc.end();
+  return done;
+}
+
+/** "1.00" prints as "1" for whole units (users, assets), as Ledger's CSV does. */
+function trimQty(q: string): string {
+  return q.endsWith('.00') ? q.slice(0, -3) : q;
+}
+
+/** A file name for a bill's PDF, like the CSV's: `<Company_Name>_<YYYY>-<MM>.pdf`. */
+export function pdfFileName(bill: Pick<BillForPdf, 'company_name' | 'company_account_number' | 'billing_year' | 'billing_month'>): string {
+  return billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
+}
