@@ -1,0 +1,215 @@
+/**
+ * The main process's side of the bridge: one handler per channel of shared/bridge.ts, every
+ * call's arguments validated against the channel's schema, results and errors sent back as
+ * an envelope that keeps the error's code. No Electron import here: the window, the
+ * keyring and the dialogs come in as dependencies, so tests drive it with fakes.
+ */
+import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../shared/api';
+import {
+  BridgeError,
+  CHANNELS,
+  type BridgeErrorShape,
+  type Channel,
+  type ConnectionReport,
+  type ConnectionStatus,
+  type Envelope,
+  type JobsPage,
+  type JobWithItems,
+  type SavedServer,
+} from '../../shared/bridge';
+import type { Job, RunEvent, SchedulerConfig } from '../../shared/runs';
+import { ApiClient, readEvents, type FetchLike } from './api-client';
+import { Exporter, type DialogLike } from './exporter';
+import type { ServerStore } from './servers';
+
+export interface MainDeps {
+  store: ServerStore;
+  dialog: DialogLike;
+  downloadsDir: string;
+  /** Sends an event to the renderer. */
+  send(channel: 'exports:progress' | 'jobs:event' | 'servers:status', payload: unknown): void;
+  fetchImpl?: FetchLike;
+  exportConcurrency?: number;
+}
+
+type Handlers = { [C in Channel]: (...args: never[]) => Promise<unknown> };
+
+export interface MainApi {
+  handlers: Handlers;
+  /** Checks the connection now and tells the renderer (also every few seconds from main). */
+  ping(): Promise<ConnectionStatus>;
+  shutdown(): void;
+}
+
+export function createMainApi(deps: MainDeps): MainApi {
+  let current: { server: SavedServer; api: ApiClient } | undefined;
+  let status: ConnectionStatus = { server: null, online: false, message: null, checkedAt: null };
+  const watches = new Map<string, AbortController>();
+  const exporter = new Exporter({ dialog: deps.dialog, downloadsDir: deps.downloadsDir, progress: (p) => deps.send('exports:progress', p), concurrency: deps.exportConcurrency });
+
+  const api = (): ApiClient => {
+    if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
+    return current.api;
+  };
+  const setStatus = (next: ConnectionStatus) => {
+    const changed = next.online !== status.online || next.server?.id !== status.server?.id || next.message !== status.message;
+    status = next;
+    if (changed) deps.send('servers:status', status);
+  };
+
+  async function test(url: string, token: string | undefined): Promise<ConnectionReport> {
+    const client = new ApiClient(url, token, deps.fetchImpl, 10_000);
+    const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', message: '' };
+    try {
+      const res = await client.request('/health', { auth: false }).catch(async (err: BridgeError) => {
+        if (err.status === 503) return null; // reachable, degraded
+        throw err;
+      });
+      report.reachable = true;
+      if (res) {
+        const h = (await res.json()) as { status?: string; service?: string; database?: string; version?: string };
+        if (h.service !== 'archive') {
+          report.message = `Something answers at ${url}, but it is not an Archive server`;
+          return report;
+        }
+        report.health = h.status === 'ok' ? 'ok' : 'degraded';
+        report.database = h.database ?? null;
+        report.version = h.version ?? null;
+      } else {
+        report.health = 'degraded';
+        report.database = 'unavailable';
+      }
+    } catch (err) {
+      report.message = (err as Error).message;
+      return report;
+    }
+    if (!token) {
+      report.message = 'The server answers; enter the admin token to sign in';
+      return report;
+    }
+    try {
+      await client.json('/api/scheduler/config');
+      report.auth = 'ok';
+      report.message = report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable';
+    } catch (err) {
+      const e = err as BridgeError;
+      report.auth = e.code === 'forbidden' ? 'not_admin' : e.code === 'unauthorized' ? 'rejected' : 'untested';
+      report.message = e.code === 'forbidden' ? 'This token may read bills but is not the admin token' : e.code === 'unauthorized' ? 'The server does not accept this token' : e.message;
+    }
+    return report;
+  }
+
+  const handlers: Handlers = {
+    'servers:list': async () => deps.store.list(),
+    'servers:save': async (input: never) => deps.store.save(input),
+    'servers:remove': async (id: never) => {
+      if (current?.server.id === id) current = undefined;
+      deps.store.remove(id);
+    },
+    'servers:test': async (input: never) => {
+      const { url, token, serverId } = input as { url: string; token?: string; serverId?: string };
+      return test(url, token ?? (serverId ? deps.store.token(serverId) : undefined));
+    },
+    'servers:connect': async (id: never) => {
+      const server = deps.store.get(id);
+      const token = deps.store.token(id);
+      const report = await test(server.url, token);
+      if (report.auth === 'ok') {
+        current = { server, api: new ApiClient(server.url, token, deps.fetchImpl) };
+        setStatus({ server, online: true, message: null, checkedAt: new Date().toISOString() });
+      }
+      return report;
+    },
+    'servers:current': async () => current?.server ?? null,
+    'servers:disconnect': async () => {
+      current = undefined;
+      for (const w of watches.values()) w.abort();
+      setStatus({ server: null, online: false, message: null, checkedAt: null });
+    },
+    'servers:status': async () => status,
+    'snapshots:search': async (params: never) => api().json<SearchResult>(`/api/snapshots/search?${new URLSearchParams(params as Record<string, string>)}`),
+    'snapshots:get': async (invoice: never) => api().json<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`),
+    'snapshots:company': async (account: never, page: never) => {
+      const p = page as { limit: number; offset: number };
+      return api().json<CompanyHistory>(`/api/snapshots/company/${encodeURIComponent(account)}?limit=${p.limit}&offset=${p.offset}`);
+    },
+    'snapshots:stats': async () => api().json<Stats>('/api/stats'),
+    'exports:pdf': async (invoice: never) => exporter.pdf(api(), invoice),
+    'exports:csv': async (invoice: never) => exporter.csv(api(), invoice),
+    'exports:bulkPdf': async (params: never) => exporter.bulkPdf(api(), params),
+    'exports:cancel': async (id: never) => exporter.cancel(id),
+    'jobs:list': async (filter: never) => api().json<JobsPage>(`/api/scheduler/jobs?${query(filter)}`),
+    'jobs:get': async (id: never, filter: never) => api().json<JobWithItems>(`/api/scheduler/jobs/${id}?${query(filter)}`),
+    'jobs:watch': async (id: never) => {
+      const jobId = id as string;
+      watches.get(jobId)?.abort();
+      const abort = new AbortController();
+      watches.set(jobId, abort);
+      const client = api();
+      // Follows the stream in the background; the renderer gets `jobs:event` messages.
+      void (async () => {
+        try {
+          const res = await client.request(`/api/runs/${jobId}/events`, { signal: abort.signal });
+          await readEvents(res, (_type, data) => deps.send('jobs:event', { jobId, event: data as RunEvent }));
+        } catch (err) {
+          if (!abort.signal.aborted) deps.send('jobs:event', { jobId, error: (err as Error).message });
+        } finally {
+          if (watches.get(jobId) === abort) watches.delete(jobId);
+        }
+      })();
+    },
+    'jobs:unwatch': async (id: never) => {
+      watches.get(id)?.abort();
+      watches.delete(id);
+    },
+    'runs:start': async (req: never) => api().json<{ job_id: string; status: string }>('/api/runs', { method: 'POST', json: req }),
+    'runs:cancel': async (id: never) => api().json<Job>(`/api/runs/${id}/cancel`, { method: 'POST' }),
+    'runs:resume': async (id: never) => api().json<{ job_id: string; status: string }>(`/api/runs/${id}/resume`, { method: 'POST' }),
+    'schedule:get': async () => api().json<SchedulerConfig>('/api/scheduler/config'),
+    'schedule:update': async (patch: never) => api().json<SchedulerConfig>('/api/scheduler/config', { method: 'POST', json: patch }),
+  };
+
+  return {
+    handlers,
+    async ping() {
+      if (!current) return status;
+      try {
+        await current.api.request('/health', { auth: false });
+        setStatus({ server: current.server, online: true, message: null, checkedAt: new Date().toISOString() });
+      } catch (err) {
+        setStatus({ server: current.server, online: false, message: (err as Error).message, checkedAt: new Date().toISOString() });
+      }
+      return status;
+    },
+    shutdown() {
+      for (const w of watches.values()) w.abort();
+    },
+  };
+}
+
+function query(filter: unknown): string {
+  const out = new URLSearchParams();
+  for (const [k, v] of Object.entries((filter ?? {}) as Record<string, unknown>)) if (v !== undefined && v !== '') out.set(k, String(v));
+  return out.toString();
+}
+
+/** Validates a call against its channel's schema and wraps the outcome in an envelope. */
+export async function dispatch(handlers: Handlers, channel: string, args: unknown[]): Promise<Envelope<unknown>> {
+  if (!(channel in CHANNELS)) return { ok: false, error: { code: 'invalid_arguments', message: `Unknown channel ${channel}` } };
+  const parsed = CHANNELS[channel as Channel].safeParse(args);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
+    return { ok: false, error: { code: 'invalid_arguments', message: `Invalid arguments for ${channel}: ${issues.join('; ')}`, details: { issues } } };
+  }
+  try {
+    const value = await (handlers[channel as Channel] as (...a: unknown[]) => Promise<unknown>)(...(parsed.data as unknown[]));
+    return { ok: true, value: value ?? null };
+  } catch (err) {
+    return { ok: false, error: toShape(err) };
+  }
+}
+
+function toShape(err: unknown): BridgeErrorShape {
+  if (err instanceof BridgeError) return { code: err.code, message: err.message, status: err.status, details: err.details };
+  return { code: 'internal', message: (err as Error)?.message ?? String(err) };
+}

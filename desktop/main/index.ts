@@ -1,0 +1,90 @@
+/**
+ * The Electron main process: one window, locked down (context isolation, sandbox, no Node in
+ * the renderer, a strict Content-Security-Policy, no navigation, no new windows, no
+ * permissions, no network from the renderer), and the bridge's handlers over IPC.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
+import { CHANNELS, type Channel } from '../../shared/bridge';
+import { createMainApi, dispatch } from './handlers';
+import { ServerStore } from './servers';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+let win: BrowserWindow | null = null;
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1360,
+    height: 880,
+    minWidth: 980,
+    minHeight: 640,
+    title: 'Archive',
+    show: false,
+    backgroundColor: '#f6f7f9',
+    webPreferences: {
+      // Sandboxed preloads must be CommonJS.
+      preload: path.join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  w.once('ready-to-show', () => w.show());
+  // The app is one page: no navigation away from it, no new windows (links open in the browser).
+  w.webContents.on('will-navigate', (e) => e.preventDefault());
+  w.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  if (process.env.ELECTRON_RENDERER_URL) void w.loadURL(process.env.ELECTRON_RENDERER_URL);
+  else void w.loadFile(path.join(here, '../renderer/index.html'));
+  return w;
+}
+
+void app.whenReady().then(() => {
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // The renderer talks to the server only through the bridge: block any network request of its own.
+  session.defaultSession.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (details, callback) => {
+    const devServer = process.env.ELECTRON_RENDERER_URL;
+    callback({ cancel: !(devServer && details.url.startsWith(devServer)) });
+  });
+
+  const store = new ServerStore(app.getPath('userData'), safeStorage);
+  const main = createMainApi({
+    store,
+    dialog: { showSaveDialog: (o) => dialog.showSaveDialog(win!, o), showOpenDialog: (o) => dialog.showOpenDialog(win!, o) },
+    downloadsDir: app.getPath('downloads'),
+    send: (channel, payload) => win?.webContents.send(channel, payload),
+  });
+  for (const channel of Object.keys(CHANNELS) as Channel[]) {
+    ipcMain.handle(channel, (event, ...args) => {
+      // Only our own page may call.
+      if (event.sender !== win?.webContents) return { ok: false, error: { code: 'forbidden', message: 'Not from the Archive window' } };
+      return dispatch(main.handlers, channel, args);
+    });
+  }
+  const pinger = setInterval(() => void main.ping(), 10_000);
+  win = createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) win = createWindow();
+  });
+  app.on('before-quit', () => {
+    clearInterval(pinger);
+    main.shutdown();
+  });
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+});

@@ -1,0 +1,101 @@
+import { useEffect, useState } from 'react';
+import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
+import { useBridge } from './bridge-context';
+import { Bill } from './screens/Bill';
+import { Company } from './screens/Company';
+import { Connect } from './screens/Connect';
+import { Dashboard } from './screens/Dashboard';
+import { JobDetail } from './screens/JobDetail';
+import { Jobs } from './screens/Jobs';
+import { Runs } from './screens/Runs';
+import { Schedule } from './screens/Schedule';
+import { Snapshots } from './screens/Snapshots';
+
+export type Route =
+  | { name: 'dashboard' }
+  | { name: 'snapshots'; params?: Record<string, string> }
+  | { name: 'bill'; invoice: string }
+  | { name: 'company'; account: string }
+  | { name: 'jobs' }
+  | { name: 'job'; id: string }
+  | { name: 'runs'; year?: number; month?: number }
+  | { name: 'schedule' }
+  | { name: 'connect' };
+
+export type Go = (r: Route) => void;
+
+const NAV: [Route['name'], string][] = [
+  ['dashboard', 'Dashboard'],
+  ['snapshots', 'Snapshots'],
+  ['jobs', 'Jobs'],
+  ['runs', 'Runs'],
+  ['schedule', 'Schedule'],
+  ['connect', 'Servers'],
+];
+
+export function App() {
+  const bridge = useBridge();
+  const [server, setServer] = useState<SavedServer | null>(null);
+  const [status, setStatus] = useState<ConnectionStatus | null>(null);
+  const [route, setRoute] = useState<Route>({ name: 'connect' });
+
+  useEffect(() => {
+    void bridge.servers.current().then((s) => {
+      setServer(s);
+      if (s) setRoute({ name: 'dashboard' });
+    });
+    return bridge.servers.onStatus(setStatus);
+  }, [bridge]);
+
+  const go: Go = (r) => {
+    setRoute(r);
+    window.scrollTo(0, 0);
+  };
+  const onConnected = (s: SavedServer) => {
+    setServer(s);
+    go({ name: 'dashboard' });
+  };
+  const offline = status && status.server && !status.online;
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Archive</div>
+        {NAV.map(([name, label]) => (
+          <button key={name} className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''} disabled={!server && name !== 'connect'} onClick={() => go({ name } as Route)}>
+            {label}
+          </button>
+        ))}
+        <div className="server-box">
+          {server ? (
+            <>
+              <span className={`dot ${offline ? 'off' : 'on'}`} />
+              <div>
+                <div className="server-name">{server.name}</div>
+                <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
+              </div>
+            </>
+          ) : (
+            <span className="muted small">not connected</span>
+          )}
+        </div>
+      </nav>
+      <main className="content">
+        {offline && (
+          <div className="banner" role="status">
+            The connection to {status!.server!.name} is lost: {status!.message}. Archive keeps trying; what you see may be out of date.
+          </div>
+        )}
+        {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
+        {server && route.name === 'dashboard' && <Dashboard go={go} />}
+        {server && route.name === 'snapshots' && <Snapshots go={go} initial={route.params} />}
+        {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
+        {server && route.name === 'company' && <Company account={route.account} go={go} />}
+        {server && route.name === 'jobs' && <Jobs go={go} />}
+        {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
+        {server && route.name === 'runs' && <Runs go={go} year={route.year} month={route.month} />}
+        {server && route.name === 'schedule' && <Schedule />}
+      </main>
+    </div>
+  );
+}

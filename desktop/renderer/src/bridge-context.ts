@@ -1,0 +1,36 @@
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import type { ArchiveBridge } from '../../../shared/bridge';
+
+export const BridgeContext = createContext<ArchiveBridge | null>(null);
+
+export function useBridge(): ArchiveBridge {
+  const b = useContext(BridgeContext);
+  if (!b) throw new Error('no bridge');
+  return b;
+}
+
+/** Loads data, with its error and a reload; stale answers of earlier calls are dropped. */
+export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: Error | undefined; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const seq = useRef(0);
+  const run = useCallback(() => {
+    const n = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    fn().then(
+      (data) => n === seq.current && setState({ data, loading: false }),
+      (error: Error) => n === seq.current && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  useEffect(run, [run]);
+  return { data: state.data, error: state.error, loading: state.loading, reload: run };
+}
+
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}

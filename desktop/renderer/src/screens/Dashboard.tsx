@@ -1,0 +1,80 @@
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import type { Go } from '../App';
+import { useAsync, useBridge } from '../bridge-context';
+import { ErrorBox, formatMoney, Money, period, when } from '../ui';
+
+export function Dashboard({ go }: { go: Go }) {
+  const bridge = useBridge();
+  const stats = useAsync(() => bridge.snapshots.stats(), [bridge]);
+  const schedule = useAsync(() => bridge.schedule.get(), [bridge]);
+  const latest = useAsync(() => bridge.snapshots.search({ limit: '1', sort: 'archived_at', order: 'desc' }), [bridge]);
+  const s = stats.data;
+  const last = latest.data?.results[0];
+  const chart = (s?.monthly_totals ?? []).map((m) => ({ period: m.period, total: Number(m.total), label: formatMoney(m.total), bills: m.snapshots }));
+
+  return (
+    <section>
+      <h1>Dashboard</h1>
+      <ErrorBox error={stats.error ?? schedule.error} />
+      <div className="cards">
+        <div className="card stat"><div className="muted">Bills archived</div><div className="big" data-testid="stat-snapshots">{s ? s.snapshots.toLocaleString() : '…'}</div></div>
+        <div className="card stat"><div className="muted">Companies</div><div className="big">{s ? s.companies.toLocaleString() : '…'}</div></div>
+        <div className="card stat">
+          <div className="muted">Latest archived bill</div>
+          {last ? (
+            <button className="link big-link" onClick={() => go({ name: 'bill', invoice: last.invoice_number })}>
+              {last.invoice_number}
+              <div className="muted small">{last.company_name} · {when(last.archived_at)}</div>
+            </button>
+          ) : (
+            <div className="big">—</div>
+          )}
+        </div>
+        <div className="card stat">
+          <div className="muted">Next scheduled run</div>
+          {schedule.data ? (
+            schedule.data.next_run_at ? (
+              <button className="link big-link" onClick={() => go({ name: 'schedule' })}>
+                {when(schedule.data.next_run_at)}
+                <div className="muted small">archives {period(schedule.data.next_run_period!.year, schedule.data.next_run_period!.month)}</div>
+              </button>
+            ) : (
+              <div className="big">disabled</div>
+            )
+          ) : (
+            <div className="big">…</div>
+          )}
+        </div>
+      </div>
+      <div className="card">
+        <h2>Total billed per month, last 24 months</h2>
+        <div style={{ height: 300 }}>
+          <ResponsiveContainer width="100%" height="100%">
+            <BarChart data={chart} margin={{ left: 20, right: 10, top: 10, bottom: 0 }}>
+              <CartesianGrid strokeDasharray="3 3" vertical={false} />
+              <XAxis dataKey="period" tick={{ fontSize: 11 }} />
+              <YAxis tickFormatter={(v: number) => v.toLocaleString()} tick={{ fontSize: 11 }} />
+              <Tooltip formatter={(_v, _n, item) => [(item.payload as { label: string }).label, 'Total']} labelFormatter={(l, items) => `${l} · ${(items?.[0]?.payload as { bills?: number })?.bills ?? 0} bills`} />
+              <Bar dataKey="total" fill="#3b6fd8" radius={[3, 3, 0, 0]} />
+            </BarChart>
+          </ResponsiveContainer>
+        </div>
+        {s && <p className="muted small">Sum of the last 24 months: <Money value={sumTotals(s.monthly_totals.map((m) => m.total))} /></p>}
+      </div>
+    </section>
+  );
+}
+
+/** Exact sum of decimal strings (cents as BigInt): the chart may round, the figures never do. */
+export function sumTotals(values: string[]): string {
+  let cents = 0n;
+  for (const v of values) {
+    const neg = v.startsWith('-');
+    const [i, f = '0'] = (neg ? v.slice(1) : v).split('.');
+    const c = BigInt(i) * 100n + BigInt((f + '00').slice(0, 2));
+    cents += neg ? -c : c;
+  }
+  const neg = cents < 0n;
+  const abs = neg ? -cents : cents;
+  return `${neg ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+}

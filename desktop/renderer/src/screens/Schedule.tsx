@@ -1,0 +1,94 @@
+import { useEffect, useMemo, useState } from 'react';
+import { fieldErrors } from '../../../../shared/bridge';
+import type { SchedulerConfig } from '../../../../shared/runs';
+import { nextDue, periodFor } from '../../../../shared/schedule';
+import { useAsync, useBridge } from '../bridge-context';
+import { ErrorBox, period, when } from '../ui';
+
+export function Schedule() {
+  const bridge = useBridge();
+  const cfg = useAsync(() => bridge.schedule.get(), [bridge]);
+  const [form, setForm] = useState<SchedulerConfig | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setForm(cfg.data ?? null), [cfg.data]);
+
+  const tz = form?.timezone || form?.effective_timezone || 'UTC';
+  const preview = useMemo(() => {
+    if (!form || !form.enabled) return null;
+    try {
+      const at = nextDue({ day_of_month: String(form.day_of_month), hour: form.hour }, tz, new Date());
+      return { at, period: periodFor(at, tz, form.snapshot_previous_month) };
+    } catch {
+      return null;
+    }
+  }, [form, tz]);
+
+  if (cfg.error) return <section><ErrorBox error={cfg.error} /></section>;
+  if (!form) return <section><p className="muted">Loading…</p></section>;
+  const fields = fieldErrors(error);
+  const save = async () => {
+    setError(null);
+    setSaved(false);
+    try {
+      const next = await bridge.schedule.update({
+        enabled: form.enabled,
+        day_of_month: form.day_of_month,
+        hour: form.hour,
+        timezone: form.timezone || null,
+        snapshot_previous_month: form.snapshot_previous_month,
+        snapshot_all_companies: form.snapshot_all_companies,
+        account_numbers: form.account_numbers,
+      });
+      setForm(next);
+      setSaved(true);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section>
+      <h1>Schedule</h1>
+      <form className="card form" onSubmit={(e) => { e.preventDefault(); void save(); }}>
+        <label className="inline"><input type="checkbox" aria-label="Enabled" checked={form.enabled} onChange={(e) => setForm({ ...form, enabled: e.target.checked })} /> Archive automatically every month</label>
+        <div className="grid3">
+          <label>Day of the month
+            <select aria-label="Day of the month" value={String(form.day_of_month)} onChange={(e) => setForm({ ...form, day_of_month: e.target.value === 'last' ? 'last' : Number(e.target.value) })}>
+              {Array.from({ length: 28 }, (_, i) => <option key={i + 1} value={i + 1}>{i + 1}</option>)}
+              <option value="last">last day</option>
+            </select>
+            {fields['day_of_month'] && <span className="field-error">{fields['day_of_month']}</span>}
+          </label>
+          <label>Hour
+            <select aria-label="Hour" value={form.hour} onChange={(e) => setForm({ ...form, hour: Number(e.target.value) })}>
+              {Array.from({ length: 24 }, (_, h) => <option key={h} value={h}>{String(h).padStart(2, '0')}:00</option>)}
+            </select>
+          </label>
+          <label>Time zone
+            <input aria-label="Time zone" placeholder={`server's (${form.effective_timezone})`} value={form.timezone ?? ''} onChange={(e) => setForm({ ...form, timezone: e.target.value || null })} />
+            {fields['timezone'] && <span className="field-error">{fields['timezone']}</span>}
+          </label>
+        </div>
+        <fieldset>
+          <legend>Which month</legend>
+          <label className="inline"><input type="radio" name="month" checked={form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: true })} /> The month that just ended</label>
+          <label className="inline"><input type="radio" name="month" checked={!form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: false })} /> The current month</label>
+        </fieldset>
+        <fieldset>
+          <legend>Which companies</legend>
+          <label className="inline"><input type="radio" name="companies" checked={form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: true })} /> All companies</label>
+          <label className="inline"><input type="radio" name="companies" checked={!form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: false })} /> These accounts</label>
+          {!form.snapshot_all_companies && <textarea aria-label="Scheduled accounts" value={form.account_numbers.join(', ')} onChange={(e) => setForm({ ...form, account_numbers: e.target.value.split(/[\s,]+/).filter(Boolean) })} />}
+          {fields['account_numbers'] && <span className="field-error">{fields['account_numbers']}</span>}
+        </fieldset>
+        <div className="preview" data-testid="schedule-preview">
+          {preview ? <>Next run: <strong>{when(preview.at.toISOString())}</strong> ({tz}), archiving {period(preview.period.year, preview.period.month)}</> : 'The schedule is off: nothing runs by itself.'}
+        </div>
+        <div className="actions"><button type="submit">Save schedule</button></div>
+        {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at)}` : ''}.</div>}
+        <ErrorBox error={error} title="Not saved" />
+      </form>
+      <div className="card muted small">Last run: {form.last_run_at ? `${when(form.last_run_at)} — ${form.last_run_status}, ${form.last_run_count} archived` : 'never'}</div>
+    </section>
+  );
+}

@@ -1,0 +1,253 @@
+/**
+ * The desktop app's main process without Electron's binary: the bridge's handlers against a
+ * real server (fake dialogs and keyring), token storage, argument validation, exports to
+ * files (PDF read back with pdftotext, CSV byte for byte, bulk export with its manifest and
+ * cancel), the preload built from the one bridge declaration, and the window's security.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handlers';
+import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
+import { createBridge } from '../../desktop/preload/bridge';
+import { CHANNELS, type BulkExportProgress, type Channel, type Envelope } from '../../shared/bridge';
+import { fixtureBills, FIXTURES } from '../helpers/fixtures';
+import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
+
+const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-desktop-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A keyring that really transforms the text (so a token in clear on disk would be caught). */
+const keyring = (available = true): SafeStorageLike => ({
+  isEncryptionAvailable: () => available,
+  encryptString: (s) => Buffer.from(`enc:${Buffer.from(s).toString('hex').split('').reverse().join('')}`),
+  decryptString: (b) => Buffer.from(b.toString().slice(4).split('').reverse().join(''), 'hex').toString(),
+});
+
+let server: TestServer;
+let main: MainApi;
+const sent: { channel: string; payload: unknown }[] = [];
+let saveTo = '';
+let folderTo = '';
+const call = (channel: Channel, ...args: unknown[]) => dispatch(main.handlers, channel, args);
+const value = async <T>(channel: Channel, ...args: unknown[]): Promise<T> => {
+  const env = (await call(channel, ...args)) as Envelope<T>;
+  if (!env.ok) throw new Error(`${channel}: ${env.error.code}: ${env.error.message}`);
+  return env.value;
+};
+
+beforeAll(async () => {
+  server = await startTestServer();
+  for (const b of fixtureBills().filter((x) => x.key.endsWith('202610'))) {
+    expect((await server.api('/api/snapshot', { method: 'POST', json: b.body })).status).toBe(201);
+  }
+  main = createMainApi({
+    store: new ServerStore(path.join(tmp, 'userData'), keyring()),
+    dialog: {
+      showSaveDialog: async (o) => ({ canceled: !saveTo, filePath: saveTo ? path.join(saveTo, path.basename(o.defaultPath)) : undefined }),
+      showOpenDialog: async () => ({ canceled: !folderTo, filePaths: folderTo ? [folderTo] : [] }),
+    },
+    downloadsDir: tmp,
+    send: (channel, payload) => sent.push({ channel, payload }),
+  });
+});
+afterAll(async () => {
+  main.shutdown();
+  await server.stop();
+});
+
+describe('servers and tokens', () => {
+  it('reports health, sign-in and version each on its own', async () => {
+    const bad = await value<{ reachable: boolean; message: string }>('servers:test', { url: 'http://127.0.0.1:9' });
+    expect(bad).toMatchObject({ reachable: false, health: 'unreachable', auth: 'untested' });
+    expect(bad.message).toMatch(/Cannot reach the server/);
+    expect(await value('servers:test', { url: server.url, token: 'wrong-token-0123456789abcdef' })).toMatchObject({ reachable: true, health: 'ok', auth: 'rejected', version: expect.any(String) });
+    expect(await value('servers:test', { url: server.url, token: SERVICE_TOKEN })).toMatchObject({ auth: 'not_admin', message: expect.stringMatching(/not the admin token/) });
+    expect(await value('servers:test', { url: server.url, token: ADMIN_TOKEN })).toMatchObject({ reachable: true, health: 'ok', database: 'ok', auth: 'ok' });
+  });
+
+  it('keeps the token encrypted on disk and never returns it', async () => {
+    const saved = await value<{ id: string; hasToken: boolean; sessionOnly: boolean }>('servers:save', { name: 'Test', url: server.url + '/', token: ADMIN_TOKEN });
+    expect(saved).toMatchObject({ name: 'Test', url: server.url, hasToken: true, sessionOnly: false });
+    expect(JSON.stringify(saved)).not.toContain(ADMIN_TOKEN);
+    const onDisk = fs.readFileSync(path.join(tmp, 'userData', 'servers.json'), 'utf8');
+    expect(onDisk).not.toContain(ADMIN_TOKEN);
+    expect(fs.statSync(path.join(tmp, 'userData', 'servers.json')).mode & 0o777).toBe(0o600);
+    expect(JSON.stringify(await value('servers:list'))).not.toContain(ADMIN_TOKEN);
+    // Not connected yet: calls say so.
+    const env = await call('snapshots:stats');
+    expect(env).toMatchObject({ ok: false, error: { code: 'not_connected' } });
+    expect(await value('servers:connect', saved.id)).toMatchObject({ auth: 'ok' });
+    expect(sent.some((s) => s.channel === 'servers:status' && (s.payload as { online: boolean }).online)).toBe(true);
+  });
+
+  it('without a system keyring keeps the token for the session only, never on disk', () => {
+    const dir = path.join(tmp, 'nokeyring');
+    const store = new ServerStore(dir, keyring(false));
+    const s = store.save({ name: 'X', url: 'http://x.example:5012', token: 'secret-token-0123456789abcdef' });
+    expect(s.sessionOnly).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'servers.json'), 'utf8')).not.toContain('secret-token');
+    expect(store.token(s.id)).toBe('secret-token-0123456789abcdef');
+    expect(new ServerStore(dir, keyring(false)).token(s.id)).toBeUndefined();
+  });
+});
+
+describe('calls are validated', () => {
+  it('refuses bad arguments and unknown channels with the reason, and calls nothing', async () => {
+    expect(await call('snapshots:get', 42)).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringMatching(/snapshots:get/) } });
+    expect(await call('runs:start', { year: 1999, month: 13, dry_run: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+    expect(await call('snapshots:search', { colour: 'red' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+    expect(await call('servers:save', { name: '', url: 'ftp://x' })).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+    expect(await call('fs:readFile' as Channel, '/etc/passwd')).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: 'Unknown channel fs:readFile' } });
+    expect(await call('jobs:get', 'not-a-uuid', {})).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
+  });
+
+  it('passes the server\'s own error through with its code and fields', async () => {
+    const env = await call('snapshots:search', { year: 'abc' });
+    expect(env).toMatchObject({ ok: false, error: { code: 'validation_failed', status: 400, details: { fields: [{ field: 'year' }] } } });
+    expect(await call('snapshots:get', 'nope-1')).toMatchObject({ ok: false, error: { code: 'not_found', status: 404 } });
+  });
+});
+
+describe('exports', () => {
+  it('exports a PDF and a CSV where the save dialog says, or nothing when cancelled', async () => {
+    saveTo = '';
+    expect(await value('exports:pdf', '731118-202610')).toEqual({ file: null, bytes: 0 });
+    saveTo = path.join(tmp, 'single');
+    fs.mkdirSync(saveTo);
+    const pdf = await value<{ file: string; bytes: number }>('exports:pdf', '731118-202610');
+    expect(path.basename(pdf.file)).toBe('Müller__Söhne_GmbH_2026-10.pdf');
+    expect(fs.statSync(pdf.file).size).toBe(pdf.bytes);
+    if (hasPdftotext) expect(execFileSync('pdftotext', [pdf.file, '-'], { encoding: 'utf8' })).toContain('Müller & Söhne GmbH');
+    const csv = await value<{ file: string }>('exports:csv', '731118-202610');
+    expect(fs.readFileSync(csv.file, 'utf8')).toBe(fs.readFileSync(path.join(FIXTURES, 'csv', '731118-202610.csv'), 'utf8'));
+  });
+
+  it('exports every bill of a search to a folder with progress and a manifest', async () => {
+    folderTo = path.join(tmp, 'bulk');
+    sent.length = 0;
+    const r = await value<{ state: string; files: number; manifest: string }>('exports:bulkPdf', { year: '2026', month: '10' });
+    expect(r).toMatchObject({ state: 'done', files: 8 });
+    const pdfs = fs.readdirSync(folderTo).filter((f) => f.endsWith('.pdf'));
+    expect(pdfs).toHaveLength(8);
+    const manifest = fs.readFileSync(r.manifest, 'utf8').trim().split('\n');
+    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,content_hash');
+    expect(manifest).toHaveLength(9);
+    const bill = (await (await server.api('/api/snapshot/620547-202610')).json()) as { content_hash: string; total_amount: string };
+    expect(manifest.some((l) => l.includes('620547-202610') && l.endsWith(`,${bill.total_amount},${bill.content_hash}`))).toBe(true);
+    const progress = sent.filter((s) => s.channel === 'exports:progress').map((s) => s.payload as BulkExportProgress);
+    expect(progress.at(-1)).toMatchObject({ state: 'done', done: 8, total: 8 });
+    expect(fs.readdirSync(folderTo).some((f) => f.endsWith('.part'))).toBe(false);
+  });
+
+  it('a cancelled bulk export stops, and its manifest lists what was written', async () => {
+    folderTo = path.join(tmp, 'bulk-cancel');
+    sent.length = 0;
+    const running = call('exports:bulkPdf', {});
+    await vi.waitFor(() => expect(sent.some((s) => s.channel === 'exports:progress')).toBe(true), { timeout: 5000, interval: 5 });
+    const { exportId } = sent.find((s) => s.channel === 'exports:progress')!.payload as BulkExportProgress;
+    await call('exports:cancel', exportId);
+    const r = ((await running) as Envelope<{ state: string; files: number; manifest: string | null }>) as { ok: true; value: { state: string; files: number; manifest: string | null } };
+    expect(r.value.state).toBe('cancelled');
+    expect(r.value.files).toBeLessThan(8);
+    const pdfs = fs.existsSync(folderTo) ? fs.readdirSync(folderTo).filter((f) => f.endsWith('.pdf')) : [];
+    expect(pdfs).toHaveLength(r.value.files);
+  });
+});
+
+describe('the preload', () => {
+  it('exposes every channel of the bridge declaration, and nothing else', async () => {
+    const invoked = new Set<string>();
+    const bridge = createBridge({
+      invoke: async (channel) => {
+        invoked.add(channel);
+        return { ok: true, value: null };
+      },
+      on: () => () => undefined,
+    });
+    const walk = async (o: Record<string, unknown>) => {
+      for (const v of Object.values(o)) {
+        if (typeof v === 'function') {
+          const r = (v as (...a: unknown[]) => unknown)('00000000-0000-4000-8000-000000000000', () => undefined);
+          if (typeof r === 'function') (r as () => void)();
+          else await r;
+        } else await walk(v as Record<string, unknown>);
+      }
+    };
+    await walk(bridge as unknown as Record<string, unknown>);
+    expect([...invoked].sort()).toEqual(Object.keys(CHANNELS).sort());
+  });
+
+  it('turns an error envelope into a BridgeError with its code', async () => {
+    const bridge = createBridge({ invoke: async () => ({ ok: false, error: { code: 'forbidden', message: 'no', status: 403 } }), on: () => () => undefined });
+    await expect(bridge.snapshots.stats()).rejects.toMatchObject({ name: 'BridgeError', code: 'forbidden', status: 403, message: 'no' });
+  });
+});
+
+describe('the window', () => {
+  it('is isolated and sandboxed, without Node, navigation, new windows or permissions, and only our page may call', async () => {
+    const windows: { opts: Record<string, unknown>; handlers: Record<string, (...a: unknown[]) => unknown>; openHandler?: (d: { url: string }) => unknown }[] = [];
+    const ipcHandlers = new Map<string, (...a: unknown[]) => unknown>();
+    let permission: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
+    let beforeRequest: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
+    vi.doMock('electron', () => {
+      class BrowserWindow {
+        webContents: Record<string, unknown>;
+        constructor(opts: Record<string, unknown>) {
+          const w = { opts, handlers: {} as Record<string, (...a: unknown[]) => unknown>, openHandler: undefined as undefined | ((d: { url: string }) => unknown) };
+          windows.push(w);
+          this.webContents = {
+            on: (ev: string, fn: (...a: unknown[]) => unknown) => (w.handlers[ev] = fn),
+            setWindowOpenHandler: (fn: (d: { url: string }) => unknown) => (w.openHandler = fn),
+            send: () => undefined,
+          };
+        }
+        once() {}
+        loadFile() {
+          return Promise.resolve();
+        }
+        loadURL() {
+          return Promise.resolve();
+        }
+        static getAllWindows() {
+          return windows;
+        }
+      }
+      return {
+        app: { whenReady: () => Promise.resolve(), getPath: () => tmp, on: () => undefined, quit: () => undefined },
+        BrowserWindow,
+        dialog: {},
+        ipcMain: { handle: (ch: string, fn: (...a: unknown[]) => unknown) => ipcHandlers.set(ch, fn) },
+        safeStorage: keyring(),
+        session: {
+          defaultSession: {
+            setPermissionRequestHandler: (fn: typeof permission) => (permission = fn),
+            webRequest: { onHeadersReceived: () => undefined, onBeforeRequest: (_f: unknown, fn: typeof beforeRequest) => (beforeRequest = fn) },
+          },
+        },
+        shell: { openExternal: () => Promise.resolve() },
+      };
+    });
+    await import('../../desktop/main/index');
+    await vi.waitFor(() => expect(windows).toHaveLength(1));
+    const prefs = windows[0].opts.webPreferences as Record<string, unknown>;
+    expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+    let prevented = false;
+    windows[0].handlers['will-navigate']({ preventDefault: () => (prevented = true) }, 'https://evil.example');
+    expect(prevented).toBe(true);
+    expect(windows[0].openHandler!({ url: 'https://evil.example' })).toEqual({ action: 'deny' });
+    let granted: boolean | undefined;
+    permission!(null, 'media', (ok) => (granted = ok));
+    expect(granted).toBe(false);
+    let cancelled: boolean | undefined;
+    beforeRequest!({ url: 'http://127.0.0.1:5012/api/stats' }, (r) => (cancelled = r.cancel));
+    expect(cancelled).toBe(true);
+    expect([...ipcHandlers.keys()].sort()).toEqual(Object.keys(CHANNELS).sort());
+    const fromElsewhere = await ipcHandlers.get('snapshots:stats')!({ sender: {} });
+    expect(fromElsewhere).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    vi.doUnmock('electron');
+  });
+});
