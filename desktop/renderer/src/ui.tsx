@@ -13,7 +13,7 @@ export const Money = ({ value }: { value: string | null | undefined }) => <span 
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 export const period = (y: number, m: number) => `${MONTHS[m - 1]} ${y}`;
-export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
+export const when = (iso: string | null | undefined, timeZone?: string) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone }) : '—');
 
 export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;

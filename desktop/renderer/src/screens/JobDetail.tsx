@@ -55,7 +55,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
         <div className="actions">
           {j.status === 'running' && <button className="secondary" onClick={() => void act('cancel')}>Cancel run</button>}
           {RESUMABLE_STATUSES.includes(j.status) && <button onClick={() => void act('resume')}>Resume</button>}
-          {j.dry_run && j.status === 'completed' && <button onClick={() => go({ name: 'runs', year: j.target_year, month: j.target_month })}>Archive this period…</button>}
+          {j.dry_run && (j.status === 'completed' || j.status === 'partial') && <button onClick={() => go({ name: 'runs', year: j.target_year, month: j.target_month })}>Archive this period…</button>}
         </div>
       </div>
       <ErrorBox error={error} />

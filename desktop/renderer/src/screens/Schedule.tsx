@@ -82,7 +82,7 @@ export function Schedule() {
           {fields['account_numbers'] && <span className="field-error">{fields['account_numbers']}</span>}
         </fieldset>
         <div className="preview" data-testid="schedule-preview">
-          {preview ? <>Next run: <strong>{when(preview.at.toISOString())}</strong> ({tz}), archiving {period(preview.period.year, preview.period.month)}</> : 'The schedule is off: nothing runs by itself.'}
+          {preview ? <>Next run: <strong>{when(preview.at.toISOString(), tz)}</strong> ({tz} time), archiving {period(preview.period.year, preview.period.month)}</> : 'The schedule is off: nothing runs by itself.'}
         </div>
         <div className="actions"><button type="submit">Save schedule</button></div>
         {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at)}` : ''}.</div>}

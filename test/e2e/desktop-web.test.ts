@@ -1,0 +1,159 @@
+/**
+ * The desktop app's renderer end to end in Debian Chromium (Playwright): the built renderer
+ * served over HTTP with the web implementation of the bridge, against a real server with the
+ * simulator's data. Connect, search by company and period, open a bill, export its PDF and
+ * check the file, start a dry run and watch it complete, start a real run, change the
+ * schedule. A screenshot of each screen goes to test-artifacts/screenshots/.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRenderer, CHROMIUM, CHROMIUM_ARGS, hasChromium, serveRenderer } from '../helpers/renderer-server';
+import { FIXTURES, startRunWorld, type RunWorld } from '../helpers/runs';
+import { ADMIN_TOKEN } from '../helpers/server';
+
+const SHOTS = path.resolve(__dirname, '../../test-artifacts/screenshots');
+const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
+
+describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => {
+  let w: RunWorld;
+  let web: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+
+  beforeAll(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    buildRenderer();
+    w = await startRunWorld({ companies: 24, fixturesDir: FIXTURES, latencyMs: 15 });
+    // Some history: the fixtures' months and a few generated ones, archived by real runs.
+    for (const [year, month] of [[2026, 1], [2026, 8], [2026, 9]] as const) await w.server.engine.run({ year, month, dryRun: false, triggeredBy: 'test-setup' });
+    web = await serveRenderer(w.server.url);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    const context = await browser.newContext({ viewport: { width: 1360, height: 880 }, acceptDownloads: true });
+    page = await context.newPage();
+    await page.goto(web.url);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await w?.stop();
+  });
+
+  it('connects, saying what it tested', async () => {
+    await expect.poll(() => page.getByRole('heading', { name: 'Servers', exact: true }).isVisible()).toBe(true);
+    await page.getByLabel('Name').fill('Test server');
+    await page.getByLabel('Server URL').fill(web.url);
+    await page.getByLabel('Admin token').fill('not-the-token-0123456789abcdef');
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.getByLabel('Connection report').innerText()).toMatch(/Health ok[\s\S]*Sign-in token rejected/);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.getByLabel('Connection report').innerText()).toMatch(/Sign-in admin token accepted/);
+    await shot('connect');
+    await page.getByRole('button', { name: 'Save and connect' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Dashboard', exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('stat-snapshots').innerText()).toMatch(/^\d+$/);
+    await page.waitForTimeout(500); // the chart's animation
+    await shot('dashboard');
+  });
+
+  it('searches by company and period, and opens a bill', async () => {
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await page.getByLabel('Company', { exact: true }).fill('Müller');
+    await expect.poll(() => page.getByTestId('result-count').innerText()).toBe('2 bills');
+    await page.getByLabel('From period').fill('2026-09');
+    await page.getByLabel('To period').fill('2026-10');
+    await expect.poll(() => page.getByTestId('result-count').innerText()).toBe('1 bills');
+    await page.getByLabel('Company', { exact: true }).fill('');
+    await expect.poll(async () => Number((await page.getByTestId('result-count').innerText()).split(' ')[0])).toBeGreaterThan(10);
+    // Sorted by total, largest first.
+    await page.getByRole('columnheader', { name: /Total/ }).click();
+    await page.getByRole('columnheader', { name: /Total/ }).click();
+    await shot('snapshots');
+    await page.getByLabel('Company', { exact: true }).fill('Müller');
+    await expect.poll(() => page.getByTestId('result-count').innerText()).toBe('1 bills');
+    await page.getByRole('row').filter({ hasText: '731118-202609' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Müller & Söhne GmbH', exact: true }).isVisible()).toBe(true);
+    const api = (await (await w.admin('/api/snapshot/731118-202609')).json()) as { total_amount: string };
+    expect(await page.getByTestId('bill-total').innerText()).toBe(Number(api.total_amount).toLocaleString('en-US', { minimumFractionDigits: 2 }));
+    await shot('bill');
+  });
+
+  it('exports the bill as a PDF file', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export PDF' }).click()]);
+    expect(download.suggestedFilename()).toBe('Müller__Söhne_GmbH_2026-09.pdf');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'archive-e2e-')), download.suggestedFilename());
+    await download.saveAs(file);
+    expect(fs.readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
+    if (hasPdftotext) expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toMatch(/Müller & Söhne GmbH[\s\S]*731118-202609/);
+    await page.getByRole('button', { name: 'Company history' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Müller & Söhne GmbH', exact: true }).isVisible()).toBe(true);
+    await page.waitForTimeout(400);
+    await shot('company');
+  });
+
+  it('starts a dry run and watches it complete', async () => {
+    await page.getByRole('button', { name: 'Runs', exact: true }).click();
+    await page.getByLabel('Period').fill('2026-10');
+    await expect.poll(() => page.getByLabel('Dry run').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Start dry run' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial|completed/);
+    const text = await page.locator('.counts').innerText();
+    expect(text).toMatch(/31\s+would archive/);
+    await shot('dry-run');
+  });
+
+  it('starts a real run after confirming what the dry run found', async () => {
+    await page.getByRole('button', { name: 'Archive this period…' }).click();
+    await expect.poll(() => page.getByLabel('Dry run').isChecked()).toBe(false);
+    await page.getByRole('button', { name: 'Archive…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm run' });
+    await expect.poll(() => dialog.innerText()).toMatch(/The latest dry run \(partial\) found: 31 to archive/);
+    await shot('confirm-run');
+    await dialog.getByRole('button', { name: 'Archive now' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: /^Run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial/);
+    expect(await page.locator('.counts').innerText()).toMatch(/31\s+archived/);
+    await page.getByLabel('Outcome').selectOption('failed');
+    await expect.poll(() => page.locator('table.lines').innerText()).toMatch(/820014[\s\S]*Unable to calculate billing/);
+    await shot('run');
+    const [{ n }] = await w.server.db.knex('billing_snapshots').where({ billing_year: 2026, billing_month: 10 }).count({ n: '*' });
+    expect(Number(n)).toBe(31);
+    await page.getByRole('button', { name: 'Jobs', exact: true }).click();
+    await expect.poll(() => page.locator('table.jobs tbody tr').count()).toBeGreaterThanOrEqual(5);
+    await shot('jobs');
+  });
+
+  it('changes the schedule, with a preview and validation', async () => {
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await page.getByLabel('Day of the month').selectOption('last');
+    await page.getByLabel('Hour').selectOption('23');
+    await expect.poll(() => page.getByTestId('schedule-preview').innerText()).toMatch(/Next run: .*archiving/);
+    await page.getByLabel('Time zone').fill('Mars/Olympus');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/timezone[\s\S]*IANA time zone/);
+    await page.getByLabel('Time zone').fill('Europe/Berlin');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.locator('.notice').innerText()).toMatch(/Saved/);
+    await shot('schedule');
+    const cfg = (await (await w.admin('/api/scheduler/config')).json()) as { day_of_month: string; hour: number; timezone: string };
+    expect(cfg).toMatchObject({ day_of_month: 'last', hour: 23, timezone: 'Europe/Berlin' });
+  });
+
+  it('shows a lost connection and recovers', async () => {
+    await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+    // The network goes away: the next call fails, and the app says so until a call gets through.
+    await page.context().setOffline(true);
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await expect.poll(() => page.locator('.banner').isVisible()).toBe(true);
+    expect(await page.locator('.banner').innerText()).toMatch(/connection .* is lost/);
+    await page.context().setOffline(false);
+    await page.getByLabel('Company', { exact: true }).fill('Acme');
+    await expect.poll(() => page.locator('.banner').count()).toBe(0);
+  });
+});
