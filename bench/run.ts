@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: every benchmark of the project, one after another.
- * `npm run bench -- runs` (or `server`) runs one of them.
+ * `npm run bench -- runs` (or `server`, `desktop`) runs one of them.
  */
 const only = process.argv.slice(2);
-const all = ['server', 'runs'];
+const all = ['server', 'runs', 'desktop'];
 for (const name of only.length ? only : all) {
   if (!all.includes(name)) throw new Error(`unknown benchmark ${name}; known: ${all.join(', ')}`);
   await import(`./${name}.ts`);

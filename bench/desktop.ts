@@ -1,0 +1,70 @@
+/**
+ * Benchmark of the desktop app's bulk export (issue "Desktop admin app"): 500 bills with 25
+ * lines exported as PDFs into a folder by the main process's exporter, against a server on
+ * real PostgreSQL. Target: at least 30 bills/s. Prints figures; asserts nothing.
+ * (The first-results-while-typing figure at 100,000 snapshots is measured at the end of the
+ * server benchmark, where the archive is that big.)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { ApiClient } from '../desktop/main/api-client';
+import { Exporter } from '../desktop/main/exporter';
+import { openDatabase } from '../server/db/database';
+import { migrateToLatest } from '../server/db/migrate';
+import { benchBill } from './bills';
+import { runLoad } from './lib/load';
+import { startServerProcess } from './lib/server-process';
+import { table } from './lib/stats';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BILLS = Number(process.env.BENCH_EXPORT_BILLS ?? 500);
+const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
+const DB_NAME = 'archive_bench_desktop';
+
+const dbUrl = (name: string) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+async function admin(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  await c.query(sql);
+  await c.end();
+}
+
+async function main() {
+  console.log(`\nDesktop bulk export benchmark — ${os.cpus().length} cores, node ${process.version}`);
+  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${DB_NAME}`);
+  const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
+  await migrateToLatest(db.knex);
+  const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, SCHEDULER: 'off' });
+  const bodies = Array.from({ length: BILLS }, (_, i) => JSON.stringify(benchBill(i, 2026, 10)));
+  let i = 0;
+  await runLoad({ baseUrl: server.url, concurrency: 8, next: () => (i < bodies.length ? { kind: 'post', path: '/api/snapshot', method: 'POST', headers: { Authorization: `Bearer ${SERVICE_TOKEN}`, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] } : undefined) });
+
+  const rows: (string | number)[][] = [['renderers', 'bills', 'seconds', 'bills/s', 'files', 'manifest rows', 'MB written', 'CPU% bench', 'CPU% server']];
+  for (const concurrency of [1, 4]) {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-export-'));
+    const exporter = new Exporter({ dialog: { showSaveDialog: async () => ({ canceled: true }), showOpenDialog: async () => ({ canceled: true, filePaths: [] }) }, downloadsDir: folder, progress: () => undefined, concurrency });
+    const cpu0 = process.cpuUsage();
+    const s0 = server.cpuSeconds();
+    const t0 = performance.now();
+    const r = await exporter.bulkPdf(new ApiClient(server.url, ADMIN_TOKEN), { year: '2026', month: '10' }, { folder });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const files = fs.readdirSync(folder).filter((f) => f.endsWith('.pdf'));
+    const bytes = files.reduce((s, f) => s + fs.statSync(path.join(folder, f)).size, 0);
+    const manifestRows = fs.readFileSync(r.manifest!, 'utf8').trim().split('\n').length - 1;
+    rows.push([concurrency, BILLS, Math.round(seconds * 10) / 10, Math.round(BILLS / seconds), files.length, manifestRows, Math.round(bytes / 1e5) / 10, Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100), Math.round(((server.cpuSeconds() - s0) / seconds) * 100)]);
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+  console.log(`Bulk PDF export of ${BILLS} bills with 25 lines each (fetch each bill from the server, render, write, manifest):`);
+  console.log(table(rows));
+  console.log('Target: at least 30 bills/s.');
+  await server.stop();
+  await db.close();
+  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+}
+
+await main();
