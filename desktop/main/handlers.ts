@@ -19,7 +19,7 @@ import {
 } from '../../shared/bridge';
 import type { Job, RunEvent, SchedulerConfig } from '../../shared/runs';
 import { ApiClient, readEvents, type FetchLike } from './api-client';
-import { Exporter, type DialogLike } from './exporter';
+import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
 import type { ServerStore } from './servers';
 
 export interface MainDeps {
@@ -30,6 +30,8 @@ export interface MainDeps {
   send(channel: 'exports:progress' | 'jobs:event' | 'servers:status', payload: unknown): void;
   fetchImpl?: FetchLike;
   exportConcurrency?: number;
+  /** Renders a bill's PDF (a worker pool in the app; in-process by default). */
+  renderPdf?: ExporterDeps['renderPdf'];
 }
 
 type Handlers = { [C in Channel]: (...args: never[]) => Promise<unknown> };
@@ -45,7 +47,7 @@ export function createMainApi(deps: MainDeps): MainApi {
   let current: { server: SavedServer; api: ApiClient } | undefined;
   let status: ConnectionStatus = { server: null, online: false, message: null, checkedAt: null };
   const watches = new Map<string, AbortController>();
-  const exporter = new Exporter({ dialog: deps.dialog, downloadsDir: deps.downloadsDir, progress: (p) => deps.send('exports:progress', p), concurrency: deps.exportConcurrency });
+  const exporter = new Exporter({ dialog: deps.dialog, downloadsDir: deps.downloadsDir, progress: (p) => deps.send('exports:progress', p), concurrency: deps.exportConcurrency, renderPdf: deps.renderPdf });
 
   const api = (): ApiClient => {
     if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
