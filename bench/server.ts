@@ -9,10 +9,11 @@
 import os from 'node:os';
 import pg from 'pg';
 import { openDatabase } from '../server/db/database';
-import { migrateToLatest } from '../server/db/migrate';
+import { ensureDefaultSchedule, migrateToLatest } from '../server/db/migrate';
 import { benchAccount, benchBill } from './bills';
 import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
 import { startServerProcess } from './lib/server-process';
+import { browserSearchLatency } from './lib/browser-search';
 import { ms, summarise, table } from './lib/stats';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -56,6 +57,7 @@ async function main() {
   await admin(`CREATE DATABASE ${DB_NAME}`);
   const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
   await migrateToLatest(db.knex);
+  await ensureDefaultSchedule(db.knex);
 
   const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10' });
   const auth = { Authorization: `Bearer ${SERVICE_TOKEN}` };
@@ -181,6 +183,15 @@ async function main() {
       `server RSS max ${Math.round(Math.max(...searchRss))} MB`,
   );
   if (search.errors.size) console.log('errors:', Object.fromEntries(search.errors));
+
+  // ---- the desktop app's search while typing, in Chromium, at this size ----
+  const names = ['Harbor Legal', 'Quantum', 'Müller', 'Summit Engineering', 'Blue Ridge Clinic', 'Garden State', 'Évora', 'Acme Dental', 'Northwind Logistics', 'Søndergaard'];
+  const typed = await browserSearchLatency(server.url, ADMIN_TOKEN, names);
+  if (typed) {
+    console.log(`\nDesktop app (Chromium, web bridge): typing a company name to the first matching row on screen, at ${total} snapshots, ${names.length} names`);
+    console.log(table([['p50 ms', 'p95 ms', 'max ms'], [ms(typed.summary.p50), ms(typed.summary.p95), ms(typed.summary.max)]]));
+    console.log('Target: within 300 ms (includes the 150 ms debounce).');
+  } else console.log('\n(Chromium not installed: the browser search figure is skipped)');
 
   await server.stop();
   await db.close();

@@ -90,7 +90,7 @@ export function createMainApi(deps: MainDeps): MainApi {
       return report;
     }
     try {
-      await client.json('/api/scheduler/config');
+      await client.json('/api/scheduler/jobs?per_page=1');
       report.auth = 'ok';
       report.message = report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable';
     } catch (err) {

@@ -74,7 +74,7 @@ export function createWebBridge(): ArchiveBridge {
     }
     if (!token) return { ...report, message: 'The server answers; enter the admin token to sign in' };
     try {
-      await request(url, token, '/api/scheduler/config');
+      await request(url, token, '/api/scheduler/jobs?per_page=1');
       return { ...report, auth: 'ok', message: report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable' };
     } catch (err) {
       const e = err as BridgeError;
