@@ -8,38 +8,21 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { ApiClient } from '../desktop/main/api-client';
 import { Exporter } from '../desktop/main/exporter';
 import { PdfPool } from '../desktop/main/pdf-pool';
-import { openDatabase } from '../server/db/database';
-import { migrateToLatest } from '../server/db/migrate';
 import { benchBill } from './bills';
+import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { runLoad } from './lib/load';
 import { startServerProcess } from './lib/server-process';
 import { table } from './lib/stats';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BILLS = Number(process.env.BENCH_EXPORT_BILLS ?? 500);
-const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
-const DB_NAME = 'archive_bench_desktop';
-
-const dbUrl = (name: string) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
 
 async function main() {
   console.log(`\nDesktop bulk export benchmark — ${os.cpus().length} cores, node ${process.version}`);
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DB_NAME}`);
-  const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
-  await migrateToLatest(db.knex);
-  const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, SCHEDULER: 'off' });
+  const database = await freshBenchDatabase('archive_bench_desktop');
+  const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, SCHEDULER: 'off' });
   const bodies = Array.from({ length: BILLS }, (_, i) => JSON.stringify(benchBill(i, 2026, 10)));
   let i = 0;
   await runLoad({ baseUrl: server.url, concurrency: 8, next: () => (i < bodies.length ? { kind: 'post', path: '/api/snapshot', method: 'POST', headers: { Authorization: `Bearer ${SERVICE_TOKEN}`, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] } : undefined) });
@@ -68,8 +51,7 @@ async function main() {
   console.log('Target: at least 30 bills/s. (The app renders in worker threads, as in the second row.)');
   await pool.close();
   await server.stop();
-  await db.close();
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await database.drop();
 }
 
 await main();

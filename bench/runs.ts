@@ -9,46 +9,23 @@
  *   BENCH_RUN_COMPANIES=2000 BENCH_RUN_LATENCY_MS=25 BENCH_RUN_CONCURRENCY=8
  */
 import os from 'node:os';
-import pg from 'pg';
-import { openDatabase } from '../server/db/database';
-import { ensureDefaultSchedule, migrateToLatest } from '../server/db/migrate';
 import { startSimulator } from '../server/sim/server';
 import type { Job, JobItem } from '../shared/runs';
+import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds } from './lib/load';
 import { startServerProcess } from './lib/server-process';
 import { ms, summarise, table } from './lib/stats';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COMPANIES = Number(process.env.BENCH_RUN_COMPANIES ?? 2000);
 const LATENCY = Number(process.env.BENCH_RUN_LATENCY_MS ?? 25);
 const CONCURRENCY = Number(process.env.BENCH_RUN_CONCURRENCY ?? 8);
-const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
-const DB_NAME = 'archive_bench_runs';
-
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
 
 async function main() {
   console.log(`\nSnapshot run benchmark — ${os.cpus().length} cores, node ${process.version}`);
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DB_NAME}`);
-  const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
-  await migrateToLatest(db.knex);
-  await ensureDefaultSchedule(db.knex);
+  const database = await freshBenchDatabase('archive_bench_runs');
 
   const sim = await startSimulator({ companies: COMPANIES, latencyMs: LATENCY, token: SERVICE_TOKEN, seed: 'bench' });
-  const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, SCHEDULER: 'off' });
+  const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, SCHEDULER: 'off' });
   const api = async <T>(path: string, body?: unknown): Promise<T> => {
     const res = await fetch(server.url + path, {
       method: body ? 'POST' : 'GET',
@@ -94,8 +71,7 @@ async function main() {
   console.log('Target: real run within 1.3x of the ideal, server memory flat over the run.');
   await server.stop();
   await sim.close();
-  await db.close();
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await database.drop();
 }
 
 await main();

@@ -7,38 +7,18 @@
  *   BENCH_COMPANIES=500 BENCH_MONTHS=10 BENCH_TARGET=100000 BENCH_SEARCH_SECONDS=30 BENCH_CONCURRENCY=8
  */
 import os from 'node:os';
-import pg from 'pg';
-import { openDatabase } from '../server/db/database';
-import { ensureDefaultSchedule, migrateToLatest } from '../server/db/migrate';
 import { benchAccount, benchBill } from './bills';
+import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
 import { startServerProcess } from './lib/server-process';
 import { browserSearchLatency } from './lib/browser-search';
 import { ms, summarise, table } from './lib/stats';
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 500);
 const MONTHS = Number(process.env.BENCH_MONTHS ?? 10);
 const TARGET = Number(process.env.BENCH_TARGET ?? 100_000);
 const SEARCH_SECONDS = Number(process.env.BENCH_SEARCH_SECONDS ?? 30);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
-const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
-const DB_NAME = 'archive_bench';
-
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
-
 /** Periods ending with 2026-10, oldest first. */
 function periods(n: number): [number, number][] {
   const out: [number, number][] = [];
@@ -53,13 +33,10 @@ const pct = (cpuSeconds: number, wallSeconds: number) => Math.round((100 * cpuSe
 
 async function main() {
   console.log(`Archive server benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
-  await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${DB_NAME}`);
-  const db = await openDatabase({ databaseUrl: dbUrl(DB_NAME), dataDir: '/nonexistent', poolMax: 2 });
-  await migrateToLatest(db.knex);
-  await ensureDefaultSchedule(db.knex);
+  const database = await freshBenchDatabase('archive_bench');
+  const db = database.db;
 
-  const server = await startServerProcess({ DATABASE_URL: dbUrl(DB_NAME), SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10' });
+  const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10' });
   const auth = { Authorization: `Bearer ${SERVICE_TOKEN}` };
 
   // ---- ingest ----
@@ -194,8 +171,7 @@ async function main() {
   } else console.log('\n(Chromium not installed: the browser search figure is skipped)');
 
   await server.stop();
-  await db.close();
-  if (!process.env.BENCH_KEEP) await admin(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await database.drop();
 }
 
 main().catch((err) => {
