@@ -6,7 +6,6 @@ import { SnapshotPost } from '../../shared/api';
 import type { AppDeps } from '../app';
 import { requireScope } from '../http/auth';
 import { ApiError, parseOrThrow } from '../http/errors';
-import { renderBillPdf, pdfFileName } from '../pdf/bill-pdf';
 import { archiveSnapshot } from '../snapshots/archive';
 import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
 
@@ -39,6 +38,8 @@ export function snapshotRoutes(deps: AppDeps): Router {
   // The bill as a PDF (the same renderer the desktop app uses).
   router.get('/snapshot/:invoice_number/pdf', requireScope('read'), async (ctx) => {
     const bill = await getSnapshotDetail(ctx.params.invoice_number);
+    // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
+    const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
     const pdf = await renderBillPdf(bill);
     ctx.attachment(pdfFileName(bill), { fallback: asciiFallback(pdfFileName(bill)) });
     ctx.type = 'application/pdf';
