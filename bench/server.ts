@@ -168,7 +168,7 @@ async function main() {
     console.log(`\nDesktop app (Chromium, web bridge): typing a company name to the first matching row on screen, at ${total} snapshots, ${names.length} names`);
     console.log(table([['p50 ms', 'p95 ms', 'max ms'], [ms(typed.summary.p50), ms(typed.summary.p95), ms(typed.summary.max)]]));
     console.log(names.map((n, i) => `${n} ${Math.round(typed.samples[i])} ms`).join(' · '));
-    console.log('Target: within 300 ms (includes the 100 ms debounce).');
+    console.log('Target: within 300 ms (includes the 60 ms debounce).');
   } else console.log('\n(Chromium not installed: the browser search figure is skipped)');
 
   await server.stop();

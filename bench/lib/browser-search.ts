@@ -2,7 +2,7 @@
  * "First search results visible within 300 ms of typing": the built renderer in Chromium,
  * connected to the benchmark's server, on the Snapshots screen. For each name, the time from
  * the input event of the last keystroke to the first matching row on screen, measured in the
- * page (the 100 ms debounce included).
+ * page (the 60 ms debounce included).
  */
 import { chromium } from '@playwright/test';
 import { buildRenderer, CHROMIUM, CHROMIUM_ARGS, hasChromium, serveRenderer } from '../../test/helpers/renderer-server';

@@ -33,7 +33,7 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
   const [filters, setFilters] = useState<SearchParams>(initial ?? {});
   const [sort, setSort] = useState<{ sort: string; order: 'asc' | 'desc' }>({ sort: 'archived_at', order: 'desc' });
   const [page, setPage] = useState({ limit: 100, offset: 0 });
-  const debounced = useDebounced(filters, 100);
+  const debounced = useDebounced(filters, 60);
   const params = useMemo<SearchParams>(() => {
     const p: SearchParams = { sort: sort.sort, order: sort.order, limit: String(page.limit), offset: String(page.offset) };
     for (const [k, v] of Object.entries(debounced)) if (v && v.trim()) p[k as keyof SearchParams] = v.trim();
