@@ -75,3 +75,11 @@ export function absGreaterThan(a: string, b: string): boolean {
 export function isDecimalText(value: string): boolean {
   return DECIMAL_TEXT.test(value);
 }
+
+/** "1234567.50" as "1,234,567.50" for people; empty for no value. Works on the text, never through a float. */
+export function formatMoney(value: string | null | undefined): string {
+  if (value === null || value === undefined || value === '') return '';
+  const negative = value.startsWith('-');
+  const [int, frac = '00'] = (negative ? value.slice(1) : value).split('.');
+  return `${negative ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac.padEnd(2, '0')}`;
+}

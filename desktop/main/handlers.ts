@@ -17,6 +17,7 @@ import {
   type JobWithItems,
   type SavedServer,
 } from '../../shared/bridge';
+import { ADMIN_PROBE, checkConnection, queryString } from '../../shared/connection';
 import type { Job, RunEvent, SchedulerConfig } from '../../shared/runs';
 import { ApiClient, readEvents, type FetchLike } from './api-client';
 import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
@@ -59,46 +60,20 @@ export function createMainApi(deps: MainDeps): MainApi {
     if (changed) deps.send('servers:status', status);
   };
 
-  async function test(url: string, token: string | undefined): Promise<ConnectionReport> {
+  function test(url: string, token: string | undefined): Promise<ConnectionReport> {
     const client = new ApiClient(url, token, deps.fetchImpl, 10_000);
-    const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', message: '' };
-    try {
-      const res = await client.request('/health', { auth: false }).catch(async (err: BridgeError) => {
-        if (err.status === 503) return null; // reachable, degraded
-        throw err;
-      });
-      report.reachable = true;
-      if (res) {
-        const h = (await res.json()) as { status?: string; service?: string; database?: string; version?: string };
-        if (h.service !== 'archive') {
-          report.message = `Something answers at ${url}, but it is not an Archive server`;
-          return report;
-        }
-        report.health = h.status === 'ok' ? 'ok' : 'degraded';
-        report.database = h.database ?? null;
-        report.version = h.version ?? null;
-      } else {
-        report.health = 'degraded';
-        report.database = 'unavailable';
-      }
-    } catch (err) {
-      report.message = (err as Error).message;
-      return report;
-    }
-    if (!token) {
-      report.message = 'The server answers; enter the admin token to sign in';
-      return report;
-    }
-    try {
-      await client.json('/api/scheduler/jobs?per_page=1');
-      report.auth = 'ok';
-      report.message = report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable';
-    } catch (err) {
-      const e = err as BridgeError;
-      report.auth = e.code === 'forbidden' ? 'not_admin' : e.code === 'unauthorized' ? 'rejected' : 'untested';
-      report.message = e.code === 'forbidden' ? 'This token may read bills but is not the admin token' : e.code === 'unauthorized' ? 'The server does not accept this token' : e.message;
-    }
-    return report;
+    return checkConnection(
+      url,
+      Boolean(token),
+      async () => {
+        const res = await client.request('/health', { auth: false }).catch((err: BridgeError) => {
+          if (err.status === 503) return null; // reachable, degraded
+          throw err;
+        });
+        return res ? ((await res.json()) as Awaited<ReturnType<Parameters<typeof checkConnection>[2]>>) : null;
+      },
+      () => client.json(ADMIN_PROBE),
+    );
   }
 
   const handlers: Handlers = {
@@ -140,8 +115,8 @@ export function createMainApi(deps: MainDeps): MainApi {
     'exports:csv': async (invoice: never) => exporter.csv(api(), invoice),
     'exports:bulkPdf': async (params: never) => exporter.bulkPdf(api(), params),
     'exports:cancel': async (id: never) => exporter.cancel(id),
-    'jobs:list': async (filter: never) => api().json<JobsPage>(`/api/scheduler/jobs?${query(filter)}`),
-    'jobs:get': async (id: never, filter: never) => api().json<JobWithItems>(`/api/scheduler/jobs/${id}?${query(filter)}`),
+    'jobs:list': async (filter: never) => api().json<JobsPage>(`/api/scheduler/jobs?${queryString(filter as object)}`),
+    'jobs:get': async (id: never, filter: never) => api().json<JobWithItems>(`/api/scheduler/jobs/${id}?${queryString(filter as object)}`),
     'jobs:watch': async (id: never) => {
       const jobId = id as string;
       watches.get(jobId)?.abort();
@@ -187,12 +162,6 @@ export function createMainApi(deps: MainDeps): MainApi {
       for (const w of watches.values()) w.abort();
     },
   };
-}
-
-function query(filter: unknown): string {
-  const out = new URLSearchParams();
-  for (const [k, v] of Object.entries((filter ?? {}) as Record<string, unknown>)) if (v !== undefined && v !== '') out.set(k, String(v));
-  return out.toString();
 }
 
 /** Validates a call against its channel's schema and wraps the outcome in an envelope. */

@@ -13,7 +13,7 @@ import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { LineType, SnapshotDetail } from '../../shared/api';
 import { billFileName } from '../../shared/files';
-import { sumMoney } from '../../shared/money';
+import { formatMoney, sumMoney } from '../../shared/money';
 
 export type BillForPdf = Pick<
   SnapshotDetail,
@@ -62,13 +62,7 @@ const GROUPS: { type: LineType; title: string; subtotal: keyof BillForPdf }[] = 
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
-/** 1234567.5 as text "1234567.50" becomes "1,234,567.50"; the string is never parsed as a float. */
-export function formatMoney(value: string | null | undefined): string {
-  if (value === null || value === undefined || value === '') return '';
-  const negative = value.startsWith('-');
-  const [int, frac = '00'] = (negative ? value.slice(1) : value).split('.');
-  return `${negative ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac.padEnd(2, '0')}`;
-}
+export { formatMoney };
 
 export function periodLabel(year: number, month: number): string {
   return `${MONTHS[month - 1]} ${year}`;

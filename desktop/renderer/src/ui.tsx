@@ -1,13 +1,10 @@
 /** Small shared pieces: money, errors, progress, periods. */
 import type { ReactNode } from 'react';
 import { fieldErrors } from '../../../shared/bridge';
+import { formatMoney as formatSharedMoney } from '../../../shared/money';
 
-export function formatMoney(value: string | null | undefined): string {
-  if (value === null || value === undefined || value === '') return '—';
-  const negative = value.startsWith('-');
-  const [int, frac = '00'] = (negative ? value.slice(1) : value).split('.');
-  return `${negative ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${frac.padEnd(2, '0')}`;
-}
+/** Money for the screen: the shared rule, and a dash for no value. */
+export const formatMoney = (value: string | null | undefined): string => formatSharedMoney(value) || '—';
 
 export const Money = ({ value }: { value: string | null | undefined }) => <span className="money">{formatMoney(value)}</span>;
 

@@ -5,6 +5,7 @@
  */
 import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../../shared/api';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
+import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/connection';
 import { billFileName } from '../../../shared/files';
 import type { Job, RunEvent, SchedulerConfig } from '../../../shared/runs';
 import { readEvents } from '../../../shared/sse';
@@ -59,28 +60,21 @@ export function createWebBridge(): ArchiveBridge {
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
 
-  async function test(url: string, token: string | undefined): Promise<ConnectionReport> {
-    const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', message: '' };
-    try {
-      const res = await fetch(url.replace(/\/+$/, '') + '/health');
-      const h = (await res.json()) as { status?: string; service?: string; database?: string; version?: string };
-      report.reachable = true;
-      if (h.service !== 'archive') return { ...report, message: `Something answers at ${url}, but it is not an Archive server` };
-      report.health = h.status === 'ok' ? 'ok' : 'degraded';
-      report.database = h.database ?? null;
-      report.version = h.version ?? null;
-    } catch (err) {
-      return { ...report, message: `Cannot reach the server at ${url}: ${(err as Error).message}` };
-    }
-    if (!token) return { ...report, message: 'The server answers; enter the admin token to sign in' };
-    try {
-      await request(url, token, '/api/scheduler/jobs?per_page=1');
-      return { ...report, auth: 'ok', message: report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable' };
-    } catch (err) {
-      const e = err as BridgeError;
-      return { ...report, auth: e.code === 'forbidden' ? 'not_admin' : e.code === 'unauthorized' ? 'rejected' : 'untested', message: e.code === 'forbidden' ? 'This token may read bills but is not the admin token' : e.code === 'unauthorized' ? 'The server does not accept this token' : e.message };
-    }
-  }
+  const test = (url: string, token: string | undefined): Promise<ConnectionReport> =>
+    checkConnection(
+      url,
+      Boolean(token),
+      async () => {
+        let res: Response;
+        try {
+          res = await fetch(url.replace(/\/+$/, '') + '/health');
+        } catch (err) {
+          throw new BridgeError('unreachable', `Cannot reach the server at ${url}: ${(err as Error).message}`);
+        }
+        return res.status === 503 ? null : await res.json();
+      },
+      () => request(url, token, ADMIN_PROBE),
+    );
 
   return {
     servers: {
@@ -173,8 +167,8 @@ export function createWebBridge(): ArchiveBridge {
       },
     },
     jobs: {
-      list: (f) => api(`/api/scheduler/jobs?${new URLSearchParams(Object.entries(f).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]))}`),
-      get: (id, f) => api(`/api/scheduler/jobs/${id}?${new URLSearchParams(Object.entries(f).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]))}`),
+      list: (f) => api(`/api/scheduler/jobs?${queryString(f)}`),
+      get: (id, f) => api(`/api/scheduler/jobs/${id}?${queryString(f)}`),
       watch: (id, listener) => {
         const abort = new AbortController();
         void (async () => {

@@ -1,4 +1,5 @@
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { sumMoney } from '../../../../shared/money';
 import type { Go } from '../App';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, formatMoney, Money, period, when } from '../ui';
@@ -59,22 +60,8 @@ export function Dashboard({ go }: { go: Go }) {
             </BarChart>
           </ResponsiveContainer>
         </div>
-        {s && <p className="muted small">Sum of the last 24 months: <Money value={sumTotals(s.monthly_totals.map((m) => m.total))} /></p>}
+        {s && <p className="muted small">Sum of the last 24 months: <Money value={sumMoney(s.monthly_totals.map((m) => m.total))} /></p>}
       </div>
     </section>
   );
-}
-
-/** Exact sum of decimal strings (cents as BigInt): the chart may round, the figures never do. */
-export function sumTotals(values: string[]): string {
-  let cents = 0n;
-  for (const v of values) {
-    const neg = v.startsWith('-');
-    const [i, f = '0'] = (neg ? v.slice(1) : v).split('.');
-    const c = BigInt(i) * 100n + BigInt((f + '00').slice(0, 2));
-    cents += neg ? -c : c;
-  }
-  const neg = cents < 0n;
-  const abs = neg ? -cents : cents;
-  return `${neg ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
