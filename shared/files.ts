@@ -6,3 +6,12 @@ export function billFileName(companyName: string | null, accountNumber: string, 
   const base = (companyName ?? '').replace(/ /g, '_').replace(/[^\p{L}\p{N}_-]/gu, '');
   return `${base || accountNumber}_${year}-${String(month).padStart(2, '0')}.${ext}`;
 }
+
+/** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`. */
+export function fileNameOf(disposition: string | null): string | null {
+  if (!disposition) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  return plain ? plain[1] : null;
+}

@@ -4,6 +4,7 @@
  * message for API errors; "cannot reach" for the network).
  */
 import { BridgeError } from '../../shared/bridge';
+import { fileNameOf } from '../../shared/files';
 
 export type FetchLike = typeof fetch;
 
@@ -62,15 +63,6 @@ async function errorFrom(res: Response): Promise<BridgeError> {
   const message = body.error ?? `The server answered ${res.status} ${res.statusText}`;
   const code = res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : (body.code ?? (res.status >= 500 ? 'server_error' : 'http_error'));
   return new BridgeError(code, message, res.status, body.details);
-}
-
-/** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`. */
-export function fileNameOf(disposition: string | null): string | null {
-  if (!disposition) return null;
-  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
-  if (star) return decodeURIComponent(star[1]);
-  const plain = /filename="?([^";]+)"?/i.exec(disposition);
-  return plain ? plain[1] : null;
 }
 
 export { readEvents } from '../../shared/sse';

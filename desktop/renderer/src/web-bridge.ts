@@ -6,7 +6,7 @@
 import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../../shared/api';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
 import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/connection';
-import { billFileName } from '../../../shared/files';
+import { billFileName, fileNameOf } from '../../../shared/files';
 import type { Job, RunEvent, SchedulerConfig } from '../../../shared/runs';
 import { readEvents } from '../../../shared/sse';
 
@@ -126,8 +126,7 @@ export function createWebBridge(): ArchiveBridge {
       pdf: async (invoice) => {
         const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(invoice)}/pdf`);
         const blob = await res.blob();
-        const bill = await api<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`);
-        const name = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
+        const name = fileNameOf(res.headers.get('content-disposition')) ?? `${invoice}.pdf`;
         download(blob, name);
         return { file: name, bytes: blob.size };
       },
