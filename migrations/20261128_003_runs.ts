@@ -58,6 +58,20 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`ALTER TABLE snapshot_job_items
     ADD CONSTRAINT snapshot_job_items_outcome CHECK (outcome IS NULL OR outcome IN (${ITEM_OUTCOMES.map((s) => `'${s}'`).join(', ')}))`);
   await knex.raw(`CREATE INDEX idx_job_items_position ON snapshot_job_items (job_id, position)`);
+  // A company's recorded outcome is part of the run's record: once set it stays, except that
+  // resuming a run takes up its failed companies again. Items are never deleted.
+  await knex.raw(`CREATE FUNCTION archive_job_item_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'a run''s record is kept: deleting its items is refused' USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      IF OLD.outcome IS NOT NULL AND NOT (OLD.outcome = 'failed' AND NEW.outcome IS NULL) THEN
+        RAISE EXCEPTION 'a company''s outcome (%) is recorded and cannot be changed', OLD.outcome USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await knex.raw(`CREATE TRIGGER snapshot_job_items_guard BEFORE UPDATE OR DELETE ON snapshot_job_items
+    FOR EACH ROW EXECUTE FUNCTION archive_job_item_guard()`);
 
   await knex.schema.alterTable('scheduled_snapshots', (t) => {
     t.uuid('last_run_job_id');
@@ -106,6 +120,8 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP FUNCTION IF EXISTS archive_touch_updated_at()');
   await knex.raw('DROP FUNCTION IF EXISTS archive_schedule_changed()');
   await knex.schema.alterTable('scheduled_snapshots', (t) => t.dropColumn('last_run_job_id'));
+  await knex.raw('DROP TRIGGER IF EXISTS snapshot_job_items_guard ON snapshot_job_items');
+  await knex.raw('DROP FUNCTION IF EXISTS archive_job_item_guard()');
   await knex.schema.dropTable('snapshot_job_items');
   await knex.raw('DROP INDEX IF EXISTS snapshot_jobs_one_active_run');
   await knex.raw('DROP INDEX IF EXISTS idx_jobs_status');

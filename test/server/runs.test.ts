@@ -224,6 +224,14 @@ describe('a real run over 50 simulated companies', () => {
     expect((await w.server.api('/api/runs', { method: 'POST', json: { year: 2026, month: 1, dry_run: true } })).status).toBe(403);
   });
 
+  it('keeps each recorded outcome: changing or deleting it with SQL is refused', async () => {
+    const knex = w.server.db.knex;
+    const item = await knex('snapshot_job_items').where({ outcome: 'archived' }).first();
+    await expect(knex('snapshot_job_items').where({ job_id: item.job_id, account_number: item.account_number }).update({ outcome: 'no_bill' })).rejects.toThrow(/outcome \(archived\) is recorded and cannot be changed/);
+    await expect(knex('snapshot_job_items').where({ job_id: item.job_id, account_number: item.account_number }).update({ outcome: null })).rejects.toThrow(/cannot be changed/);
+    await expect(knex('snapshot_job_items').where({ job_id: item.job_id }).delete()).rejects.toThrow(/deleting its items is refused/);
+  });
+
   it('refuses a bad run request naming the fields', async () => {
     const res = await w.admin('/api/runs', { method: 'POST', json: { year: 1999, month: 13, accounts: ['abc'], all: true, extra: 1 } });
     expect(res.status).toBe(400);
