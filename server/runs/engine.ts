@@ -193,7 +193,16 @@ export class RunEngine {
     if (!updated) {
       throw new ApiError('invalid_state', `The job is ${row.status}; only an interrupted, cancelled, partial or failed run can be resumed`, { job_id: id, status: row.status });
     }
-    await this.deps.knex('snapshot_job_items').where({ job_id: id, outcome: 'failed' }).update({ outcome: null, error: null, finished_at: null });
+    // Failed companies are taken up again; their failure stays in the record (details.earlier_failures).
+    await this.deps.knex.raw(
+      `UPDATE snapshot_job_items
+          SET details = jsonb_build_object('earlier_failures',
+                coalesce(details -> 'earlier_failures', '[]'::jsonb)
+                || jsonb_build_array(jsonb_build_object('error', error, 'attempts', attempts, 'finished_at', finished_at))),
+              outcome = NULL, error = NULL, finished_at = NULL
+        WHERE job_id = ? AND outcome = 'failed'`,
+      [id],
+    );
     this.launch(updated);
     return updated;
   }

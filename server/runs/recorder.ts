@@ -27,6 +27,11 @@ export interface ItemValues {
   finished_at: Date;
 }
 
+/** A company's new details, keeping what a resume left there (its earlier failures). */
+const MERGE_DETAILS = (current: string, incoming: string) =>
+  `(SELECT CASE WHEN jsonb_exists(v.c, 'earlier_failures') THEN coalesce(v.i, '{}'::jsonb) || jsonb_build_object('earlier_failures', v.c -> 'earlier_failures') ELSE v.i END
+      FROM (SELECT ${current} AS c, ${incoming} AS i) v)`;
+
 const BATCH = 100;
 const BATCH_WAIT_MS = 50;
 const ARCHIVE_WRITERS = 4;
@@ -86,7 +91,7 @@ export class Recorder {
   private async writeArchive(values: ItemValues, prepared: PreparedSnapshot, rawBody: string): Promise<void> {
     const alongside = {
       sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
-              invoice_number = ?, total_amount = ?, line_item_count = ?, details = ?::jsonb, finished_at = ?, company_name = coalesce(?, company_name)
+              invoice_number = ?, total_amount = ?, line_item_count = ?, details = ${MERGE_DETAILS('details', '?::jsonb')}, finished_at = ?, company_name = coalesce(?, company_name)
             WHERE job_id = ? AND account_number = ?`,
       bindings: [values.outcome, values.error, values.attempts, values.duration_ms, values.invoice_number, values.total_amount, values.line_item_count, json(values.details), values.finished_at, values.company_name, this.jobId, values.account_number],
     };
@@ -114,7 +119,7 @@ export class Recorder {
         .raw(
           `UPDATE snapshot_job_items AS t
               SET outcome = x.outcome, error = x.error, attempts = x.attempts, duration_ms = x.duration_ms, snapshot_id = x.snapshot_id,
-                  invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = x.details,
+                  invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = ${MERGE_DETAILS('t.details', 'x.details')},
                   finished_at = x.finished_at, company_name = coalesce(x.company_name, t.company_name)
              FROM jsonb_to_recordset(?::jsonb) AS x(account_number text, company_name text, outcome text, error text, attempts int, duration_ms int,
                   snapshot_id bigint, invoice_number text, total_amount numeric, line_item_count int, details jsonb, finished_at timestamptz)

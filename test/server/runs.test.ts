@@ -262,6 +262,11 @@ describe('faults', () => {
     const end = await w.waitForEnd(job.id);
     expect(end.status).toBe('completed');
     expect(end.counts).toMatchObject({ archived: 49, failed: 0 });
+    // The earlier failure stays in the record of the company archived on resume.
+    const again = (await jobWithItems(w, job.id)).items.items.find((i) => i.account_number === accountNumber(9))!;
+    expect(again).toMatchObject({ outcome: 'archived', error: null });
+    expect(again.details!.earlier_failures).toEqual([{ error: failed.error, attempts: 6, finished_at: expect.any(String) }]);
+    expect(again.details!.invoice_number).toBe(`${accountNumber(9)}-202610`);
   });
 
   it('Codex down fails the run with a readable error, and nothing is archived', async () => {

@@ -99,8 +99,13 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
 }
 
 function note(i: JobItem): string {
-  if (i.error) return i.error;
   const d = i.details ?? {};
+  const earlier = Array.isArray(d.earlier_failures) ? ` (failed ${d.earlier_failures.length}× before resuming: ${(d.earlier_failures as { error: string }[]).at(-1)?.error})` : '';
+  return main(i, d) + earlier;
+}
+
+function main(i: JobItem, d: Record<string, unknown>): string {
+  if (i.error) return i.error;
   if (i.outcome === 'changed_since_archived') return `Ledger now ${d.ledger_total} (archived ${d.archived_total}, difference ${d.difference})`;
   if (Array.isArray(d.warnings) && d.warnings.length) return (d.warnings as { message: string }[]).map((w) => w.message).join(' ');
   if (typeof d.reason === 'string') return d.reason;
