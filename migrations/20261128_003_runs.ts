@@ -6,8 +6,8 @@
  */
 import type { Knex } from 'knex';
 
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'];
-export const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'failed'];
+const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'];
+const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'failed'];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('snapshot_jobs', (t) => {

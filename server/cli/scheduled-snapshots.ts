@@ -14,7 +14,7 @@ import { describeDbError, StartupError } from '../main';
 import { peerSettings } from '../peers/clients';
 import { RunEngine, type RunRequestInput } from '../runs/engine';
 import { listItems, toJob, type JobRow } from '../runs/jobs';
-import { dueRun } from '../schedule/schedule';
+import { dueRun, readSchedule } from '../schedule/schedule';
 import { embeddedTokens } from '../tokens';
 import { formatTable } from './table';
 
@@ -142,8 +142,8 @@ async function request(knex: import('knex').Knex, config: Config, opts: Schedule
   if (opts.year !== undefined && opts.month !== undefined) {
     let accounts = opts.accounts;
     if (!opts.all && !accounts) {
-      const row = await knex('scheduled_snapshots').where({ id: 1 }).first('snapshot_all_companies', 'account_numbers');
-      if (row && !row.snapshot_all_companies) accounts = row.account_numbers;
+      const row = await readSchedule(knex);
+      if (!row.snapshot_all_companies) accounts = row.account_numbers;
     }
     return { year: opts.year, month: opts.month, accounts, dryRun: opts.dryRun, triggeredBy: opts.triggeredBy ?? 'cli', concurrency: opts.concurrency };
   }

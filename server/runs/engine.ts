@@ -26,7 +26,7 @@ import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
-import { countColumns, countsOf, getJobRow, toJob, type JobRow } from './jobs';
+import { countColumns, getJobRow, toJob, type JobRow } from './jobs';
 import { Recorder, type ItemValues } from './recorder';
 
 export interface RunRequestInput {
@@ -609,4 +609,3 @@ async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>):
   return out;
 }
 
-export { countsOf };

@@ -61,7 +61,9 @@ export function toJob(row: JobRow): Job {
   };
 }
 
-export function toItem(row: Record<string, unknown>): JobItem {
+/** A job item as the API shows it, from a database row or from the values just written. */
+export function toItem(item: object): JobItem {
+  const row = item as Record<string, unknown>;
   return {
     account_number: row.account_number as string,
     company_name: (row.company_name as string | null) ?? null,

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import type { JobItem } from '../../shared/runs';
 import { ApiError } from '../http/errors';
 import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
+import { toItem } from './jobs';
 
 export interface ItemValues {
   account_number: string;
@@ -137,21 +138,4 @@ export class Recorder {
 
 function json(v: unknown): string | null {
   return v === null || v === undefined ? null : JSON.stringify(v);
-}
-
-function toItem(v: ItemValues): JobItem {
-  return {
-    account_number: v.account_number,
-    company_name: v.company_name,
-    outcome: v.outcome,
-    error: v.error,
-    attempts: v.attempts,
-    duration_ms: v.duration_ms,
-    snapshot_id: v.snapshot_id,
-    invoice_number: v.invoice_number,
-    total_amount: v.total_amount,
-    line_item_count: v.line_item_count,
-    details: v.details,
-    finished_at: v.finished_at.toISOString(),
-  };
 }

@@ -46,4 +46,13 @@ export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string
   };
 }
 
+/** Polls `check` until it holds (every 20 ms), or fails after `timeoutMs`. */
+export async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export { FIXTURES };

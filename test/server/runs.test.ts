@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, JobItem, RunEvent } from '../../shared/runs';
 import { accountNumber } from '../../server/sim/generate';
-import { FIXTURES, startRunWorld, type RunWorld } from '../helpers/runs';
+import { FIXTURES, startRunWorld, until, type RunWorld } from '../helpers/runs';
 
 type JobWithItems = Job & { items: { items: JobItem[]; total: number } };
 
@@ -175,7 +175,7 @@ describe('a real run over 50 simulated companies', () => {
     try {
       const res = await w.admin('/api/runs', { method: 'POST', json: { year: 2026, month: 5, dry_run: false, concurrency: 2 } });
       const { job_id } = (await res.json()) as { job_id: string };
-      await until(async () => (await jobWithItems(w, job_id, 'per_page=1')).counts.done >= 6, 10_000, w);
+      await until(async () => (await jobWithItems(w, job_id, 'per_page=1')).counts.done >= 6, 10_000);
       const cancel = await w.admin(`/api/runs/${job_id}/cancel`, { method: 'POST' });
       expect(cancel.status).toBe(202);
       const cancelled = await w.waitForEnd(job_id);
@@ -313,11 +313,3 @@ describe('the real Ledger fixtures through the simulator', () => {
     }
   });
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, _w: RunWorld): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

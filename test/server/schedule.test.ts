@@ -8,7 +8,7 @@ import { createLogger } from '../../server/log';
 import { startServer } from '../../server/main';
 import { nextDue, periodFor, previousDue, type ArmTimer } from '../../server/schedule/schedule';
 import type { Job, SchedulerConfig } from '../../shared/runs';
-import { startRunWorld, type RunWorld } from '../helpers/runs';
+import { startRunWorld, until, type RunWorld } from '../helpers/runs';
 import { testConfig } from '../helpers/server';
 
 const at = (s: string) => new Date(s);
@@ -166,12 +166,4 @@ async function waitForJob(w: RunWorld, pred: (j: Job) => boolean): Promise<Job> 
     return Boolean(found);
   });
   return found!;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
