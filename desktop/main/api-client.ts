@@ -3,7 +3,7 @@
  * and every failure turned into a BridgeError the renderer can show (the server's own
  * message for API errors; "cannot reach" for the network).
  */
-import { BridgeError } from '../../shared/bridge';
+import { BridgeError, errorFromResponse } from '../../shared/bridge-error';
 import { fileNameOf } from '../../shared/files';
 
 export type FetchLike = typeof fetch;
@@ -39,7 +39,7 @@ export class ApiClient {
       const why = timeout.aborted ? `no answer within ${this.timeoutMs / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'unknown host' : (err as Error).message;
       throw new BridgeError('unreachable', `Cannot reach the server at ${this.baseUrl}: ${why}`);
     }
-    if (!res.ok) throw await errorFrom(res);
+    if (!res.ok) throw await errorFromResponse(res);
     return res;
   }
 
@@ -51,18 +51,6 @@ export class ApiClient {
     const res = await this.request(path, { signal });
     return { data: Buffer.from(await res.arrayBuffer()), fileName: fileNameOf(res.headers.get('content-disposition')), type: res.headers.get('content-type') ?? '' };
   }
-}
-
-async function errorFrom(res: Response): Promise<BridgeError> {
-  let body: { error?: string; code?: string; details?: Record<string, unknown> } = {};
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    /* not JSON */
-  }
-  const message = body.error ?? `The server answered ${res.status} ${res.statusText}`;
-  const code = res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : (body.code ?? (res.status >= 500 ? 'server_error' : 'http_error'));
-  return new BridgeError(code, message, res.status, body.details);
 }
 
 export { readEvents } from '../../shared/sse';

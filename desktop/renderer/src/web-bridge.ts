@@ -4,6 +4,7 @@
  * that token in memory only, and turns file exports into downloads.
  */
 import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../../shared/api';
+import { errorFromResponse } from '../../../shared/bridge-error';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
 import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/connection';
 import { billFileName, fileNameOf } from '../../../shared/files';
@@ -39,11 +40,7 @@ export function createWebBridge(): ArchiveBridge {
       throw new BridgeError('unreachable', `Cannot reach the server at ${url}: ${(err as Error).message}`);
     }
     if (current && !status.online) setStatus({ server: current, online: true, message: null, checkedAt: new Date().toISOString() });
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { error?: string; code?: string; details?: Record<string, unknown> };
-      const code = res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : (body.code ?? 'http_error');
-      throw new BridgeError(code, body.error ?? `The server answered ${res.status}`, res.status, body.details);
-    }
+    if (!res.ok) throw await errorFromResponse(res);
     return res;
   }
   const api = async <T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> => {
