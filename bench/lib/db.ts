@@ -1,24 +1,14 @@
 /** The benchmarks' databases and tokens: a fresh, migrated database per benchmark, dropped at the end. */
-import pg from 'pg';
 import { openDatabase, type Database } from '../../server/db/database';
 import { ensureDefaultSchedule, migrateToLatest } from '../../server/db/migrate';
+import { adminQuery, databaseUrl } from '../../test/helpers/pg';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const SERVICE_TOKEN = 'bench-service-token-0123456789abcdef';
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefgh';
 
-export function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-export async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
+const dbUrl = (name: string) => databaseUrl(name, ADMIN_URL);
+const admin = (sql: string) => adminQuery(sql, ADMIN_URL);
 
 /** Creates `name` afresh, migrated with the default schedule, as `archive init-db` leaves it. */
 export async function freshBenchDatabase(name: string): Promise<{ url: string; db: Database; drop(): Promise<void> }> {
