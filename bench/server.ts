@@ -6,7 +6,10 @@
  *   BENCH_DATABASE_URL   admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_COMPANIES=500 BENCH_MONTHS=10 BENCH_TARGET=100000 BENCH_SEARCH_SECONDS=30 BENCH_CONCURRENCY=8
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { benchAccount, benchBill } from './bills';
 import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
@@ -70,6 +73,10 @@ async function main() {
     ]),
   );
   if (ingest.errors.size) console.log('errors:', Object.fromEntries(ingest.errors));
+
+  // ---- the machine's yardstick: the same rows loaded with COPY in one transaction ----
+  const copy = copyYardstick(database.url, Number(stored!.n));
+  console.log(`\nYardstick: the same ${stored!.n} bills and their line items loaded with COPY in one transaction (psql): ${copy} bills/s (the issue measured about 1,800 on its machine; compare figures across machines by this ratio)`);
 
   // ---- fill to TARGET with copies of the ingested bills (new accounts, same sizes) ----
   const base = Number(stored!.n);
@@ -173,6 +180,33 @@ async function main() {
 
   await server.stop();
   await database.drop();
+}
+
+/**
+ * How fast this machine's PostgreSQL takes the ingested rows by COPY in one transaction,
+ * into tables shaped like ours (same indexes, no triggers): a yardstick for the machine, as
+ * the issue gives that figure for the one its targets were set on. Uses psql; -1 if absent.
+ */
+function copyYardstick(url: string, bills: number): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-copy-'));
+  const psql = (...commands: string[]) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, ...(commands.length > 1 ? ['-1'] : []), ...commands.flatMap((c) => ['-c', c])]);
+  try {
+    psql(`\\copy billing_snapshots TO '${dir}/s.copy'`, `\\copy snapshot_line_items TO '${dir}/l.copy'`);
+    psql(
+      'CREATE TABLE yard_s (LIKE billing_snapshots INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
+      'CREATE TABLE yard_l (LIKE snapshot_line_items INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
+    );
+    const t0 = performance.now();
+    psql(`\\copy yard_s FROM '${dir}/s.copy'`, `\\copy yard_l FROM '${dir}/l.copy'`);
+    const seconds = (performance.now() - t0) / 1000;
+    psql('DROP TABLE yard_s', 'DROP TABLE yard_l');
+    return Math.round(bills / seconds);
+  } catch (err) {
+    console.log(`(yardstick skipped: ${(err as Error).message.split('\n')[0]})`);
+    return -1;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 main().catch((err) => {

@@ -18,9 +18,20 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Node's options exactly as the systemd unit starts the server (its heap budget), so the
+ * benchmark measures what production runs.
+ */
+export function unitNodeArgs(unit = 'archive.service'): string[] {
+  const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../systemd', unit), 'utf8');
+  const exec = /^ExecStart=\S*node((?:\s+--\S+)*)\s+bin\/archive\.mjs/m.exec(text);
+  if (!exec) throw new Error(`systemd/${unit}: no ExecStart running bin/archive.mjs with node`);
+  return exec[1].split(/\s+/).filter(Boolean);
+}
+
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...unitNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
     env: { ...process.env, NODE_ENV: 'production', SERVICE_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

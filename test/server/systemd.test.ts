@@ -28,6 +28,6 @@ describe('systemd units', () => {
     expect(read('archive-snapshot.timer')).toMatch(/OnCalendar=\*-\*-\* \*:00:30[\s\S]*Persistent=true[\s\S]*Unit=archive-snapshot.service/);
     const svc = read('archive-snapshot.service');
     expect(svc).toContain('Type=oneshot');
-    expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node bin\/archive.mjs scheduled-snapshots$/m);
+    expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node --max-old-space-size=1024 bin\/archive.mjs scheduled-snapshots$/m);
   });
 });
