@@ -4,6 +4,7 @@
  * Variables already set in the environment win over the file.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
@@ -33,6 +34,8 @@ const EnvSchema = z.object({
   CODEX_TOKEN: z.string().optional(),
   LEDGER_TOKEN: z.string().optional(),
   RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  // Worker threads preparing a run's bills; default: one fewer than the cores (at least 1, at most 4).
+  RUN_WORKERS: z.coerce.number().int().min(0).max(32).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
   PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
@@ -60,6 +63,7 @@ export interface Config {
   codexToken: string | undefined;
   ledgerToken: string | undefined;
   runConcurrency: number;
+  runWorkers: number;
   peerTimeoutMs: number;
   peerRetries: number;
   peerBackoffMs: number;
@@ -96,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     codexToken: e.CODEX_TOKEN,
     ledgerToken: e.LEDGER_TOKEN,
     runConcurrency: e.RUN_CONCURRENCY,
+    runWorkers: e.RUN_WORKERS,
     peerTimeoutMs: e.PEER_TIMEOUT_MS,
     peerRetries: e.PEER_RETRIES,
     peerBackoffMs: e.PEER_BACKOFF_MS,

@@ -70,6 +70,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     tolerance: config.totalsTolerance,
     peers: peerSettings(config, tokens.serviceToken),
     defaultConcurrency: config.runConcurrency,
+    prepareThreads: config.runWorkers,
   });
   await engine.recoverInterrupted();
   // A run whose server died while this one is up is noticed too (its lock is gone).

@@ -48,6 +48,7 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
   }
   const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: Math.max(4, (opts.concurrency ?? config.runConcurrency) + 2) });
+  let engine: RunEngine | undefined;
   try {
     try {
       const pending = await pendingMigrations(db.knex);
@@ -56,13 +57,14 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
       if (err instanceof StartupError) throw err;
       throw new StartupError(`Cannot use the database ${db.location}: ${describeDbError(err)}`);
     }
-    const engine = new RunEngine({
+    engine = new RunEngine({
       knex: db.knex,
       dbKind: db.kind,
       log,
       tolerance: config.totalsTolerance,
       peers: peerSettings(config, serviceToken ?? ''),
       defaultConcurrency: config.runConcurrency,
+      prepareThreads: config.runWorkers,
     });
     await engine.recoverInterrupted();
 
@@ -87,7 +89,7 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
 
     const stop = (signal: string) => {
       out(`\n${signal}: stopping; companies in flight finish, the rest stay to do. Resume with: archive scheduled-snapshots --resume ${started.id}`);
-      void engine.shutdown();
+      void engine?.shutdown();
     };
     const onInt = () => stop('SIGINT');
     const onTerm = () => stop('SIGTERM');
@@ -134,6 +136,7 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
     if (end.error) out(`${end.status}: ${end.error}`);
     return end.status === 'completed' ? 0 : 1;
   } finally {
+    await engine?.shutdown();
     await db.close();
   }
 }

@@ -14,19 +14,19 @@
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs';
-import { SnapshotPost } from '../../shared/api';
 import { subtractMoney } from '../../shared/money';
 import type { DatabaseKind } from '../db/database';
-import { ApiError, fieldErrorsFromZod } from '../http/errors';
-import { buildSnapshotFromBilling } from '../ledger/build-snapshot';
+import { ApiError } from '../http/errors';
 import type { Logger } from '../log';
-import { CodexClient, LedgerClient, type CodexCompany, type PeerSettings } from '../peers/clients';
+import { CodexClient, LedgerClient, type BillResult, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
-import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import type { PreparedSnapshot } from '../snapshots/archive';
 import { countColumns, getJobRow, toJob, type JobRow } from './jobs';
+import { LINE_SEP, lineKey, linesDigest } from './prepare';
+import { createPreparer, type Preparer } from './prepare-pool';
 import { Recorder, type ItemValues } from './recorder';
 
 export interface RunRequestInput {
@@ -48,6 +48,8 @@ export interface EngineDeps {
   tolerance: string;
   peers: PeerSettings;
   defaultConcurrency: number;
+  /** Worker threads that prepare bills (RUN_WORKERS); 0 prepares them on the event loop. */
+  prepareThreads: number;
   /** How often live counters and the heartbeat reach the job row. */
   flushMs?: number;
 }
@@ -93,10 +95,12 @@ export class RunEngine {
   readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly codex: CodexClient;
   private readonly ledger: LedgerClient;
+  private readonly preparer: Preparer;
 
   constructor(private readonly deps: EngineDeps) {
     this.codex = new CodexClient(deps.peers);
     this.ledger = new LedgerClient(deps.peers);
+    this.preparer = createPreparer(deps.prepareThreads);
     this.events.setMaxListeners(0);
   }
 
@@ -234,6 +238,7 @@ export class RunEngine {
     const runs = [...this.active.values()];
     for (const r of runs) r.abort.abort(new Error('shutdown'));
     await Promise.allSettled(runs.map((r) => r.done));
+    await this.preparer.close();
   }
 
   private async inProgressError(year: number, month: number): Promise<ApiError> {
@@ -321,17 +326,27 @@ export class RunEngine {
         async (values, prepared) => {
           // Archived meanwhile (Ledger posted it, or another run): compare with what is there now.
           const now = (await this.archivedBills(job, [values.account_number])).get(values.account_number);
-          return now ? { ...values, ...(await this.comparison(prepared, now)) } : { ...values, outcome: 'failed', error: 'The bill was archived and removed meanwhile' };
+          return now ? { ...values, ...(await this.comparison(prepared, linesDigest(prepared.lineItems), now)) } : { ...values, outcome: 'failed', error: 'The bill was archived and removed meanwhile' };
         },
       );
+      // `concurrency` Ledger calls at a time; a fetched bill is prepared and written while its
+      // slot already fetches the next company (at most `concurrency` bills wait for that).
       let next = 0;
+      const limit = Math.max(1, Number(job.concurrency));
+      const finishing = new Set<Promise<void>>();
       const worker = async () => {
         while (next < companies.length && !runSignal.aborted && !recorder.error) {
           const item = companies[next++];
-          await this.processCompany(job, item, archived.get(item.account_number), runSignal, timings, recorder);
+          const rest = (await this.processCompany(job, item, archived.get(item.account_number), runSignal, timings, recorder))?.rest;
+          if (rest) {
+            finishing.add(rest);
+            void rest.finally(() => finishing.delete(rest));
+          }
+          while (finishing.size >= limit) await Promise.race(finishing);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(Number(job.concurrency), Math.max(1, companies.length)) }, worker));
+      await Promise.all(Array.from({ length: Math.min(limit, Math.max(1, companies.length)) }, worker));
+      await Promise.all(finishing);
       await recorder.drain();
       if (recorder.error) throw new Error(`Could not record outcomes in the database: ${(recorder.error as Error).message}; resume the run once the database is back`);
       cancelRequested ||= abortLocal.signal.aborted;
@@ -470,7 +485,11 @@ export class RunEngine {
     return out;
   }
 
-  /** One company: fetch, build, check, and hand the outcome to the recorder (with the snapshot in a real run). */
+  /**
+   * One company: fetch its bill; then (`rest`, a promise that never rejects) build and check it
+   * and hand the outcome to the recorder, with the snapshot in a real run. Resolves without
+   * `rest` when the company is done after the fetch (no bill, or failed).
+   */
   private async processCompany(
     job: JobRow,
     c: { account_number: string; company_name: string | null; company: CodexCompany | null },
@@ -478,7 +497,7 @@ export class RunEngine {
     signal: AbortSignal,
     timings: PhaseTimings,
     recorder: Recorder,
-  ): Promise<void> {
+  ): Promise<{ rest: Promise<void> } | undefined> {
     const started = performance.now();
     let mark = started;
     const phase = (name: keyof PhaseTimings) => {
@@ -502,34 +521,7 @@ export class RunEngine {
       duration_ms: Math.round(performance.now() - started),
       finished_at: new Date(),
     });
-    try {
-      const bill = await this.ledger.billing(acct, job.target_year, job.target_month, signal);
-      phase('fetch_ms');
-      attempts = bill.attempts;
-      if (bill.kind === 'no_bill') return recorder.plain(values({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } }));
-      const body = buildSnapshotFromBilling(bill.answer, c.company ?? {}, { created_by: `archive-run:${job.id}`, notes: `Archived by ${job.triggered_by ?? 'a run'}` });
-      const parsed = SnapshotPost.safeParse(body);
-      if (!parsed.success) {
-        const fields = fieldErrorsFromZod(parsed.error, body);
-        return recorder.plain(values({ outcome: 'failed', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}` }));
-      }
-      let prepared: PreparedSnapshot;
-      try {
-        prepared = prepareSnapshot(parsed.data, this.deps.tolerance);
-      } catch (err) {
-        if (err instanceof ApiError) return recorder.plain(values({ outcome: 'failed', error: err.message, details: err.details ?? null }));
-        throw err;
-      }
-      phase('build_ms');
-      if (archived) {
-        recorder.plain(values(await this.comparison(prepared, archived)));
-      } else {
-        const plan = { outcome: job.dry_run ? ('would_archive' as const) : ('archived' as const), invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: planDetails(prepared) };
-        if (job.dry_run) recorder.plain(values(plan));
-        else await recorder.archive(values(plan), prepared, bill.text);
-      }
-      phase('record_ms');
-    } catch (err) {
+    const failed = (err: unknown): void => {
       if (signal.aborted) return; // cancelled or shutting down: this company stays to do
       if (err instanceof PeerError) {
         attempts = err.attempts;
@@ -537,13 +529,53 @@ export class RunEngine {
       }
       this.deps.log.error({ err, account: acct, job_id: job.id }, 'company failed unexpectedly');
       recorder.plain(values({ outcome: 'failed', error: `Unexpected error: ${(err as Error).message}` }));
+    };
+
+    let bill: BillResult;
+    try {
+      bill = await this.ledger.billing(acct, job.target_year, job.target_month, signal);
+    } catch (err) {
+      failed(err);
+      return undefined;
     }
+    phase('fetch_ms');
+    attempts = bill.attempts;
+    if (bill.kind === 'no_bill') {
+      recorder.plain(values({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } }));
+      return undefined;
+    }
+    const text = bill.text;
+    const rest = (async () => {
+      try {
+        const outcome = await this.preparer.prepare({
+          text,
+          company: c.company ?? {},
+          createdBy: `archive-run:${job.id}`,
+          notes: `Archived by ${job.triggered_by ?? 'a run'}`,
+          tolerance: this.deps.tolerance,
+        });
+        if (outcome.kind === 'refused') return recorder.plain(values({ outcome: 'failed', error: outcome.error, details: outcome.details }));
+        const { prepared } = outcome;
+        phase('build_ms');
+        if (archived) {
+          recorder.plain(values(await this.comparison(prepared, outcome.linesDigest, archived)));
+        } else {
+          const plan = { outcome: job.dry_run ? ('would_archive' as const) : ('archived' as const), invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: planDetails(prepared) };
+          if (job.dry_run) recorder.plain(values(plan));
+          else await recorder.archive(values(plan), prepared, text);
+        }
+        phase('record_ms');
+      } catch (err) {
+        failed(err);
+      }
+    })();
+    return { rest };
   }
 
   /** Already archived: is Ledger's bill still the same? Total and lines are compared. */
-  private async comparison(prepared: PreparedSnapshot, archived: ArchivedBill): Promise<Partial<ItemValues> & Pick<ItemValues, 'outcome'>> {
+  private async comparison(prepared: PreparedSnapshot, digest: string, archived: ArchivedBill): Promise<Partial<ItemValues> & Pick<ItemValues, 'outcome'>> {
     const base = { snapshot_id: Number(archived.id), invoice_number: archived.invoice_number, total_amount: archived.total_amount };
-    if (archived.total_amount === prepared.row.total_amount && archived.lines_digest === linesDigest(prepared.lineItems)) {
+    if (archived.total_amount === prepared.row.total_amount && archived.lines_digest === digest) {
       return { outcome: 'already_archived', ...base, line_item_count: prepared.lineItems.length, details: { content_hash: archived.content_hash } };
     }
     const lines = (await this.deps.knex('snapshot_line_items').where({ snapshot_id: archived.id }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<string, string>[];
@@ -569,17 +601,11 @@ export class RunEngine {
   }
 }
 
-/** The same digest of a bill's lines in SQL (archived) and in JavaScript (Ledger's now). */
-const SEP = '\u001f';
-const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;
-const lineKey = (l: Record<string, unknown>) => [l.line_type, l.item_name, l.quantity, l.rate, l.amount].join(SEP);
-
-function linesDigest(lines: PreparedSnapshot['lineItems']): string {
-  return createHash('md5').update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8').digest('hex');
-}
+/** The same digest of a bill's lines in SQL (archived) as prepare.ts's in JavaScript (Ledger's now). */
+const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${LINE_SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;
 
 function describeLine(k: string): string {
-  const [type, name, qty, rate, amount] = k.split(SEP);
+  const [type, name, qty, rate, amount] = k.split(LINE_SEP);
   return `${type} ${name}: ${qty} x ${rate} = ${amount}`;
 }
 

@@ -144,47 +144,58 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     return true;
   };
 
-  const codex = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://sim');
-    if (await control(req, res, url)) return;
-    await delay(settings.latencyMs);
-    if (url.pathname === '/health') return send(res, 200, JSON.stringify({ status: 'healthy', timestamp: new Date().toISOString() }));
-    if (!url.pathname.startsWith('/api/')) return send(res, 404, JSON.stringify({ error: 'Not found' }));
-    if (!authorised(req)) return send(res, 401, JSON.stringify({ error: 'Authentication required' }));
-    if (settings.codexDown) return send(res, 503, JSON.stringify({ error: 'Codex is down for maintenance' }));
-    if (req.method === 'GET' && url.pathname === '/api/companies') return send(res, 200, codexList);
+  /**
+   * A peer's endpoint with the configured latency as the whole call's time, as a caller sees a
+   * real service: the answer is worked out while the clock runs and sent when the latency is up
+   * (or later, if working it out took longer).
+   */
+  const endpoint = (answer: (req: http.IncomingMessage, url: URL) => Promise<[number, string]> | [number, string]) =>
+    http.createServer(async (req, res) => {
+      const due = performance.now() + settings.latencyMs;
+      const url = new URL(req.url ?? '/', 'http://sim');
+      if (await control(req, res, url)) return;
+      const [status, body] = await answer(req, url);
+      await delay(due - performance.now());
+      send(res, status, body);
+    });
+  const json = (status: number, body: unknown): [number, string] => [status, JSON.stringify(body)];
+
+  const codex = endpoint((req, url) => {
+    if (url.pathname === '/health') return json(200, { status: 'healthy', timestamp: new Date().toISOString() });
+    if (!url.pathname.startsWith('/api/')) return json(404, { error: 'Not found' });
+    if (!authorised(req)) return json(401, { error: 'Authentication required' });
+    if (settings.codexDown) return json(503, { error: 'Codex is down for maintenance' });
+    if (req.method === 'GET' && url.pathname === '/api/companies') return [200, codexList];
     const m = /^\/api\/companies\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
       const account = decodeURIComponent(m[1]);
       const body = fixtures?.companyBodies.get(account) ?? (byAccount.has(account) ? JSON.stringify(byAccount.get(account)!.codex) : undefined);
-      return body ? send(res, 200, body) : send(res, 404, JSON.stringify({ error: 'Company not found' }));
+      return body ? [200, body] : json(404, { error: 'Company not found' });
     }
-    send(res, 404, JSON.stringify({ error: 'Not found' }));
+    return json(404, { error: 'Not found' });
   });
 
-  const ledger = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://sim');
-    if (await control(req, res, url)) return;
-    await delay(settings.latencyMs);
-    if (url.pathname === '/health') return send(res, 200, JSON.stringify({ status: 'healthy', service: 'ledger' }));
-    if (!url.pathname.startsWith('/api/')) return send(res, 404, JSON.stringify({ error: 'Not found' }));
-    if (!authorised(req)) return send(res, 401, JSON.stringify({ error: 'Authentication required' }));
-    if (url.pathname === '/api/bill/accept') return send(res, 403, JSON.stringify({ error: 'This endpoint is for logged-in users; service callers are refused' }));
+  const ledger = endpoint(async (req, url) => {
+    if (url.pathname === '/health') return json(200, { status: 'healthy', service: 'ledger' });
+    if (!url.pathname.startsWith('/api/')) return json(404, { error: 'Not found' });
+    if (!authorised(req)) return json(401, { error: 'Authentication required' });
+    if (url.pathname === '/api/bill/accept') return json(403, { error: 'This endpoint is for logged-in users; service callers are refused' });
     const m = /^\/api\/(billing|invoice)\/([^/]+)(\/summary)?$/.exec(url.pathname);
-    if (req.method !== 'GET' || !m || (m[1] === 'invoice') !== Boolean(m[3])) return send(res, 404, JSON.stringify({ error: 'Not found' }));
+    if (req.method !== 'GET' || !m || (m[1] === 'invoice') !== Boolean(m[3])) return json(404, { error: 'Not found' });
     const account = decodeURIComponent(m[2]);
     const year = Number(url.searchParams.get('year'));
     const month = Number(url.searchParams.get('month'));
-    if (!Number.isInteger(year) || !Number.isInteger(month) || month < 1 || month > 12) return send(res, 400, JSON.stringify({ error: 'year and month are required' }));
-    if (m[1] === 'invoice') return send(res, ...summary(billingBody(account, year, month), account, year, month));
+    if (!Number.isInteger(year) || !Number.isInteger(month) || month < 1 || month > 12) return json(400, { error: 'year and month are required' });
+    if (m[1] === 'invoice') return summary(billingBody(account, year, month), account, year, month);
 
     const n = (billingRequests.get(account) ?? 0) + 1;
     billingRequests.set(account, n);
     const roll = rng(`${seed}/fault/${account}/${year}-${month}/${n}`)();
-    if (settings.failingAccounts.includes(account)) return send(res, 500, JSON.stringify({ error: 'Unable to calculate billing. Check plan configuration.' }));
-    if (roll < settings.errorRate) return send(res, 503, JSON.stringify({ error: 'Simulated failure: Ledger is overloaded' }));
+    if (settings.failingAccounts.includes(account)) return json(500, { error: 'Unable to calculate billing. Check plan configuration.' });
+    if (roll < settings.errorRate) return json(503, { error: 'Simulated failure: Ledger is overloaded' });
     if (roll < settings.errorRate + settings.timeoutRate) await delay(settings.timeoutHoldMs);
-    send(res, ...Object.values(billingBody(account, year, month)) as [number, string]);
+    const { status, body } = billingBody(account, year, month);
+    return [status, body];
   });
 
   const host = opts.host ?? '127.0.0.1';

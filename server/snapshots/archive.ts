@@ -26,15 +26,28 @@ export interface ArchiveOptions {
   alongside?: { sql: string; bindings: Knex.RawBinding[] };
 }
 
-export interface PreparedSnapshot extends NormalisedSnapshot {
+/**
+ * A bill ready to write. The big parts travel as the JSON text the insert sends, so handing a
+ * prepared bill from a worker thread to the event loop copies strings, not object graphs.
+ */
+export interface PreparedSnapshot extends Omit<NormalisedSnapshot, 'billingData'> {
   contentHash: string;
+  billingDataJson: string;
+  /** The line items with their positions, as the insert unpacks them. */
+  lineItemsJson: string;
 }
 
 /** Everything short of writing: used by real archiving and by dry runs alike. */
 export function prepareSnapshot(post: SnapshotPost, tolerance: string): PreparedSnapshot {
   const normalised = normaliseSnapshot(post);
   normalised.warnings = checkTotals(normalised, tolerance);
-  return { ...normalised, contentHash: contentHashOf(normalised.row, normalised.billingData, normalised.lineItems) };
+  const { billingData, ...rest } = normalised;
+  return {
+    ...rest,
+    contentHash: contentHashOf(normalised.row, billingData, normalised.lineItems),
+    billingDataJson: JSON.stringify(billingData),
+    lineItemsJson: JSON.stringify(normalised.lineItems.map((li, i) => ({ position: i + 1, ...li }))),
+  };
 }
 
 export function contentHashOf(row: SnapshotRow, billingData: unknown, lineItems: LineItemRow[]): string {
@@ -71,7 +84,7 @@ export async function insertPrepared(knex: Knex, p: PreparedSnapshot, opts: Omit
 async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Omit<ArchiveOptions, 'tolerance'>): Promise<number> {
   const row: Record<string, unknown> = {
     ...p.row,
-    billing_data_json: JSON.stringify(p.billingData),
+    billing_data_json: p.billingDataJson,
     raw_body: opts.rawBody ?? null,
     line_item_count: p.lineItems.length,
     content_hash: p.contentHash,
@@ -80,7 +93,6 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
   };
   if (opts.archivedAt) row.archived_at = opts.archivedAt;
   const insertSnapshot = knex('billing_snapshots').insert(row).returning('id').toSQL();
-  const lines = JSON.stringify(p.lineItems.map((li, i) => ({ position: i + 1, ...li })));
   const sql = `WITH s AS (${insertSnapshot.sql}),
     l AS (
       INSERT INTO snapshot_line_items (snapshot_id, position, line_type, item_name, description, quantity, rate, amount)
@@ -90,7 +102,7 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
     )
     ${opts.alongside ? `, a AS (${opts.alongside.sql})` : ''}
     SELECT id FROM s`;
-  const bindings = [...insertSnapshot.bindings, lines, ...(opts.alongside?.bindings ?? [])];
+  const bindings = [...insertSnapshot.bindings, p.lineItemsJson, ...(opts.alongside?.bindings ?? [])];
   const result = await preparedQuery(knex, sql, bindings);
   return Number(result.rows[0].id);
 }

@@ -2,19 +2,26 @@
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../server/sim/server';
+import type { Job } from '../../shared/runs';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
 
 const ROOT = path.resolve(__dirname, '../..');
 let db: TestDatabase | undefined;
-afterAll(() => db?.drop());
+let sim: Simulator | undefined;
+afterAll(async () => {
+  await sim?.close();
+  await db?.drop();
+});
 
 describe('the bundled server', () => {
-  it('builds, and serves from dist/ without the TypeScript loader', async () => {
+  it('builds, serves from dist/ without the TypeScript loader, and runs snapshot runs with its worker threads', async () => {
     execFileSync('npm', ['run', '--silent', 'build:server'], { cwd: ROOT, stdio: 'pipe' });
     db = await freshDatabase();
+    sim = await startSimulator({ token: SERVICE_TOKEN, companies: 12 });
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/archive.mjs'), 'serve'], {
-      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: db.url, SERVICE_TOKEN, ADMIN_TOKEN, SERVICE_PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'info' },
+      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: db.url, SERVICE_TOKEN, ADMIN_TOKEN, SERVICE_PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'info', CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, RUN_WORKERS: '2' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -35,6 +42,21 @@ describe('the bundled server', () => {
       const health = (await (await fetch(`${url}/health`)).json()) as { status: string; version: string };
       expect(health).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
       expect(out).not.toMatch(/no build in dist/);
+
+      // Bills are prepared by dist/prepare-worker.js in worker threads.
+      const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+      const started = await fetch(`${url}/api/runs`, { method: 'POST', headers: admin, body: JSON.stringify({ year: 2026, month: 10, dry_run: false }) });
+      expect(started.status).toBe(202);
+      const { job_id } = (await started.json()) as { job_id: string };
+      let job: Job;
+      do {
+        await new Promise((r) => setTimeout(r, 50));
+        job = (await (await fetch(`${url}/api/scheduler/jobs/${job_id}`, { headers: admin })).json()) as Job;
+      } while (job.status === 'running' || job.status === 'pending');
+      expect(job.error).toBeNull();
+      expect(job.status).toBe('completed');
+      expect(job.counts.archived).toBeGreaterThanOrEqual(10);
+      expect(job.counts.archived + job.counts.no_bill).toBe(job.counts.total);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,0 +1,51 @@
+/**
+ * A run's work on one company's bill between fetching and writing: Ledger's billing answer ->
+ * the body Ledger would post -> the same validation, money rule, totals check and content
+ * hash as a post -> the lines digest the comparison with an archived bill uses. Pure and
+ * CPU-bound, so it runs in worker threads (prepare-pool.ts), leaving the server's event loop
+ * to the network and the database.
+ */
+import { createHash } from 'node:crypto';
+import { SnapshotPost } from '../../shared/api';
+import { ApiError, fieldErrorsFromZod } from '../http/errors';
+import { buildSnapshotFromBilling, type BillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
+import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+
+export interface PrepareTask {
+  /** Ledger's billing answer as received. */
+  text: string;
+  company: CompanyFacts;
+  createdBy: string;
+  notes: string;
+  tolerance: string;
+}
+
+export type PrepareOutcome =
+  | { kind: 'prepared'; prepared: PreparedSnapshot; linesDigest: string }
+  | { kind: 'refused'; error: string; details: Record<string, unknown> | null };
+
+export function prepareRunBill(task: PrepareTask): PrepareOutcome {
+  const answer = JSON.parse(task.text) as BillingAnswer;
+  const body = buildSnapshotFromBilling(answer, task.company, { created_by: task.createdBy, notes: task.notes });
+  const parsed = SnapshotPost.safeParse(body);
+  if (!parsed.success) {
+    const fields = fieldErrorsFromZod(parsed.error, body);
+    return { kind: 'refused', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, details: null };
+  }
+  let prepared: PreparedSnapshot;
+  try {
+    prepared = prepareSnapshot(parsed.data, task.tolerance);
+  } catch (err) {
+    if (err instanceof ApiError) return { kind: 'refused', error: err.message, details: err.details ?? null };
+    throw err;
+  }
+  return { kind: 'prepared', prepared, linesDigest: linesDigest(prepared.lineItems) };
+}
+
+/** The same digest of a bill's lines in SQL (archived) and in JavaScript (Ledger's now). */
+export const LINE_SEP = '\u001f';
+export const lineKey = (l: Record<string, unknown>) => [l.line_type, l.item_name, l.quantity, l.rate, l.amount].join(LINE_SEP);
+
+export function linesDigest(lines: PreparedSnapshot['lineItems']): string {
+  return createHash('md5').update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8').digest('hex');
+}
