@@ -23,7 +23,8 @@ export function createPreparer(threads: number): Preparer {
     // company with the reason and a fresh thread takes the next.
     resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
   });
-  return { prepare: (task) => pool.run(task), close: () => pool.destroy() };
+  let closed: Promise<void> | undefined;
+  return { prepare: (task) => pool.run(task), close: () => (closed ??= pool.destroy()) };
 }
 
 /** The bundle's worker beside this chunk in dist/, or the TypeScript source through tsx. */
