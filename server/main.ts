@@ -27,7 +27,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {}
+export { StartupError } from './startup-error';
+import { StartupError } from './startup-error';
 
 export interface StartOptions {
   log?: Logger;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { Model } from 'objection';
+import { lockDataDir } from './data-dir-lock';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -57,11 +58,18 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   ]);
   const dir = path.join(opts.dataDir, 'pgdata');
   if (!opts.inMemory) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pglite = new PGlite(opts.inMemory ? undefined : dir, {
-    extensions: { pg_trgm },
-    parsers: { [DATE_OID]: (v: string) => v, [INT8_OID]: (v: string) => Number(v) },
-  });
-  await pglite.waitReady;
+  const unlock = opts.inMemory ? () => {} : lockDataDir(opts.dataDir);
+  let pglite: InstanceType<typeof PGlite>;
+  try {
+    pglite = new PGlite(opts.inMemory ? undefined : dir, {
+      extensions: { pg_trgm },
+      parsers: { [DATE_OID]: (v: string) => v, [INT8_OID]: (v: string) => Number(v) },
+    });
+    await pglite.waitReady;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const knex = knexFactory({
     client: ClientPGLite as unknown as typeof knexFactory.Client,
     connection: () => ({ pglite }) as unknown as Knex.StaticConnectionConfig,
@@ -73,6 +81,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
     close: async () => {
       await knex.destroy();
       if (!pglite.closed) await pglite.close();
+      unlock();
     },
   };
 }

@@ -2,7 +2,7 @@
  * The zero-setup path a new user takes: `npm start` with no DATABASE_URL runs on an embedded
  * PostgreSQL in ./data, migrates it, makes tokens once, serves, and keeps the data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +24,14 @@ interface Started {
   stdout: () => string;
 }
 
-function startEmbedded(): Promise<Started> {
+function embeddedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, SERVICE_PORT: '0', LOG_LEVEL: 'info' };
   for (const k of ['DATABASE_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN', 'ARCHIVE_DATA_DIR']) delete env[k];
+  return env;
+}
+
+function startEmbedded(): Promise<Started> {
+  const env = embeddedEnv();
   const child = spawn(process.execPath, [BIN, 'serve'], { cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -87,4 +92,27 @@ describe('embedded database', () => {
     expect(dup.status).toBe(409);
     expect(await stop(s.child)).toBe(0);
   }, 120_000);
+
+  it('belongs to one process: a second one is refused, naming the first; a lock left by a killed server is taken over', async () => {
+    const s = await startEmbedded();
+    const lock = path.join(workdir, 'data', 'pgdata.lock');
+    expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toMatchObject({ pid: s.child.pid, command: 'serve' });
+    const second = spawnSync(process.execPath, [BIN, 'init-db'], { cwd: workdir, env: embeddedEnv(), encoding: 'utf8', timeout: 60_000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(`is in use by process ${s.child.pid} (archive serve`);
+    // The server is untouched and still serves.
+    expect((await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+
+    // SIGKILL leaves the lock file behind; the next start takes it over and finds the data.
+    await new Promise((resolve) => {
+      s.child.once('exit', resolve);
+      s.child.kill('SIGKILL');
+    });
+    expect(fs.existsSync(lock)).toBe(true);
+    const again = await startEmbedded();
+    expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).toBe(again.child.pid);
+    expect((await fetch(`${again.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+    expect(await stop(again.child)).toBe(0);
+    expect(fs.existsSync(lock)).toBe(false);
+  }, 180_000);
 });
