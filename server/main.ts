@@ -12,6 +12,7 @@ import type { Tokens } from './http/auth';
 import { createLogger, type Logger } from './log';
 import { peerSettings } from './peers/clients';
 import { RunEngine } from './runs/engine';
+import { StartupError } from './startup-error';
 import { Scheduler } from './schedule/schedule';
 import { embeddedTokens } from './tokens';
 import { VERSION } from './version';
@@ -27,8 +28,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export { StartupError } from './startup-error';
-import { StartupError } from './startup-error';
 
 export interface StartOptions {
   log?: Logger;

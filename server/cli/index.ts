@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { runDemo } from '../demo';
-import { runServerProcess, StartupError } from '../main';
+import { runServerProcess } from '../main';
+import { StartupError } from '../startup-error';
 import { initDb } from './init-db';
 import { scheduledSnapshots } from './scheduled-snapshots';
 import { defaultFixturesDir, simulate } from './simulate';

@@ -2,7 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config';
 import { createLogger } from '../../server/log';
-import { startServer, StartupError } from '../../server/main';
+import { startServer } from '../../server/main';
+import { StartupError } from '../../server/startup-error';
 import { initDb } from '../../server/cli/init-db';
 import { adminQuery, databaseUrl } from '../helpers/pg';
 import { startTestServer, testConfig, type TestServer } from '../helpers/server';
