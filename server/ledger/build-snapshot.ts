@@ -38,6 +38,30 @@ export interface BillingAnswer {
   [key: string]: unknown;
 }
 
+/**
+ * Ledger's billing answer read from its text, with the shape checks a bill must pass before we
+ * build a snapshot from it; a string says what is wrong.
+ */
+export function readBillingAnswer(text: string, account: string, year: number, month: number): BillingAnswer | string {
+  let a: BillingAnswer;
+  try {
+    a = JSON.parse(text) as BillingAnswer;
+  } catch {
+    return `Ledger answered 200 with something that is not JSON (${text.slice(0, 120)})`;
+  }
+  if (!a || typeof a !== 'object') return 'the answer is not a JSON object';
+  if (a.account_number !== account) return `the answer is for account ${String(a.account_number)}, not ${account}`;
+  const period = `${year}-${String(month).padStart(2, '0')}`;
+  if (a.billing_period !== period) return `the answer is for ${String(a.billing_period)}, not ${period}`;
+  const r = a.receipt;
+  if (!r || typeof r !== 'object') return 'the answer has no receipt';
+  for (const k of ['billed_users', 'billed_assets', 'billed_line_items'] as const) if (!Array.isArray(r[k])) return `receipt.${k} is missing`;
+  for (const k of ['total', 'total_user_charges', 'total_asset_charges', 'total_line_item_charges', 'ticket_charge', 'backup_charge', 'billable_hours'] as const) {
+    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) return `receipt.${k} is not a number`;
+  }
+  return a;
+}
+
 /** What Codex knows of the company that the billing answer does not carry. */
 export interface CompanyFacts {
   billing_plan?: string | null;

@@ -3,7 +3,7 @@
  * for each company's bill. Note the plural `companies` in both Codex paths.
  */
 import type { Config } from '../config';
-import type { BillingAnswer } from '../ledger/build-snapshot';
+import { readBillingAnswer, type BillingAnswer } from '../ledger/build-snapshot';
 import { getJson, PeerError, type PeerOptions } from './request';
 
 export interface CodexCompany {
@@ -71,7 +71,9 @@ export class CodexClient {
   }
 }
 
-export type BillResult = { kind: 'bill'; answer: BillingAnswer; text: string; attempts: number } | { kind: 'no_bill'; reason: string; attempts: number };
+export type BillResult = { kind: 'bill'; answer: BillingAnswer; text: string; attempts: number } | NoBill;
+export type BillText = { kind: 'bill'; text: string; attempts: number; what: string } | NoBill;
+type NoBill = { kind: 'no_bill'; reason: string; attempts: number };
 
 export class LedgerClient {
   constructor(private readonly s: PeerSettings) {}
@@ -82,34 +84,28 @@ export class LedgerClient {
 
   /** The company's bill for the month; Ledger's 404 (no billing plan) is "no bill", not a failure. */
   async billing(account: string, year: number, month: number, signal?: AbortSignal): Promise<BillResult> {
+    const res = await this.billingText(account, year, month, signal);
+    if (res.kind === 'no_bill') return res;
+    const read = readBillingAnswer(res.text, account, year, month);
+    if (typeof read === 'string') throw new PeerError(`${res.what}: ${read}`, 'invalid_response', 200, res.attempts);
+    return { kind: 'bill', answer: read, text: res.text, attempts: res.attempts };
+  }
+
+  /**
+   * The same, with the bill as Ledger's text, unread: a run reads and checks it in a worker
+   * thread (readBillingAnswer), off the event loop. `what` names the request for messages.
+   */
+  async billingText(account: string, year: number, month: number, signal?: AbortSignal): Promise<BillText> {
     const path = `api/billing/${encodeURIComponent(account)}?year=${year}&month=${month}`;
-    const res = await getJson<unknown>(this.opts(signal), path);
+    const res = await getJson<unknown>({ ...this.opts(signal), rawSuccess: true }, path);
     if (res.status === 404) return { kind: 'no_bill', reason: describe(res.body), attempts: res.attempts };
     if (res.status !== 200) throw new PeerError(`Ledger GET ${path}: Ledger answered ${res.status}: ${describe(res.body)}`, 'http', res.status, res.attempts);
-    const answer = res.body as BillingAnswer;
-    const problem = billingAnswerProblem(answer, account, year, month);
-    if (problem) throw new PeerError(`Ledger GET ${path}: ${problem}`, 'invalid_response', res.status, res.attempts);
-    return { kind: 'bill', answer, text: res.text, attempts: res.attempts };
+    return { kind: 'bill', text: res.text, attempts: res.attempts, what: `Ledger GET ${path}` };
   }
 
   async health(signal?: AbortSignal): Promise<unknown> {
     return (await getJson(this.opts(signal), 'health')).body;
   }
-}
-
-/** The shape checks a bill must pass before we build a snapshot from it. */
-function billingAnswerProblem(a: BillingAnswer, account: string, year: number, month: number): string | null {
-  if (!a || typeof a !== 'object') return 'the answer is not a JSON object';
-  if (a.account_number !== account) return `the answer is for account ${String(a.account_number)}, not ${account}`;
-  const period = `${year}-${String(month).padStart(2, '0')}`;
-  if (a.billing_period !== period) return `the answer is for ${String(a.billing_period)}, not ${period}`;
-  const r = a.receipt;
-  if (!r || typeof r !== 'object') return 'the answer has no receipt';
-  for (const k of ['billed_users', 'billed_assets', 'billed_line_items'] as const) if (!Array.isArray(r[k])) return `receipt.${k} is missing`;
-  for (const k of ['total', 'total_user_charges', 'total_asset_charges', 'total_line_item_charges', 'ticket_charge', 'backup_charge', 'billable_hours'] as const) {
-    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) return `receipt.${k} is not a number`;
-  }
-  return null;
 }
 
 function describe(body: unknown): string {

@@ -21,7 +21,7 @@ import { subtractMoney } from '../../shared/money';
 import type { DatabaseKind } from '../db/database';
 import { ApiError } from '../http/errors';
 import type { Logger } from '../log';
-import { CodexClient, LedgerClient, type BillResult, type CodexCompany, type PeerSettings } from '../peers/clients';
+import { CodexClient, LedgerClient, type BillText, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
 import type { PreparedSnapshot } from '../snapshots/archive';
 import { countColumns, getJobRow, toJob, type JobRow } from './jobs';
@@ -531,9 +531,9 @@ export class RunEngine {
       recorder.plain(values({ outcome: 'failed', error: `Unexpected error: ${(err as Error).message}` }));
     };
 
-    let bill: BillResult;
+    let bill: BillText;
     try {
-      bill = await this.ledger.billing(acct, job.target_year, job.target_month, signal);
+      bill = await this.ledger.billingText(acct, job.target_year, job.target_month, signal);
     } catch (err) {
       failed(err);
       return undefined;
@@ -544,11 +544,15 @@ export class RunEngine {
       recorder.plain(values({ outcome: 'no_bill', details: { reason: `Ledger has no bill for this company and month: ${bill.reason}` } }));
       return undefined;
     }
-    const text = bill.text;
+    const { text, what } = bill;
     const rest = (async () => {
       try {
         const outcome = await this.preparer.prepare({
           text,
+          account: acct,
+          year: job.target_year,
+          month: job.target_month,
+          what,
           company: c.company ?? {},
           createdBy: `archive-run:${job.id}`,
           notes: `Archived by ${job.triggered_by ?? 'a run'}`,

@@ -1,6 +1,6 @@
 /**
- * A run's work on one company's bill between fetching and writing: Ledger's billing answer ->
- * the body Ledger would post -> the same validation, money rule, totals check and content
+ * A run's work on one company's bill between fetching and writing: Ledger's billing answer
+ * (text) -> read and shape-checked -> the body Ledger would post -> the same validation, money rule, totals check and content
  * hash as a post -> the lines digest the comparison with an archived bill uses. Pure and
  * CPU-bound, so it runs in worker threads (prepare-pool.ts), leaving the server's event loop
  * to the network and the database.
@@ -8,12 +8,17 @@
 import { createHash } from 'node:crypto';
 import { SnapshotPost } from '../../shared/api';
 import { ApiError, fieldErrorsFromZod } from '../http/errors';
-import { buildSnapshotFromBilling, type BillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
+import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
 
 export interface PrepareTask {
-  /** Ledger's billing answer as received. */
+  /** Ledger's billing answer as received, for this company and month. */
   text: string;
+  account: string;
+  year: number;
+  month: number;
+  /** The request, for messages ("Ledger GET api/billing/…"). */
+  what: string;
   company: CompanyFacts;
   createdBy: string;
   notes: string;
@@ -25,7 +30,8 @@ export type PrepareOutcome =
   | { kind: 'refused'; error: string; details: Record<string, unknown> | null };
 
 export function prepareRunBill(task: PrepareTask): PrepareOutcome {
-  const answer = JSON.parse(task.text) as BillingAnswer;
+  const answer = readBillingAnswer(task.text, task.account, task.year, task.month);
+  if (typeof answer === 'string') return { kind: 'refused', error: `${task.what}: ${answer}`, details: null };
   const body = buildSnapshotFromBilling(answer, task.company, { created_by: task.createdBy, notes: task.notes });
   const parsed = SnapshotPost.safeParse(body);
   if (!parsed.success) {

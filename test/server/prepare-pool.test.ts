@@ -12,7 +12,10 @@ afterAll(() => pool.close());
 const task = (file: string, change?: (answer: Record<string, any>) => void): PrepareTask => {
   const answer = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'billing', file), 'utf8'));
   change?.(answer);
-  return { text: JSON.stringify(answer), company: { billing_plan: '[PLAN-A]' }, createdBy: 'archive-run:test', notes: 'test', tolerance: '0.05' };
+  const [account, period] = file.replace('.json', '').split('-');
+  const [year, month] = [Number(period.slice(0, 4)), Number(period.slice(4))];
+  const what = `Ledger GET api/billing/${account}?year=${year}&month=${month}`;
+  return { text: JSON.stringify(answer), account, year, month, what, company: { billing_plan: '[PLAN-A]' }, createdBy: 'archive-run:test', notes: 'test', tolerance: '0.05' };
 };
 // Ledger's billing answers (the fixtures also hold its error answers for a company it cannot bill).
 const billingFiles = fs
@@ -36,8 +39,17 @@ describe('preparing bills in worker threads', () => {
     expect(outcome.kind === 'refused' && outcome.error).toMatch(/total/i);
   });
 
-  it('fails a bill that is not JSON with the reason, and the pool goes on', async () => {
-    await expect(pool.prepare({ ...task(billingFiles[0]), text: '{"account_number": ' })).rejects.toThrow(/JSON/);
+  it("refuses an answer that is not JSON, or not this company's or month's bill, naming the request", async () => {
+    const notJson = await pool.prepare({ ...task(billingFiles[0]), text: '{"account_number": ' });
+    expect(notJson).toEqual({ kind: 'refused', error: expect.stringMatching(/^Ledger GET api\/billing\/\d+\?year=\d+&month=\d+: Ledger answered 200 with something that is not JSON/), details: null });
+    const otherMonth = await pool.prepare({ ...task(billingFiles[0]), month: 3 });
+    expect(otherMonth.kind === 'refused' && otherMonth.error).toMatch(/: the answer is for \d{4}-\d{2}, not \d{4}-03$/);
+    const noReceipt = await pool.prepare(task(billingFiles[0], (a) => delete a.receipt));
+    expect(noReceipt.kind === 'refused' && noReceipt.error).toMatch(/the answer has no receipt$/);
+  });
+
+  it('fails a task that throws with the reason, and the pool goes on', async () => {
+    await expect(pool.prepare({ ...task(billingFiles[0]), tolerance: 'not an amount' })).rejects.toThrow();
     expect((await pool.prepare(task(billingFiles[1]))).kind).toBe('prepared');
   });
 });
