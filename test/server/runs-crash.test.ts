@@ -10,6 +10,7 @@ import { startSimulator, type Simulator } from '../../server/sim/server';
 import type { Job, JobItem } from '../../shared/runs';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
+import { until } from '../helpers/runs';
 
 const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
 const children: ChildProcess[] = [];
@@ -88,13 +89,24 @@ describe('a server killed mid-run', () => {
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
 
+    // Statements the killed server had already sent still finish in PostgreSQL (or not, as a
+    // whole): wait until its connections are gone, then read everything in one snapshot.
+    await until(async () => {
+      const { rows } = await db.knex.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`);
+      return rows[0].n === 0;
+    });
     // Every snapshot that exists is whole, and its company's outcome says so.
-    const snapshots = (await db.knex('billing_snapshots').select('id', 'company_account_number', 'line_item_count')) as { id: number; company_account_number: string; line_item_count: number }[];
+    const { snapshots, recorded } = await db.knex.transaction(
+      async (trx) => ({
+        snapshots: (await trx('billing_snapshots').select('id', 'company_account_number', 'line_item_count')) as { id: number; company_account_number: string; line_item_count: number }[],
+        recorded: (await trx('snapshot_job_items').where({ job_id, outcome: 'archived' }).pluck('account_number')) as string[],
+      }),
+      { isolationLevel: 'repeatable read' },
+    );
     for (const s of snapshots) {
       const [{ n }] = await db.knex('snapshot_line_items').where({ snapshot_id: s.id }).count({ n: '*' });
       expect(Number(n)).toBe(s.line_item_count);
     }
-    const recorded = (await db.knex('snapshot_job_items').where({ job_id, outcome: 'archived' }).pluck('account_number')) as string[];
     expect(recorded.sort()).toEqual(snapshots.map((s) => s.company_account_number).sort());
     const doneBefore = (await db.knex('snapshot_job_items').where({ job_id }).whereNotNull('outcome').pluck('account_number')) as string[];
     const fetchedBefore = new Map(sim.billingRequests);
