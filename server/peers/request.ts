@@ -21,8 +21,8 @@ export interface PeerOptions {
   maxBackoffMs?: number;
   signal?: AbortSignal;
   /**
-   * Leave a 2xx body as text (`body` undefined): for a caller that parses it elsewhere, such
-   * as a run's worker threads. Error answers are parsed as always.
+   * Leave a 200 answer's body as text (`body` undefined): for a caller that parses it
+   * elsewhere, such as a run's worker threads. Every other answer is parsed as always.
    */
   rawSuccess?: boolean;
 }
@@ -105,7 +105,7 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
       last = new PeerError(`${what}: ${opts.name} answered ${res.status}${errorText(text)}`, 'http', res.status, attempt);
       continue;
     }
-    if (opts.rawSuccess && res.status < 300) return { status: res.status, body: undefined as T, text, attempts: attempt };
+    if (opts.rawSuccess && res.status === 200) return { status: res.status, body: undefined as T, text, attempts: attempt };
     let body: T;
     try {
       body = JSON.parse(text) as T;
