@@ -25,7 +25,7 @@ import { CodexClient, LedgerClient, type BillText, type CodexCompany, type PeerS
 import { PeerError } from '../peers/request';
 import type { PreparedSnapshot } from '../snapshots/archive';
 import { countColumns, getJobRow, toJob, type JobRow } from './jobs';
-import { LINE_SEP, lineKey, linesDigest } from './prepare';
+import { describeLine, lineKey, linesDigest, LINES_DIGEST_SQL } from './prepare';
 import { createPreparer, type Preparer } from './prepare-pool';
 import { Recorder, type ItemValues } from './recorder';
 
@@ -603,14 +603,6 @@ export class RunEngine {
       },
     };
   }
-}
-
-/** The same digest of a bill's lines in SQL (archived) as prepare.ts's in JavaScript (Ledger's now). */
-const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${LINE_SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;
-
-function describeLine(k: string): string {
-  const [type, name, qty, rate, amount] = k.split(LINE_SEP);
-  return `${type} ${name}: ${qty} x ${rate} = ${amount}`;
 }
 
 function planDetails(p: PreparedSnapshot): Record<string, unknown> {
