@@ -13,7 +13,7 @@ import path from 'node:path';
 import { benchAccount, benchBill } from './bills';
 import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
-import { startServerProcess } from './lib/server-process';
+import { startServerProcess, type ServerProcess } from './lib/server-process';
 import { browserSearchLatency } from './lib/browser-search';
 import { ms, summarise, table } from './lib/stats';
 
@@ -49,10 +49,7 @@ async function main() {
   const avgKb = bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024;
   console.log(`\nIngest: ${bodies.length} bills (${COMPANIES} companies x ${MONTHS} months, 25 line items, ${avgKb.toFixed(1)} KB per body), concurrency ${CONCURRENCY}`);
   let i = 0;
-  const stopRss = server.sampleRss();
-  const cpu0 = server.cpuSeconds();
-  const pg0 = postgresCpuSeconds();
-  const ingest = await runLoad({
+  const ingest = await measuredLoad(server, {
     baseUrl: server.url,
     concurrency: CONCURRENCY,
     next: () =>
@@ -60,16 +57,13 @@ async function main() {
         ? { kind: 'POST /api/snapshot', path: '/api/snapshot', method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] }
         : undefined,
   });
-  const ingestCpu = server.cpuSeconds() - cpu0;
-  const ingestPg = postgresCpuSeconds() - pg0;
-  const ingestRss = stopRss();
   const lat = summarise(ingest.byKind.get('POST /api/snapshot') ?? []);
   const stored = await db.knex('billing_snapshots').count('* as n').first();
   const storedLines = await db.knex('snapshot_line_items').count('* as n').first();
   console.log(
     table([
       ['bills/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'stored', 'line items', 'CPU% server', 'CPU% postgres', 'CPU% load', 'server RSS max MB'],
-      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), [...ingest.errors.values()].reduce((a, b) => a + b, 0), Number(stored!.n), Number(storedLines!.n), pct(ingestCpu, ingest.seconds), pct(ingestPg, ingest.seconds), pct(ingest.clientCpuSeconds, ingest.seconds), Math.round(Math.max(...ingestRss))],
+      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), ingest.errorCount, Number(stored!.n), Number(storedLines!.n), ingest.cpu.server, ingest.cpu.postgres, ingest.cpu.load, ingest.rssMaxMb],
     ]),
   );
   if (ingest.errors.size) console.log('errors:', Object.fromEntries(ingest.errors));
@@ -140,10 +134,7 @@ async function main() {
   ];
   let k = 0;
   console.log(`\nSearch mix at ${total} snapshots: ${mix.length} request kinds in turn, concurrency ${CONCURRENCY}, ${SEARCH_SECONDS} s`);
-  const stopRss2 = server.sampleRss();
-  const cpu1 = server.cpuSeconds();
-  const pg1 = postgresCpuSeconds();
-  const search = await runLoad({
+  const search = await measuredLoad(server, {
     baseUrl: server.url,
     concurrency: CONCURRENCY,
     maxMs: SEARCH_SECONDS * 1000,
@@ -152,9 +143,6 @@ async function main() {
       return { ...r, headers: auth };
     },
   });
-  const searchCpu = server.cpuSeconds() - cpu1;
-  const searchPg = postgresCpuSeconds() - pg1;
-  const searchRss = stopRss2();
   const rows: (string | number)[][] = [['request', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms']];
   for (const [kind, l] of search.byKind) {
     const s = summarise(l);
@@ -162,9 +150,9 @@ async function main() {
   }
   console.log(table(rows));
   console.log(
-    `total: ${Math.round(search.completed / search.seconds)} req/s, errors ${[...search.errors.values()].reduce((a, b) => a + b, 0)}; ` +
-      `CPU (100% = one core): server ${pct(searchCpu, search.seconds)}%, postgres ${pct(searchPg, search.seconds)}%, load generator ${pct(search.clientCpuSeconds, search.seconds)}%; ` +
-      `server RSS max ${Math.round(Math.max(...searchRss))} MB`,
+    `total: ${Math.round(search.completed / search.seconds)} req/s, errors ${search.errorCount}; ` +
+      `CPU (100% = one core): server ${search.cpu.server}%, postgres ${search.cpu.postgres}%, load generator ${search.cpu.load}%; ` +
+      `server RSS max ${search.rssMaxMb} MB`,
   );
   if (search.errors.size) console.log('errors:', Object.fromEntries(search.errors));
 
@@ -180,6 +168,19 @@ async function main() {
 
   await server.stop();
   await database.drop();
+}
+
+/**
+ * A load against the server, and what it cost: CPU (100% = one core) of the server, PostgreSQL
+ * and the load generator, the server's largest resident memory, and the failed requests.
+ */
+async function measuredLoad(server: ServerProcess, opts: Parameters<typeof runLoad>[0]) {
+  const stopRss = server.sampleRss();
+  const cpu0 = server.cpuSeconds();
+  const pg0 = postgresCpuSeconds();
+  const load = await runLoad(opts);
+  const cpu = { server: pct(server.cpuSeconds() - cpu0, load.seconds), postgres: pct(postgresCpuSeconds() - pg0, load.seconds), load: pct(load.clientCpuSeconds, load.seconds) };
+  return { ...load, cpu, rssMaxMb: Math.round(Math.max(...stopRss())), errorCount: [...load.errors.values()].reduce((a, b) => a + b, 0) };
 }
 
 /**
