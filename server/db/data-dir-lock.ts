@@ -19,21 +19,20 @@ interface LockFacts {
 export function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, 'pgdata.lock');
   const mine: LockFacts = { pid: process.pid, command: process.argv.slice(2).join(' ') || 'archive', since: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
-      const holder = readLock(file);
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) {
-        throw new StartupError(
-          `The embedded database in ${dataDir} is in use by process ${holder.pid} (archive ${holder.command}, since ${holder.since}). ` +
-            'It can be opened by one process at a time: stop that process first, or use PostgreSQL (DATABASE_URL) to run commands beside a running server.',
-        );
-      }
-      fs.rmSync(file, { force: true }); // left by a process that is gone
+  const take = () => fs.writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx', mode: 0o600 });
+  try {
+    take();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = readLock(file);
+    if (holder && holder.pid !== process.pid && alive(holder.pid)) {
+      throw new StartupError(
+        `The embedded database in ${dataDir} is in use by process ${holder.pid} (archive ${holder.command}, since ${holder.since}). ` +
+          'It can be opened by one process at a time: stop that process first, or use PostgreSQL (DATABASE_URL) to run commands beside a running server.',
+      );
     }
+    fs.rmSync(file, { force: true }); // left by a process that is gone
+    take(); // a process that took it in between wins; this one fails with EEXIST
   }
   let released = false;
   const release = () => {
