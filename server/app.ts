@@ -3,9 +3,10 @@
  * No listening and no process concerns here (see main.ts), so tests mount it directly.
  */
 import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
 import Koa from 'koa';
 import type { Knex } from 'knex';
-import { authenticator, type Tokens } from './http/auth';
+import { authenticator, requireScope, type Tokens } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import type { Logger } from './log';
 import { healthRoutes } from './routes/health';
@@ -15,6 +16,7 @@ import type { RunEngine } from './runs/engine';
 import type { Scheduler } from './schedule/schedule';
 import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
+import type { Route } from './routes/table';
 
 export interface AppDeps {
   knex: Knex;
@@ -26,6 +28,11 @@ export interface AppDeps {
   version: string;
   engine?: RunEngine;
   scheduler?: Scheduler;
+}
+
+/** Every route the server answers, each with the scope it needs (the route-table test walks it). */
+export function routeTable(deps: AppDeps): Route[] {
+  return [...healthRoutes(deps), ...snapshotRoutes(deps), ...searchRoutes(deps), ...schedulerRoutes(deps), ...runRoutes(deps)];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
@@ -55,10 +62,16 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
 
-  for (const router of [healthRoutes(deps), snapshotRoutes(deps), searchRoutes(deps), schedulerRoutes(deps), runRoutes(deps)]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: false }));
+  // One router over the one route table: paths match exactly as declared (letter case,
+  // slashes, no percent-decoding), so a path either is a declared route, with its guard, or 404.
+  const router = new Router({ sensitive: true, strict: true });
+  for (const route of routeTable(deps)) {
+    const guard = route.access === 'public' ? [] : [requireScope(route.access)];
+    router.register(route.path, [route.method], [...guard, ...route.handle]);
   }
+  app.use(router.routes());
+  // 405 and 501 come back without a body and become JSON errors in errorMiddleware.
+  app.use(router.allowedMethods({ throw: false }));
   // Errors are answered by the middleware above; keep Koa's default printer quiet.
   app.silent = true;
   return app;

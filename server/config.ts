@@ -39,6 +39,9 @@ const EnvSchema = z.object({
   PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  // Receiving a request (headers, then the whole body) must finish within these (Node's own default is 300 s).
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   SCHEDULER: z.enum(['on', 'off']).default('on'),
   ARCHIVE_TIMEZONE: z
     .string()
@@ -67,6 +70,8 @@ export interface Config {
   peerTimeoutMs: number;
   peerRetries: number;
   peerBackoffMs: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
   /** `off` keeps this server from firing the schedule (e.g. when only the systemd timer should). */
   scheduler: boolean;
 }
@@ -104,6 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     peerTimeoutMs: e.PEER_TIMEOUT_MS,
     peerRetries: e.PEER_RETRIES,
     peerBackoffMs: e.PEER_BACKOFF_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
     scheduler: e.SCHEDULER === 'on',
   };
 }

@@ -9,6 +9,7 @@ import { loadConfig, requireTokens, type Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from './db/migrate';
 import type { Tokens } from './http/auth';
+import { answerClientError } from './http/errors';
 import { createLogger, type Logger } from './log';
 import { peerSettings } from './peers/clients';
 import { RunEngine } from './runs/engine';
@@ -89,8 +90,9 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     engine,
     scheduler,
   });
-  const server = http.createServer(app.callback());
+  const server = http.createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs }, app.callback());
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

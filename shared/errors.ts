@@ -1,5 +1,6 @@
 /** The closed set of error codes the server answers with; clients switch on `code`. */
 export const ERROR_CODES = [
+  'bad_request', // 400: the request itself cannot be read (a malformed request line or header)
   'validation_failed', // 400: a field or parameter is wrong (details.fields names each)
   'invalid_json', // 400: the body is not JSON
   'unauthorized', // 401: no or unknown token
@@ -9,10 +10,13 @@ export const ERROR_CODES = [
   'already_archived', // 409: this company and month (or invoice number) is archived
   'run_in_progress', // 409: a real run for this period is already going (details.job_id names it)
   'invalid_state', // 409: the job cannot do that now (e.g. resume a completed run)
+  'request_timeout', // 408: the request's headers or body did not arrive in time
   'payload_too_large', // 413
+  'headers_too_large', // 431
   'unsupported_media_type', // 415
   'totals_mismatch', // 422: line items or categories do not add up to the total
   'dependency_unavailable', // 503: the database or a peer is down
+  'not_implemented', // 501: an HTTP method the server does not support
   'internal', // 500: a bug; the request id is in the log
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

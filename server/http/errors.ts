@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ErrorBody, ErrorCode, FieldError } from '../../shared/errors';
 
 const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
   validation_failed: 400,
   invalid_json: 400,
   unauthorized: 401,
@@ -16,10 +17,13 @@ const STATUS: Record<ErrorCode, number> = {
   already_archived: 409,
   run_in_progress: 409,
   invalid_state: 409,
+  request_timeout: 408,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   totals_mismatch: 422,
   dependency_unavailable: 503,
+  not_implemented: 501,
   internal: 500,
 };
 
@@ -105,6 +109,9 @@ export function errorMiddleware(): Koa.Middleware {
       if (ctx.status === 405 && !ctx.body) {
         throw new ApiError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
       }
+      if (ctx.status === 501 && !ctx.body) {
+        throw new ApiError('not_implemented', `The server does not support the method ${ctx.method}; ${ctx.path} allows ${ctx.response.get('Allow')}`);
+      }
     } catch (err) {
       const apiError = toApiError(err);
       if (apiError.status >= 500) ctx.state.log?.error({ err }, 'request failed');
@@ -135,4 +142,23 @@ function toApiError(err: unknown): ApiError {
     return new ApiError('dependency_unavailable', 'The database is busy or unavailable; try again shortly');
   }
   return new ApiError('internal', 'Internal error; the request id identifies it in the server log');
+}
+
+/**
+ * What Node's HTTP parser refuses before Koa sees it (an unknown method, a bad header, a
+ * request that took too long), answered in the API's JSON shape instead of bare text.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message]: [number, string, ErrorCode, string] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'The request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time']
+        : [400, 'Bad Request', 'bad_request', 'The request cannot be read as HTTP (unknown method, or a malformed request line or header)'];
+  const body = JSON.stringify({ error: message, code } satisfies ErrorBody);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,20 +1,20 @@
 /** `GET /health`: no auth; 200 when the database answers, 503 "degraded" when it does not. */
-import Router from '@koa/router';
 import type { AppDeps } from '../app';
+import { get, type Route } from './table';
 
-export function healthRoutes(deps: AppDeps): Router {
-  const router = new Router();
-  router.get('/health', async (ctx) => {
-    let database = 'ok';
-    try {
-      await withTimeout(deps.knex.raw('SELECT 1'), 2000);
-    } catch {
-      database = 'unavailable';
-    }
-    ctx.status = database === 'ok' ? 200 : 503;
-    ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
-  });
-  return router;
+export function healthRoutes(deps: AppDeps): Route[] {
+  return [
+    get('/health', 'public', async (ctx) => {
+      let database = 'ok';
+      try {
+        await withTimeout(deps.knex.raw('SELECT 1'), 2000);
+      } catch {
+        database = 'unavailable';
+      }
+      ctx.status = database === 'ok' ? 200 : 503;
+      ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
+    }),
+  ];
 }
 
 function withTimeout<T>(p: PromiseLike<T>, ms: number): Promise<T> {

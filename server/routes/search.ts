@@ -1,30 +1,27 @@
 /** Finding bills: search, a company's history, and dashboard figures. */
-import Router from '@koa/router';
 import { PageQuery, SearchQuery } from '../../shared/api';
 import type { AppDeps } from '../app';
-import { requireScope } from '../http/auth';
 import { parseOrThrow } from '../http/errors';
 import { singleValued } from '../http/query';
 import { archiveStats, companyHistory, searchSnapshots } from '../snapshots/search';
+import { get, type Route } from './table';
 
-export function searchRoutes(deps: AppDeps): Router {
-  const router = new Router({ prefix: '/api' });
+export function searchRoutes(deps: AppDeps): Route[] {
+  return [
+    get('/api/snapshots/search', 'read', async (ctx) => {
+      const query = parseOrThrow(SearchQuery, singleValued(ctx.query), 'search');
+      ctx.body = await searchSnapshots(query, deps.timeZone);
+    }),
 
-  router.get('/snapshots/search', requireScope('read'), async (ctx) => {
-    const query = parseOrThrow(SearchQuery, singleValued(ctx.query), 'search');
-    ctx.body = await searchSnapshots(query, deps.timeZone);
-  });
+    get('/api/snapshots/company/:account_number', 'read', async (ctx) => {
+      const account = ctx.params.account_number;
+      if (!/^\d{1,50}$/.test(account)) parseOrThrow(SearchQuery.pick({ account_number: true }), { account_number: account }, 'account number');
+      const page = parseOrThrow(PageQuery, singleValued(ctx.query), 'query');
+      ctx.body = await companyHistory(account, page.limit, page.offset);
+    }),
 
-  router.get('/snapshots/company/:account_number', requireScope('read'), async (ctx) => {
-    const account = ctx.params.account_number;
-    if (!/^\d{1,50}$/.test(account)) parseOrThrow(SearchQuery.pick({ account_number: true }), { account_number: account }, 'account number');
-    const page = parseOrThrow(PageQuery, singleValued(ctx.query), 'query');
-    ctx.body = await companyHistory(account, page.limit, page.offset);
-  });
-
-  router.get('/stats', requireScope('read'), async (ctx) => {
-    ctx.body = await archiveStats();
-  });
-
-  return router;
+    get('/api/stats', 'read', async (ctx) => {
+      ctx.body = await archiveStats();
+    }),
+  ];
 }

@@ -1,60 +1,60 @@
 /** One bill: Ledger's post, reading it back, its CSV and the raw evidence. */
-import Router from '@koa/router';
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { SnapshotPost } from '../../shared/api';
 import type { AppDeps } from '../app';
-import { requireScope } from '../http/auth';
 import { ApiError, parseOrThrow } from '../http/errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
+import { get, post, type Route } from './table';
 
-export function snapshotRoutes(deps: AppDeps): Router {
-  const router = new Router({ prefix: '/api' });
+export function snapshotRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: deps.bodyLimit, strict: true });
 
-  router.post('/snapshot', requireScope('ingest'), requireJson, json, async (ctx) => {
-    const post = parseOrThrow(SnapshotPost, ctx.request.body, 'snapshot');
-    const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });
-    ctx.state.log?.info({ invoice_number: created.invoice_number, snapshot_id: created.snapshot_id, warnings: created.warnings.length }, 'bill archived');
-    ctx.status = 201;
-    ctx.set('Location', `/api/snapshot/${encodeURIComponent(created.invoice_number)}`);
-    ctx.body = created;
-  });
+  return [
+    post('/api/snapshot', 'ingest', requireJson, json, async (ctx) => {
+      const post = parseOrThrow(SnapshotPost, ctx.request.body, 'snapshot');
+      // Everything that can fail happens before the insert commits: after it, only assignments.
+      const location = `/api/snapshot/${encodeURIComponent(post.invoice_number)}`;
+      const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });
+      ctx.status = 201;
+      ctx.set('Location', location);
+      ctx.body = created;
+      ctx.state.log?.info({ invoice_number: created.invoice_number, snapshot_id: created.snapshot_id, warnings: created.warnings.length }, 'bill archived');
+    }),
 
-  router.get('/snapshot/:invoice_number', requireScope('read'), async (ctx) => {
-    ctx.body = await getSnapshotDetail(ctx.params.invoice_number);
-  });
+    get('/api/snapshot/:invoice_number', 'read', async (ctx) => {
+      ctx.body = await getSnapshotDetail(ctx.params.invoice_number);
+    }),
 
-  router.get('/snapshot/:invoice_number/csv', requireScope('read'), async (ctx) => {
-    const s = await getSnapshotColumns(ctx.params.invoice_number, ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
-    const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
-    // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
-    ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
-    ctx.type = 'text/csv; charset=utf-8';
-    ctx.body = s.invoice_csv;
-  });
+    get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
+      const s = await getSnapshotColumns(ctx.params.invoice_number, ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
+      const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
+      // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
+      ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.body = s.invoice_csv;
+    }),
 
-  // The bill as a PDF (the same renderer the desktop app uses).
-  router.get('/snapshot/:invoice_number/pdf', requireScope('read'), async (ctx) => {
-    const bill = await getSnapshotDetail(ctx.params.invoice_number);
-    // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
-    const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
-    const pdf = await renderBillPdf(bill);
-    ctx.attachment(pdfFileName(bill), { fallback: asciiFallback(pdfFileName(bill)) });
-    ctx.type = 'application/pdf';
-    ctx.body = pdf;
-  });
+    // The bill as a PDF (the same renderer the desktop app uses).
+    get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
+      const bill = await getSnapshotDetail(ctx.params.invoice_number);
+      // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
+      const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
+      const pdf = await renderBillPdf(bill);
+      ctx.attachment(pdfFileName(bill), { fallback: asciiFallback(pdfFileName(bill)) });
+      ctx.type = 'application/pdf';
+      ctx.body = pdf;
+    }),
 
-  // The body exactly as Ledger posted it: the evidence behind every normalised number.
-  router.get('/snapshot/:invoice_number/raw', requireScope('read'), async (ctx) => {
-    const s = await getSnapshotColumns(ctx.params.invoice_number, ['raw_body']);
-    if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: ctx.params.invoice_number });
-    ctx.type = 'application/json; charset=utf-8';
-    ctx.body = s.raw_body;
-  });
-
-  return router;
+    // The body exactly as Ledger posted it: the evidence behind every normalised number.
+    get('/api/snapshot/:invoice_number/raw', 'read', async (ctx) => {
+      const s = await getSnapshotColumns(ctx.params.invoice_number, ['raw_body']);
+      if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: ctx.params.invoice_number });
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = s.raw_body;
+    }),
+  ];
 }
 
 const requireJson: Koa.Middleware = async (ctx, next) => {
