@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as m001 from './20261128_001_archive_tables';
 import * as m002 from './20261128_002_scheduler_and_jobs';
 import * as m003 from './20261128_003_runs';
+import * as m004 from './20261201_004_schedule_zone';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261128_001_archive_tables', m001],
   ['20261128_002_scheduler_and_jobs', m002],
   ['20261128_003_runs', m003],
+  ['20261201_004_schedule_zone', m004],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

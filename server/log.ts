@@ -14,8 +14,20 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): L
       base: { service: 'archive' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Belt and braces: no token ever reaches a log line.
+      // An error is logged by its type, message, code and stack only: parsers attach the request
+      // body to their errors (co-body's err.body), and no body ever belongs in a log line.
+      serializers: { err: errorOnly },
       redact: { paths: ['req.headers.authorization', '*.authorization', 'serviceToken', 'adminToken'], censor: '[redacted]' },
     },
     level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false, minLength: 0 }),
   );
+}
+
+function errorOnly(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err).slice(0, 500) };
+  const e = err as Error & { code?: unknown; status?: unknown; type?: unknown; cause?: unknown };
+  const out: Record<string, unknown> = { type: e.constructor?.name ?? 'Error', message: e.message.slice(0, 500), stack: e.stack };
+  for (const k of ['code', 'status', 'type'] as const) if (typeof e[k] === 'string' || typeof e[k] === 'number') out[k] = e[k];
+  if (e.cause !== undefined) out.cause = errorOnly(e.cause);
+  return out;
 }

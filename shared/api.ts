@@ -8,9 +8,20 @@ import { DECIMAL_TEXT } from './money';
 export const LINE_TYPES = ['user', 'asset', 'backup', 'ticket', 'custom'] as const;
 export type LineType = (typeof LINE_TYPES)[number];
 
+/**
+ * Invoice numbers (Ledger's are `<account>-<YYYY><MM>`): 1 to 50 characters, letters, digits,
+ * `.`, `_` and `-`, starting with a letter or digit, so every one is a safe path segment and
+ * file name (never `.` or `..`).
+ */
+export const INVOICE_NUMBER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
+export const INVOICE_NUMBER_RULE = 'must be 1 to 50 letters, digits, ".", "_" or "-", starting with a letter or digit';
+/** Largest value of a PostgreSQL integer column. */
+export const INT_LIMIT = 2_147_483_647;
+
 /** Largest magnitude numeric(12,2) holds. */
-const MONEY_LIMIT = 9_999_999_999.99;
-const QUANTITY_LIMIT = 99_999_999.99;
+export const MONEY_LIMIT = 9_999_999_999.99;
+/** Largest magnitude numeric(10,2) holds (quantities, billable hours). */
+export const QUANTITY_LIMIT = 99_999_999.99;
 
 const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a date written YYYY-MM-DD' });
 
@@ -25,6 +36,8 @@ const optionalText = (max?: number) => {
   const s = max ? z.string().max(max, { message: `must be at most ${max} characters` }) : z.string();
   return s.nullish();
 };
+
+const count = z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).max(INT_LIMIT, { message: `must be at most ${INT_LIMIT}` });
 
 export const LineItemIn = z.object({
   line_type: z.enum(LINE_TYPES, { message: `must be one of ${LINE_TYPES.join(', ')}` }),
@@ -41,7 +54,7 @@ export const SnapshotPost = z.object({
   company_account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be a string of 1 to 50 digits' }),
   billing_year: z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' }),
   billing_month: z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' }),
-  invoice_number: z.string().trim().min(1, { message: 'must not be empty' }).max(50, { message: 'must be at most 50 characters' }).regex(/^[^/\\?#\s]+$/, { message: 'must not contain spaces, slashes, ? or #' }),
+  invoice_number: z.string().regex(INVOICE_NUMBER, { message: INVOICE_NUMBER_RULE }),
   total_amount: moneyIn(),
   invoice_date: isoDate,
   billing_data_json: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }),
@@ -56,8 +69,8 @@ export const SnapshotPost = z.object({
   total_backup_charges: moneyIn().nullish(),
   total_ticket_charges: moneyIn().nullish(),
   total_line_item_charges: moneyIn().nullish(),
-  user_count: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).nullish(),
-  asset_count: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).nullish(),
+  user_count: count.nullish(),
+  asset_count: count.nullish(),
   billable_hours: moneyIn(QUANTITY_LIMIT).nullish(),
   created_by: optionalText(100),
   notes: optionalText(),

@@ -3,6 +3,7 @@
  * request schemas, response types and the progress events. Browser-safe.
  */
 import { z } from 'zod';
+import { isTimeZone } from './api';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -45,7 +46,7 @@ export const SchedulerConfigUpdate = z.strictObject({
   enabled: z.boolean().optional(),
   day_of_month: DAY_OF_MONTH.optional(),
   hour: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 to 23' }).max(23, { message: 'must be 0 to 23' }).optional(),
-  timezone: z.string().nullable().optional(),
+  timezone: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin (or null for the server\'s zone)' }).nullable().optional(),
   snapshot_previous_month: z.boolean().optional(),
   snapshot_all_companies: z.boolean().optional(),
   account_numbers: z.array(ACCOUNT).max(10_000).optional(),

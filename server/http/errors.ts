@@ -130,6 +130,12 @@ function toApiError(err: unknown): ApiError {
   if (e?.type === 'entity.too.large' || e?.status === 413) {
     return new ApiError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
   }
+  if (/forbidden prototype property/.test(e?.message ?? '')) {
+    return new ApiError('invalid_json', 'Request body has a "__proto__" key, which is not accepted in any object');
+  }
+  if (typeof e?.code === 'string' && (e.code.startsWith('Z_') || e.code.startsWith('ERR__ERROR_'))) {
+    return new ApiError('bad_request', `The request body cannot be decompressed as its Content-Encoding says (${e.message ?? e.code})`);
+  }
   if (e?.type === 'entity.parse.failed' || (e?.status === 400 && /JSON/i.test(e.message ?? ''))) {
     return new ApiError('invalid_json', `Request body is not valid JSON: ${e.message}`);
   }

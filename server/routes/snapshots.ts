@@ -1,10 +1,11 @@
 /** One bill: Ledger's post, reading it back, its CSV and the raw evidence. */
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
-import { SnapshotPost } from '../../shared/api';
+import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
 import type { AppDeps } from '../app';
-import { ApiError, parseOrThrow } from '../http/errors';
+import { ApiError, validationError } from '../http/errors';
 import { archiveSnapshot } from '../snapshots/archive';
+import { checkSnapshotPost } from '../snapshots/validate';
 import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
 import { get, post, type Route } from './table';
 
@@ -13,7 +14,9 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
   return [
     post('/api/snapshot', 'ingest', requireJson, json, async (ctx) => {
-      const post = parseOrThrow(SnapshotPost, ctx.request.body, 'snapshot');
+      const checked = checkSnapshotPost(ctx.request.body);
+    if (!checked.ok) throw validationError(checked.fields, 'snapshot');
+    const post = checked.post;
       // Everything that can fail happens before the insert commits: after it, only assignments.
       const location = `/api/snapshot/${encodeURIComponent(post.invoice_number)}`;
       const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });
@@ -24,11 +27,11 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     }),
 
     get('/api/snapshot/:invoice_number', 'read', async (ctx) => {
-      ctx.body = await getSnapshotDetail(ctx.params.invoice_number);
+      ctx.body = await getSnapshotDetail(invoiceOf(ctx));
     }),
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(ctx.params.invoice_number, ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
+      const s = await getSnapshotColumns(invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
       const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
       // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
       ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
@@ -38,7 +41,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     // The bill as a PDF (the same renderer the desktop app uses).
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
-      const bill = await getSnapshotDetail(ctx.params.invoice_number);
+      const bill = await getSnapshotDetail(invoiceOf(ctx));
       // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
       const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
       const pdf = await renderBillPdf(bill);
@@ -49,12 +52,19 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     // The body exactly as Ledger posted it: the evidence behind every normalised number.
     get('/api/snapshot/:invoice_number/raw', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(ctx.params.invoice_number, ['raw_body']);
-      if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: ctx.params.invoice_number });
+      const s = await getSnapshotColumns(invoiceOf(ctx), ['raw_body']);
+      if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: invoiceOf(ctx) });
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = s.raw_body;
     }),
   ];
+}
+
+/** The invoice number of the path; one outside the rule of invoice numbers cannot name a bill. */
+function invoiceOf(ctx: Koa.Context): string {
+  const invoice = (ctx.params as Record<string, string>).invoice_number;
+  if (!INVOICE_NUMBER.test(invoice)) throw validationError([{ field: 'invoice_number', reason: INVOICE_NUMBER_RULE }], 'invoice number');
+  return invoice;
 }
 
 const requireJson: Koa.Middleware = async (ctx, next) => {

@@ -6,10 +6,10 @@
  * to the network and the database.
  */
 import { createHash } from 'node:crypto';
-import { SnapshotPost } from '../../shared/api';
-import { ApiError, fieldErrorsFromZod } from '../http/errors';
+import { ApiError } from '../http/errors';
 import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import { checkSnapshotPost } from '../snapshots/validate';
 
 export interface PrepareTask {
   /** Ledger's billing answer as received, for this company and month. */
@@ -33,14 +33,13 @@ export function prepareRunBill(task: PrepareTask): PrepareOutcome {
   const answer = readBillingAnswer(task.text, task.account, task.year, task.month);
   if (typeof answer === 'string') return { kind: 'refused', error: `${task.what}: ${answer}`, details: null };
   const body = buildSnapshotFromBilling(answer, task.company, { created_by: task.createdBy, notes: task.notes });
-  const parsed = SnapshotPost.safeParse(body);
-  if (!parsed.success) {
-    const fields = fieldErrorsFromZod(parsed.error, body);
-    return { kind: 'refused', error: `Ledger's bill does not pass validation: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, details: null };
+  const checked = checkSnapshotPost(body);
+  if (!checked.ok) {
+    return { kind: 'refused', error: `Ledger's bill does not pass validation: ${checked.fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, details: { fields: checked.fields } };
   }
   let prepared: PreparedSnapshot;
   try {
-    prepared = prepareSnapshot(parsed.data, task.tolerance);
+    prepared = prepareSnapshot(checked.post, task.tolerance);
   } catch (err) {
     if (err instanceof ApiError) return { kind: 'refused', error: err.message, details: err.details ?? null };
     throw err;

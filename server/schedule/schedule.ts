@@ -14,6 +14,7 @@ import type { Logger } from '../log';
 import { ApiError } from '../http/errors';
 import type { RunEngine } from '../runs/engine';
 import { nextDue, periodFor, previousDue } from '../../shared/schedule';
+import { isTimeZone } from '../../shared/api';
 
 export { nextDue, periodFor, previousDue };
 
@@ -39,8 +40,21 @@ export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
   return row as ScheduleRow;
 }
 
-export function scheduleView(row: ScheduleRow, serverTz: string, now = new Date()): SchedulerConfig {
+/**
+ * The zone the schedule is read in. One the row names but this server cannot use (written
+ * before the database checked it, or one PostgreSQL knows and JavaScript does not) is
+ * reported in words wherever the schedule is read, never as a stack trace.
+ */
+export function zoneOf(row: Pick<ScheduleRow, 'timezone'>, serverTz: string): string {
   const tz = row.timezone ?? serverTz;
+  if (!isTimeZone(tz) || tz.trim() === '') {
+    throw new ApiError('invalid_state', `The schedule's time zone ${JSON.stringify(tz)} is not a time zone this server knows; set an IANA zone such as Europe/Berlin (POST /api/scheduler/config with "timezone", or null for the server's zone)`, { timezone: tz });
+  }
+  return tz;
+}
+
+export function scheduleView(row: ScheduleRow, serverTz: string, now = new Date()): SchedulerConfig {
+  const tz = zoneOf(row, serverTz);
   const next = row.enabled ? nextDue(row, tz, now) : null;
   const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
   return {
@@ -71,7 +85,7 @@ export type DueDecision = { due: false; reason: string } | { due: true; at: Date
 export async function dueRun(knex: Knex, serverTz: string, now: Date): Promise<DueDecision> {
   const row = await readSchedule(knex);
   if (!row.enabled) return { due: false, reason: 'the schedule is disabled' };
-  const tz = row.timezone ?? serverTz;
+  const tz = zoneOf(row, serverTz);
   const at = previousDue(row, tz, now);
   if (at.getTime() < new Date(row.created_at).getTime()) return { due: false, reason: `the last due time (${at.toISOString()}) is older than the schedule itself; next: ${nextDue(row, tz, now).toISOString()}` };
   const ran = await knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
@@ -139,7 +153,7 @@ export class Scheduler {
       this.deps.log.info('schedule disabled');
       return;
     }
-    const tz = row.timezone ?? this.deps.timeZone;
+    const tz = zoneOf(row, this.deps.timeZone);
     const at = nextDue(row, tz, this.now());
     this.nextAt = at;
     this.timer = (this.deps.arm ?? nodeScheduleTimer)(at, () => {

@@ -4,9 +4,10 @@
  * up (a rounding cent is a warning on the snapshot; more than the tolerance is refused).
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CATEGORY_TOTAL_FIELDS, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
+import { CATEGORY_TOTAL_FIELDS, MONEY_LIMIT, QUANTITY_LIMIT, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
+import type { FieldError } from '../../shared/errors';
 import { absGreaterThan, isDecimalText, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
-import { ApiError } from '../http/errors';
+import { ApiError, validationError } from '../http/errors';
 
 export interface SnapshotRow {
   company_account_number: string;
@@ -84,8 +85,38 @@ export function normaliseSnapshot(post: SnapshotPost): NormalisedSnapshot {
     rate: roundLedger(li.rate),
     amount: roundLedger(li.amount),
   }));
+  checkColumnRanges(row, lineItems);
   return { row, billingData: post.billing_data_json, lineItems, warnings: [] };
 }
+
+const MONEY_MAX = MONEY_LIMIT.toFixed(2);
+const QUANTITY_MAX = QUANTITY_LIMIT.toFixed(2);
+
+/** Rounding can carry a value past its column (9999999999.995 -> 10000000000.00): checked exactly, after the money rule. */
+function checkColumnRanges(row: SnapshotRow, lines: LineItemRow[]): void {
+  const fields: FieldError[] = [];
+  const check = (field: string, value: string | null, max: string) => {
+    if (value !== null && absGreaterThan(value, max)) fields.push({ field, reason: `must be at most ${max} in magnitude once rounded to the cent (is ${value})` });
+  };
+  check('total_amount', row.total_amount, MONEY_MAX);
+  for (const f of CATEGORY_TOTAL_FIELDS) check(f, row[f], MONEY_MAX);
+  check('billable_hours', row.billable_hours, QUANTITY_MAX);
+  lines.forEach((l, i) => {
+    check(`line_items[${i}].quantity`, l.quantity, QUANTITY_MAX);
+    check(`line_items[${i}].rate`, l.rate, MONEY_MAX);
+    check(`line_items[${i}].amount`, l.amount, MONEY_MAX);
+  });
+  if (fields.length > 0) throw validationError(fields, 'snapshot');
+}
+
+/** Which line type each category total adds up. */
+export const CATEGORY_OF_LINE_TYPE: Record<LineType, (typeof CATEGORY_TOTAL_FIELDS)[number]> = {
+  user: 'total_user_charges',
+  asset: 'total_asset_charges',
+  backup: 'total_backup_charges',
+  ticket: 'total_ticket_charges',
+  custom: 'total_line_item_charges',
+};
 
 export interface TotalsCheck {
   expected: string;
@@ -114,6 +145,22 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
   if (absGreaterThan(linesCheck.difference, tolerance)) refuse('line_items', 'The sum of the line items', linesCheck);
   if (linesCheck.difference !== '0.00') {
     warnings.push({ code: 'line_items_total_mismatch', message: `Line items add up to ${linesSum}, the total is ${total} (rounding difference ${linesCheck.difference})`, ...linesCheck });
+  }
+
+  // Each category total against its own line items: a bill whose users add up to one sum and
+  // whose total_user_charges says another is refused, even when the grand totals agree.
+  for (const [type, field] of Object.entries(CATEGORY_OF_LINE_TYPE)) {
+    const stated = n.row[field];
+    if (stated === null) continue;
+    const sum = sumMoney(n.lineItems.filter((l) => l.line_type === type).map((l) => l.amount));
+    const difference = subtractMoney(sum, stated);
+    if (absGreaterThan(difference, tolerance)) {
+      throw new ApiError(
+        'totals_mismatch',
+        `The ${type} line items add up to ${sum}, but ${field} is ${stated}: a difference of ${difference}, more than the tolerance of ${tolerance}`,
+        { field, category: type, expected: stated, actual: sum, difference, tolerance },
+      );
+    }
   }
 
   const categories = CATEGORY_TOTAL_FIELDS.map((f) => n.row[f]).filter((v): v is string => v !== null);

@@ -158,10 +158,21 @@ describe('money', () => {
     expect(await count('billing_snapshots')).toBe(before);
   });
 
-  it('checks category totals against the total too', async () => {
+  it('checks each category total against its own line items', async () => {
     const res = await post(makeBill({ company_account_number: '920004', total_user_charges: 0.3, total_asset_charges: 5 }));
     expect(res.status).toBe(422);
-    expect((await res.json()).details).toMatchObject({ field: 'total_*_charges', actual: '5.30', expected: '0.30' });
+    expect((await res.json()).details).toMatchObject({ field: 'total_asset_charges', category: 'asset', actual: '0.00', expected: '5.00' });
+  });
+
+  it('checks the category totals against the total too', async () => {
+    const lines = [
+      { line_type: 'user', item_name: 'Ada', description: 'User', quantity: 1, rate: 0.3, amount: 0.3 },
+      { line_type: 'custom', item_name: 'Setup', description: 'Setup', quantity: 1, rate: 5, amount: 5 },
+    ];
+    // The custom lines have no category total, so the categories add up to 0.30 of 5.30.
+    const res = await post(makeBill({ company_account_number: '920014', line_items: lines, total_amount: 5.3, total_user_charges: 0.3 }));
+    expect(res.status).toBe(422);
+    expect((await res.json()).details).toMatchObject({ field: 'total_*_charges', actual: '0.30', expected: '5.30' });
   });
 
   it('an empty company with no line items and total 0.0 is archived', async () => {

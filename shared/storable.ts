@@ -1,0 +1,61 @@
+/**
+ * What Archive can store exactly. Every text must survive PostgreSQL unchanged (no NUL, no
+ * lone UTF-16 surrogate: PostgreSQL refuses the first and stores U+FFFD for the second, so
+ * the stored bill would no longer match its hash), every number must be one that JSON
+ * carries exactly between systems, and nesting has a bound. Checked on the whole decoded
+ * body, keys included, before anything else looks at it. Browser-safe.
+ */
+import type { FieldError } from './errors';
+
+/** Deepest nesting of arrays and objects accepted anywhere in a body (Ledger's bills nest 5 deep). */
+export const MAX_JSON_DEPTH = 32;
+/** Largest magnitude of any number: beyond ±(2^53 − 1) a JSON number is no longer exact in JavaScript. */
+export const MAX_JSON_NUMBER = Number.MAX_SAFE_INTEGER;
+/** Keys refused anywhere: JavaScript objects treat them as their prototype, not as data. */
+const RESERVED_KEYS = new Set(['__proto__']);
+
+/** NUL, or a high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function textProblem(s: string): string | undefined {
+  const m = UNSTORABLE_TEXT.exec(s);
+  if (!m) return undefined;
+  return m[0] === '\u0000' ? `must not contain the NUL character (at position ${m.index})` : `must be valid Unicode text (a lone surrogate at position ${m.index})`;
+}
+
+/**
+ * Every place in `value` Archive could not store exactly, as `field: reason` (paths like
+ * `billing_data_json.receipt.billed_users[3].name`), at most `max` of them.
+ */
+export function unstorableFields(value: unknown, max = 20): FieldError[] {
+  const out: FieldError[] = [];
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (out.length >= max) return;
+    if (typeof v === 'string') {
+      const p = textProblem(v);
+      if (p) out.push({ field: path || '(body)', reason: p });
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) out.push({ field: path || '(body)', reason: 'must be a finite number' });
+      else if (Math.abs(v) > MAX_JSON_NUMBER) out.push({ field: path || '(body)', reason: `must be at most ${MAX_JSON_NUMBER} in magnitude` });
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) {
+        out.push({ field: path || '(body)', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+        return;
+      }
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length && out.length < max; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+        return;
+      }
+      for (const key of Object.keys(v)) {
+        if (out.length >= max) return;
+        const at = path ? `${path}.${key}` : key;
+        const keyProblem = textProblem(key);
+        if (keyProblem) out.push({ field: path ? `${path} (a key)` : '(a key)', reason: keyProblem });
+        else if (RESERVED_KEYS.has(key)) out.push({ field: at, reason: 'is a reserved name and cannot be a key' });
+        else walk((v as Record<string, unknown>)[key], at, depth + 1);
+      }
+    }
+  };
+  walk(value, '', 0);
+  return out;
+}
