@@ -7,6 +7,7 @@ import * as m001 from './20261128_001_archive_tables';
 import * as m002 from './20261128_002_scheduler_and_jobs';
 import * as m003 from './20261128_003_runs';
 import * as m004 from './20261201_004_schedule_zone';
+import * as m005 from './20261201_005_run_refusals';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261128_002_scheduler_and_jobs', m002],
   ['20261128_003_runs', m003],
   ['20261201_004_schedule_zone', m004],
+  ['20261201_005_run_refusals', m005],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

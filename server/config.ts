@@ -39,6 +39,8 @@ const EnvSchema = z.object({
   PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  // Largest answer read from Ledger or Codex; default: BODY_LIMIT.
+  PEER_MAX_BYTES: z.string().regex(/^\d+(kb|mb)?$/i, { message: 'must be a size such as 10mb' }).optional(),
   // Receiving a request (headers, then the whole body) must finish within these (Node's own default is 300 s).
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
@@ -70,6 +72,7 @@ export interface Config {
   peerTimeoutMs: number;
   peerRetries: number;
   peerBackoffMs: number;
+  peerMaxBytes: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   /** `off` keeps this server from firing the schedule (e.g. when only the systemd timer should). */
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     peerTimeoutMs: e.PEER_TIMEOUT_MS,
     peerRetries: e.PEER_RETRIES,
     peerBackoffMs: e.PEER_BACKOFF_MS,
+    peerMaxBytes: sizeInBytes(e.PEER_MAX_BYTES ?? e.BODY_LIMIT),
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
     scheduler: e.SCHEDULER === 'on',
@@ -136,6 +140,14 @@ export function requireTokens(config: Config): { serviceToken: string; adminToke
 }
 
 export { MIN_TOKEN_LENGTH };
+
+/** "10mb", "512kb" or plain bytes, as bytes. */
+export function sizeInBytes(size: string): number {
+  const m = /^(\d+)(kb|mb)?$/i.exec(size);
+  if (!m) throw new ConfigError(`not a size: ${size}`);
+  const unit = m[2]?.toLowerCase();
+  return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
 
 function readEnvFile(file: string): Record<string, string> {
   try {

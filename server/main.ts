@@ -72,6 +72,8 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     peers: peerSettings(config, tokens.serviceToken),
     defaultConcurrency: config.runConcurrency,
     prepareThreads: config.runWorkers,
+    timeZone: config.timeZone,
+    now: opts.schedulerClock?.now,
   });
   await engine.recoverInterrupted();
   // A run whose server died while this one is up is noticed too (its lock is gone).

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'headers_too_large', // 431
   'unsupported_media_type', // 415
   'totals_mismatch', // 422: line items or categories do not add up to the total
+  'period_not_ended', // 422: a real run for a month that has not ended (details.state: open or future)
   'dependency_unavailable', // 503: the database or a peer is down
   'not_implemented', // 501: an HTTP method the server does not support
   'internal', // 500: a bug; the request id is in the log

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isTimeZone } from './api';
+import { textProblem } from './storable';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -11,7 +12,8 @@ export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'partial', 
 /** A run in one of these may be resumed: the companies not yet done are taken up again. */
 export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'cancelled', 'partial', 'failed'];
 
-export const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'failed'] as const;
+/** `not_found`: a company the run was asked for by account number that Codex does not know. */
+export const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'not_found', 'failed'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 
 export const JOB_TYPES = ['run', 'dry_run'] as const;
@@ -30,10 +32,14 @@ export const RunRequest = z
     all: z.boolean().optional(),
     dry_run: z.boolean({ message: 'is required: true for a dry run, false to archive' }),
     concurrency: z.number().int().min(1, { message: 'must be 1 to 64' }).max(64, { message: 'must be 1 to 64' }).optional(),
+    /** A real run of a month that has not ended archives provisional bills for good: only when asked, with a reason. */
+    allow_open_period: z.boolean().optional(),
+    reason: z.string().trim().min(1, { message: 'must say why' }).max(500, { message: 'must be at most 500 characters' }).refine((s) => !textProblem(s), { message: 'must be plain text' }).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.accounts && v.all) ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be combined with accounts' });
     if (!v.accounts && v.all === false) ctx.addIssue({ code: 'custom', path: ['accounts'], message: 'is required when all is false' });
+    if (v.allow_open_period && !v.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required with allow_open_period: say why this month is archived before it has ended' });
   });
 export type RunRequest = z.infer<typeof RunRequest>;
 
@@ -97,6 +103,7 @@ export interface JobCounts {
   changed_since_archived: number;
   no_bill: number;
   skipped: number;
+  not_found: number;
   failed: number;
 }
 
@@ -120,6 +127,8 @@ export interface Job {
   error: string | null;
   success: boolean | null;
   resume_count: number;
+  /** Why a real run was allowed for a month that had not ended (allow_open_period). */
+  open_period_reason: string | null;
   /** When finished: the wall time and the mean per company of each phase (fetch, build, record), in ms. */
   timings: Record<string, number> | null;
 }

@@ -69,3 +69,18 @@ export function periodFor(due: Date, tz: string, previousMonth: boolean): { year
   return { year, month };
 }
 
+
+export type PeriodState = 'ended' | 'open' | 'future';
+
+/**
+ * Where a month stands at `now` in zone `tz`: `ended` once its last day is over there, `open`
+ * while it runs (its bills are still provisional), `future` before it starts. A real run
+ * archives for good, so it takes only ended months unless told otherwise.
+ */
+export function periodState(year: number, month: number, tz: string, now: Date): { state: PeriodState; starts_at: Date; ends_at: Date } {
+  const starts_at = zonedTime(year, month, 1, 0, tz);
+  const [ny, nm] = addMonths(year, month, 1);
+  const ends_at = zonedTime(ny, nm, 1, 0, tz);
+  const state: PeriodState = now.getTime() >= ends_at.getTime() ? 'ended' : now.getTime() >= starts_at.getTime() ? 'open' : 'future';
+  return { state, starts_at, ends_at };
+}

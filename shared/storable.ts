@@ -59,3 +59,11 @@ export function unstorableFields(value: unknown, max = 20): FieldError[] {
   walk(value, '', 0);
   return out;
 }
+
+/**
+ * A diagnostic text (an error message quoting a peer's answer, a name) made storable: NUL
+ * becomes "\\0" and a lone surrogate U+FFFD. Never for a bill, which is refused instead.
+ */
+export function cleanText(s: string): string {
+  return s.replace(/\u0000/g, '\\0').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}

@@ -31,6 +31,8 @@ Commands:
           [--all | --accounts a,b]  All Codex companies (default) or these accounts.
           [--dry-run]           Fetch and check everything, write nothing, print the plan.
           [--concurrency N]     Ledger calls at a time (default RUN_CONCURRENCY, 8).
+          [--allow-open-period REASON]  Archive a month that has not ended yet (its bills are
+                                provisional and kept for good); the reason is recorded on the job.
           [--resume JOB_ID]     Take up an interrupted, cancelled, partial or failed run.
                                 Exit status 0 only when the run completed.
   test-workflow --account A --year Y --month M [--archive-url URL]
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
           'dry-run': { type: 'boolean', default: false },
           concurrency: { type: 'string' },
           resume: { type: 'string' },
+          'allow-open-period': { type: 'string' },
         },
         strict: true,
       });
@@ -80,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
         dryRun: values['dry-run'] ?? false,
         concurrency: int('concurrency', values.concurrency, 1, 64),
         resume: values.resume,
+        allowOpenPeriod: values['allow-open-period']?.trim() || undefined,
       });
     }
     case 'test-workflow': {

@@ -27,6 +27,8 @@ export interface ScheduledSnapshotsOptions {
   dryRun: boolean;
   resume?: string;
   concurrency?: number;
+  /** Archive a month that has not ended: why (recorded on the job). */
+  allowOpenPeriod?: string;
   /** Recorded as the job's trigger: `timer` when run without a period (systemd), `cli` otherwise. */
   triggeredBy?: string;
 }
@@ -66,6 +68,8 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
       peers: peerSettings(config, serviceToken ?? ''),
       defaultConcurrency: config.runConcurrency,
       prepareThreads: config.runWorkers,
+      timeZone: config.timeZone,
+      now: () => now,
     });
     await engine.recoverInterrupted();
 
@@ -149,7 +153,7 @@ async function request(knex: import('knex').Knex, config: Config, opts: Schedule
       const row = await readSchedule(knex);
       if (!row.snapshot_all_companies) accounts = row.account_numbers;
     }
-    return { year: opts.year, month: opts.month, accounts, dryRun: opts.dryRun, triggeredBy: opts.triggeredBy ?? 'cli', concurrency: opts.concurrency };
+    return { year: opts.year, month: opts.month, accounts, dryRun: opts.dryRun, triggeredBy: opts.triggeredBy ?? 'cli', concurrency: opts.concurrency, allowOpenPeriod: opts.allowOpenPeriod };
   }
   const decision = await dueRun(knex, config.timeZone, now);
   if (!decision.due) {
@@ -165,6 +169,7 @@ async function request(knex: import('knex').Knex, config: Config, opts: Schedule
     concurrency: opts.concurrency,
     // A dry run does not use up the due time.
     scheduledFor: opts.dryRun ? undefined : decision.at,
+    allowOpenPeriod: opts.allowOpenPeriod ?? decision.openPeriodReason,
   };
 }
 

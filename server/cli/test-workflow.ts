@@ -8,6 +8,7 @@
 import type { Config } from '../config';
 import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
 import type { Job, JobItem, SchedulerConfig } from '../../shared/runs';
+import { periodState } from '../../shared/schedule';
 
 export interface WorkflowOptions {
   account: string;
@@ -73,7 +74,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       if (!['running', 'pending'].includes(job.status)) {
         const item = job.items.items[0];
         if (!item) throw new Error(`job ${job_id} ended ${job.status} without an outcome: ${job.error ?? ''}`);
-        if (item.outcome === 'failed' || item.outcome === 'skipped') throw new Error(`job ${job_id}: ${item.outcome}: ${item.error}`);
+        if (item.outcome === 'failed' || item.outcome === 'skipped' || item.outcome === 'not_found') throw new Error(`job ${job_id}: ${item.outcome}: ${item.error}`);
         return { job, item };
       }
       if (Date.now() > deadline) throw new Error(`job ${job_id} still ${job.status} after 2 minutes`);
@@ -110,6 +111,15 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       const what = item.outcome === 'would_archive' ? `would archive ${item.invoice_number}, total ${item.total_amount}, ${item.line_item_count} lines` : `${item.outcome} (${item.invoice_number}, total ${item.total_amount})`;
       return [item, `${what}; job ${job.id}`];
     });
+    // The one step that writes for good: say so before it happens, and keep the server's rule
+    // (only a month that has ended in the schedule's zone) in words here too.
+    const schedule = await api<SchedulerConfig>('/api/scheduler/config');
+    const state = periodState(opts.year, opts.month, schedule.effective_timezone, new Date());
+    if (state.state !== 'ended') {
+      out(`✗ ${step + 1}. Archive the bill: ${period} has not ended yet in ${schedule.effective_timezone} (it ends ${state.ends_at.toISOString()}); an archived bill is kept for good, so the workflow archives only months that have ended. Run it for an earlier month.`);
+      throw new StepFailed();
+    }
+    out(`  Next: archiving ${invoice} for good. An archived bill is never changed or removed; this is a real bill of company ${opts.account}.`);
     const archived = await run('Archive the bill', async () => {
       const { job, item } = await runAndWait(false);
       return [item, `${item.outcome}: ${item.invoice_number}, snapshot ${item.snapshot_id}; job ${job.id}`];

@@ -22,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
   headers_too_large: 431,
   unsupported_media_type: 415,
   totals_mismatch: 422,
+  period_not_ended: 422,
   dependency_unavailable: 503,
   not_implemented: 501,
   internal: 500,

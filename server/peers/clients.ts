@@ -23,6 +23,8 @@ export interface PeerSettings {
   timeoutMs: number;
   retries: number;
   backoffMs: number;
+  /** Largest answer read from Ledger or Codex (PEER_MAX_BYTES). */
+  maxBytes: number;
 }
 
 export function peerSettings(config: Config, serviceToken: string): PeerSettings {
@@ -34,13 +36,14 @@ export function peerSettings(config: Config, serviceToken: string): PeerSettings
     timeoutMs: config.peerTimeoutMs,
     retries: config.peerRetries,
     backoffMs: config.peerBackoffMs,
+    maxBytes: config.peerMaxBytes,
   };
 }
 
 type Call = Omit<PeerOptions, 'name' | 'baseUrl' | 'token'>;
 
 function call(s: PeerSettings, signal?: AbortSignal): Call {
-  return { timeoutMs: s.timeoutMs, retries: s.retries, backoffMs: s.backoffMs, signal };
+  return { timeoutMs: s.timeoutMs, retries: s.retries, backoffMs: s.backoffMs, maxBytes: s.maxBytes, signal };
 }
 
 export class CodexClient {

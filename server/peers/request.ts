@@ -25,6 +25,8 @@ export interface PeerOptions {
    * elsewhere, such as a run's worker threads. Every other answer is parsed as always.
    */
   rawSuccess?: boolean;
+  /** Largest answer read, in bytes; a larger one is a `too_large` failure (not retried). */
+  maxBytes?: number;
 }
 
 export interface PeerResponse<T> {
@@ -38,7 +40,7 @@ export interface PeerResponse<T> {
 export class PeerError extends Error {
   constructor(
     message: string,
-    readonly kind: 'network' | 'timeout' | 'http' | 'invalid_response' | 'aborted',
+    readonly kind: 'network' | 'timeout' | 'http' | 'invalid_response' | 'aborted' | 'too_large',
     readonly status: number | undefined,
     readonly attempts: number,
   ) {
@@ -86,10 +88,10 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
     }, opts.timeoutMs);
     const onCancel = () => ac.abort(opts.signal!.reason);
     opts.signal?.addEventListener('abort', onCancel, { once: true });
-    let res: { status: number; text: string };
+    let res: { status: number; text: string | undefined };
     try {
       const r = await request(url, { method: 'GET', headers: { authorization: `Bearer ${opts.token}`, accept: 'application/json' }, signal: ac.signal, dispatcher: AGENT });
-      res = { status: r.statusCode, text: await r.body.text() };
+      res = { status: r.statusCode, text: await readCapped(r.body, Number(r.headers['content-length'] ?? NaN), opts.maxBytes) };
     } catch (err) {
       if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt);
       last = timedOut
@@ -99,6 +101,9 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onCancel);
+    }
+    if (res.text === undefined) {
+      throw new PeerError(`${what}: answer too large (more than ${opts.maxBytes} bytes; PEER_MAX_BYTES sets the limit)`, 'too_large', res.status, attempt);
     }
     const text = res.text;
     if (res.status >= 500) {
@@ -118,6 +123,25 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
     return { status: res.status, body, text, attempts: attempt };
   }
   throw last!;
+}
+
+/** The body as text, or undefined (and the rest unread) once it is longer than `max` bytes. */
+async function readCapped(body: import('undici').Dispatcher.ResponseData['body'], declared: number, max: number | undefined): Promise<string | undefined> {
+  if (max === undefined) return body.text();
+  // Closing the stream early aborts the request: that error is expected and goes nowhere.
+  body.on('error', () => undefined);
+  if (declared > max) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) break; // leaving the loop closes the stream
+    chunks.push(chunk as Buffer);
+  }
+  return size > max ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
 function errorText(text: string): string {

@@ -28,6 +28,7 @@ export function runRoutes(deps: AppDeps): Route[] {
         accounts: req.accounts ? [...new Set(req.accounts)] : undefined,
         dryRun: req.dry_run,
         concurrency: req.concurrency,
+        allowOpenPeriod: req.allow_open_period ? req.reason : undefined,
         triggeredBy: `api:${ctx.state.role}`,
       });
       ctx.status = 202;

@@ -20,6 +20,9 @@ import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs'
 import { subtractMoney } from '../../shared/money';
 import type { DatabaseKind } from '../db/database';
 import { ApiError } from '../http/errors';
+import { cleanText, textProblem } from '../../shared/storable';
+import { periodState } from '../../shared/schedule';
+import { zoneOf } from '../schedule/schedule';
 import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type BillText, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
@@ -39,6 +42,8 @@ export interface RunRequestInput {
   concurrency?: number;
   /** The due time of a scheduled run (server schedule or systemd timer). */
   scheduledFor?: Date;
+  /** A real run of a month that has not ended yet: why it is wanted (recorded on the job). Without it, refused. */
+  allowOpenPeriod?: string;
 }
 
 export interface EngineDeps {
@@ -52,6 +57,9 @@ export interface EngineDeps {
   prepareThreads: number;
   /** How often live counters and the heartbeat reach the job row. */
   flushMs?: number;
+  /** The server's zone: a month ends in the schedule's zone, or in this one when the schedule names none. */
+  timeZone: string;
+  now?: () => Date;
 }
 
 interface ActiveRun {
@@ -78,7 +86,7 @@ interface PhaseTimings {
 }
 
 const ADVISORY_CLASS = 0x41524348; // 'ARCH'
-const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, failed: 0 };
+const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, not_found: 0, failed: 0 };
 const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = {
   archived: 'archived',
   would_archive: 'would_archive',
@@ -86,6 +94,7 @@ const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = 
   changed_since_archived: 'changed_since_archived',
   no_bill: 'no_bill',
   skipped: 'skipped',
+  not_found: 'not_found',
   failed: 'failed',
 };
 
@@ -111,6 +120,7 @@ export class RunEngine {
   /** Claims the period and starts the run in the background; 409 when a real run for it is going. */
   async start(req: RunRequestInput): Promise<JobRow> {
     const concurrency = req.concurrency ?? this.deps.defaultConcurrency;
+    if (!req.dryRun) await this.checkPeriod(req);
     let row: JobRow;
     try {
       [row] = await this.deps.knex('snapshot_jobs')
@@ -129,6 +139,7 @@ export class RunEngine {
           heartbeat_at: this.deps.knex.fn.now(),
           owner: this.owner,
           scheduled_for: req.scheduledFor ?? null,
+          open_period_reason: req.dryRun ? null : (req.allowOpenPeriod ?? null),
         })
         .returning('*');
     } catch (err) {
@@ -141,6 +152,30 @@ export class RunEngine {
     }
     this.launch(row);
     return row;
+  }
+
+  /**
+   * A real run archives for good, so it takes a month only once it has ended in the schedule's
+   * zone: a future month never, an open one only with a reason (`allowOpenPeriod`).
+   */
+  private async checkPeriod(req: RunRequestInput): Promise<void> {
+    const row = await this.deps.knex('scheduled_snapshots').where({ id: 1 }).first('timezone');
+    const tz = row ? zoneOf(row, this.deps.timeZone) : this.deps.timeZone;
+    const now = this.deps.now?.() ?? new Date();
+    const p = periodState(req.year, req.month, tz, now);
+    if (p.state === 'ended') return;
+    const period = `${req.year}-${String(req.month).padStart(2, '0')}`;
+    const details = { year: req.year, month: req.month, state: p.state, timezone: tz, ends_at: p.ends_at.toISOString() };
+    if (p.state === 'future') {
+      throw new ApiError('period_not_ended', `${period} has not begun yet (in ${tz}); a real run archives only months that have ended, so it cannot run for ${period} before ${p.ends_at.toISOString()}. A dry run shows what Ledger would bill.`, details);
+    }
+    if (!req.allowOpenPeriod) {
+      throw new ApiError(
+        'period_not_ended',
+        `${period} has not ended yet (it ends ${p.ends_at.toISOString()}, in ${tz}): its bills are still provisional, and an archived bill is kept for good, so Ledger's final bill would be refused. Run it after the month ends, use a dry run, or say why with allow_open_period and a reason.`,
+        details,
+      );
+    }
   }
 
   /** Starts a run and waits for its end (the CLI and tests). */
@@ -353,7 +388,10 @@ export class RunEngine {
       const remaining = counts.total - counts.done;
       if (signal.aborted) final = { status: 'interrupted', error: 'The server stopped during this run; resume it to archive the companies not yet done' };
       else if (cancelRequested && remaining > 0) final = { status: 'cancelled', error: `Cancelled with ${remaining} of ${counts.total} companies not done; resume to finish` };
-      else if (counts.failed > 0) final = { status: 'partial', error: `${counts.failed} of ${counts.total} companies failed; see the job's items` };
+      else if (counts.failed > 0 || counts.not_found > 0) {
+        const parts = [counts.failed > 0 ? `${counts.failed} of ${counts.total} companies failed` : '', counts.not_found > 0 ? `${counts.not_found} account${counts.not_found > 1 ? 's are' : ' is'} not known to Codex` : ''].filter(Boolean);
+        final = { status: 'partial', error: `${parts.join('; ')}; see the job's items` };
+      }
       else final = { status: 'completed', error: null };
     } catch (err) {
       const reason = err instanceof PeerError || err instanceof ApiError ? err.message : `Unexpected error: ${(err as Error).message}`;
@@ -407,7 +445,7 @@ export class RunEngine {
     const existing = (await knex('snapshot_job_items').where({ job_id: job.id }).orderBy('position').select('account_number', 'company_name', 'outcome')) as { account_number: string; company_name: string | null; outcome: string | null }[];
     if (existing.length === 0) {
       const accounts = job.target_account_numbers as string[] | null;
-      let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string }[];
+      let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string; outcome?: 'not_found' | 'failed' }[];
       if (!accounts) {
         let list: CodexCompany[];
         try {
@@ -424,16 +462,21 @@ export class RunEngine {
             withoutAccount++;
             continue;
           }
-          if (seen.has(acct)) continue;
-          seen.add(acct);
-          planned.push({ account_number: acct, company_name: c.name ?? null, company: c });
+          const key = acct.length > 50 ? `${acct.slice(0, 47)}...` : acct;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          // An odd entry (an account that is not 1-50 digits, a name that is not text) fails alone.
+          const odd = oddCompany(c, acct);
+          planned.push(odd ? { account_number: key, company_name: null, company: null, skip: odd, outcome: 'failed' } : { account_number: acct, company_name: c.name ?? null, company: c });
         }
         await knex('snapshot_jobs').where({ id: job.id }).update({ codex_entries_without_account: withoutAccount });
       } else {
         planned = await mapLimit(accounts, Number(job.concurrency), async (acct) => {
           try {
             const c = await this.codex.company(acct, signal);
-            return c ? { account_number: acct, company_name: c.name ?? null, company: c } : { account_number: acct, company_name: null, company: null, skip: 'Codex has no company with this account number' };
+            if (!c) return { account_number: acct, company_name: null, company: null, skip: `Codex does not know account ${acct} (check the number)`, outcome: 'not_found' as const };
+            const odd = oddCompany(c, acct);
+            return odd ? { account_number: acct, company_name: null, company: null, skip: odd, outcome: 'failed' as const } : { account_number: acct, company_name: c.name ?? null, company: c };
           } catch (err) {
             throw new PeerError(`Cannot look up company ${acct}: ${(err as Error).message}`, (err as PeerError).kind ?? 'network', (err as PeerError).status, (err as PeerError).attempts ?? 1);
           }
@@ -444,7 +487,7 @@ export class RunEngine {
         account_number: p.account_number,
         company_name: p.company_name?.slice(0, 150) ?? null,
         position: i + 1,
-        outcome: p.skip ? 'skipped' : null,
+        outcome: p.skip ? (p.outcome ?? 'skipped') : null,
         error: p.skip ?? null,
         finished_at: p.skip ? new Date() : null,
       }));
@@ -455,7 +498,15 @@ export class RunEngine {
     const todo = existing.filter((e) => e.outcome === null);
     const companies = job.target_account_numbers ? null : await this.codex.companies(signal).catch(() => null);
     const facts = new Map((companies ?? []).map((c) => [String(c.account_number), c]));
-    return todo.map((e) => ({ account_number: e.account_number, company_name: e.company_name, company: facts.get(e.account_number) ?? null }));
+    // A company whose Codex entry is still odd fails again at once, with its reason, instead of being fetched.
+    const out: { account_number: string; company_name: string | null; company: CodexCompany | null }[] = [];
+    for (const e of todo) {
+      const fact = facts.get(e.account_number);
+      const odd = /^\d{1,50}$/.test(e.account_number) ? (fact ? oddCompany(fact, e.account_number) : undefined) : `The account number ${JSON.stringify(e.account_number)} is not 1 to 50 digits; fix the entry in Codex`;
+      if (odd) await knex('snapshot_job_items').where({ job_id: job.id, account_number: e.account_number }).whereNull('outcome').update({ outcome: 'failed', error: odd, finished_at: new Date() });
+      else out.push({ account_number: e.account_number, company_name: e.company_name, company: fact ?? null });
+    }
+    return out;
   }
 
   private async loadCounts(jobId: string, counts: JobCounts): Promise<number> {
@@ -510,13 +561,13 @@ export class RunEngine {
     const values = (fields: Partial<ItemValues> & Pick<ItemValues, 'outcome'>): ItemValues => ({
       account_number: acct,
       company_name: c.company_name,
-      error: null,
       snapshot_id: null,
       invoice_number: null,
       total_amount: null,
       line_item_count: null,
       details: null,
       ...fields,
+      error: fields.error ? cleanText(fields.error) : null,
       attempts,
       duration_ms: Math.round(performance.now() - started),
       finished_at: new Date(),
@@ -603,6 +654,15 @@ export class RunEngine {
       },
     };
   }
+}
+
+/** Why Codex's entry for a company cannot be run, or undefined when it can. */
+function oddCompany(c: CodexCompany, acct: string): string | undefined {
+  if (!/^\d{1,50}$/.test(acct)) return `Codex lists the account number ${JSON.stringify(cleanText(acct.slice(0, 80)))}, which is not 1 to 50 digits; fix the entry in Codex`;
+  if (c.name !== undefined && c.name !== null && typeof c.name !== 'string') return `Codex gives company ${acct} a name that is not text (${typeof c.name}); fix the entry in Codex`;
+  if (typeof c.name === 'string' && textProblem(c.name)) return `Codex gives company ${acct} a name that ${textProblem(c.name)}; fix the entry in Codex`;
+  if (typeof c.name === 'string' && c.name.length > 150) return `Codex gives company ${acct} a name longer than 150 characters; fix the entry in Codex`;
+  return undefined;
 }
 
 function planDetails(p: PreparedSnapshot): Record<string, unknown> {

@@ -17,6 +17,7 @@ export function countsOf(row: Record<string, unknown>): JobCounts {
     changed_since_archived: Number(row.changed_count),
     no_bill: Number(row.no_bill_count),
     skipped: Number(row.skipped_count),
+    not_found: Number(row.not_found_count ?? 0),
     failed: Number(row.failed_companies),
   };
 }
@@ -32,6 +33,7 @@ export function countColumns(c: JobCounts): Record<string, number> {
     changed_count: c.changed_since_archived,
     no_bill_count: c.no_bill,
     skipped_count: c.skipped,
+    not_found_count: c.not_found,
     failed_companies: c.failed,
   };
 }
@@ -57,6 +59,7 @@ export function toJob(row: JobRow): Job {
     error: (row.error as string | null) ?? null,
     success: (row.success as boolean | null) ?? null,
     resume_count: Number(row.resume_count),
+    open_period_reason: (row.open_period_reason as string | null) ?? null,
     timings: ((row.output as { timings?: Record<string, number> } | null)?.timings) ?? null,
   };
 }

@@ -12,6 +12,7 @@ import type { JobItem } from '../../shared/runs';
 import { ApiError } from '../http/errors';
 import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
 import { toItem } from './jobs';
+import { cleanText } from '../../shared/storable';
 
 export interface ItemValues {
   account_number: string;
@@ -104,6 +105,11 @@ export class Recorder {
         this.plain(await this.onDuplicate(values, prepared));
         return;
       }
+      // The database refused this one bill (not the connection): the company fails alone.
+      if (isDataError(err)) {
+        this.plain({ ...values, outcome: 'failed', error: cleanText(`The database refused this bill: ${(err as Error).message}`), snapshot_id: null, details: null });
+        return;
+      }
       throw err;
     }
   }
@@ -114,8 +120,32 @@ export class Recorder {
     if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
+    this.track(this.writeBatch(batch));
+  }
+
+  /**
+   * One UPDATE for the batch. When the database refuses it for what one row holds, each company
+   * is written alone, and one it still refuses is recorded as failed with the reason, so a
+   * single odd outcome never stops a run (nor its resume).
+   */
+  private async writeBatch(batch: ItemValues[]): Promise<void> {
+    try {
+      await this.updateItems(batch);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (batch.length > 1) {
+        for (const values of batch) await this.writeBatch([values]);
+        return;
+      }
+      const [values] = batch;
+      if (values.outcome === 'failed' && values.details === null && values.error?.startsWith('Could not record')) throw err;
+      await this.writeBatch([{ ...values, outcome: 'failed', error: cleanText(`Could not record this company's outcome (${values.outcome}): ${(err as Error).message}`), details: null, snapshot_id: null, company_name: null }]);
+    }
+  }
+
+  private updateItems(batch: ItemValues[]): Promise<void> {
     const rows = batch.map((v) => ({ ...v, finished_at: v.finished_at.toISOString() }));
-    this.track(
+    return (
       this.knex
         .raw(
           `UPDATE snapshot_job_items AS t
@@ -131,9 +161,18 @@ export class Recorder {
         .then((r: { rows: { account_number: string }[] }) => {
           const written = new Set(r.rows.map((x) => x.account_number));
           for (const values of batch) if (written.has(values.account_number)) this.onRecorded(toItem(values));
-        }),
+        })
     );
   }
+}
+
+/**
+ * An error about what a statement holds (SQLSTATE classes 22 data exception and 23 integrity,
+ * 54 program limits), not about the connection or the server: retrying another row may work.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
 function json(v: unknown): string | null {

@@ -76,7 +76,18 @@ export function scheduleView(row: ScheduleRow, serverTz: string, now = new Date(
   };
 }
 
-export type DueDecision = { due: false; reason: string } | { due: true; at: Date; period: { year: number; month: number }; accounts: string[] | undefined };
+export type DueDecision =
+  | { due: false; reason: string }
+  | {
+      due: true;
+      at: Date;
+      period: { year: number; month: number };
+      accounts: string[] | undefined;
+      /** Set when the schedule archives the month it fires in (snapshot_previous_month false): the recorded reason. */
+      openPeriodReason: string | undefined;
+    };
+
+const CURRENT_MONTH_REASON = 'the schedule archives the current month (snapshot_previous_month is false)';
 
 /**
  * Is a scheduled run due at `now`? Yes when the last due time has passed, it came after the
@@ -91,7 +102,13 @@ export async function dueRun(knex: Knex, serverTz: string, now: Date): Promise<D
   const ran = await knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
   if (ran) return { due: false, reason: `the run due at ${at.toISOString()} has already started (job ${ran.id}, ${ran.status}); next: ${nextDue(row, tz, now).toISOString()}` };
   if (!row.snapshot_all_companies && (row.account_numbers ?? []).length === 0) return { due: false, reason: 'the schedule names no companies (snapshot_all_companies is false and account_numbers is empty)' };
-  return { due: true, at, period: periodFor(at, tz, row.snapshot_previous_month), accounts: row.snapshot_all_companies ? undefined : row.account_numbers };
+  return {
+    due: true,
+    at,
+    period: periodFor(at, tz, row.snapshot_previous_month),
+    accounts: row.snapshot_all_companies ? undefined : row.account_numbers,
+    openPeriodReason: row.snapshot_previous_month ? undefined : CURRENT_MONTH_REASON,
+  };
 }
 
 export interface Timer {
@@ -183,7 +200,7 @@ export class Scheduler {
       return null;
     }
     try {
-      const job = await this.deps.engine.start({ ...decision.period, accounts: decision.accounts, dryRun: false, triggeredBy, scheduledFor: decision.at });
+      const job = await this.deps.engine.start({ ...decision.period, accounts: decision.accounts, dryRun: false, triggeredBy, scheduledFor: decision.at, allowOpenPeriod: decision.openPeriodReason });
       this.deps.log.info({ job_id: job.id, period: decision.period, due_at: decision.at.toISOString() }, 'scheduled run started');
       return job.id;
     } catch (err) {

@@ -29,6 +29,14 @@ export interface SimSettings {
   changedAccounts: string[];
   /** Codex answers 503 to everything. */
   codexDown: boolean;
+  /**
+   * A hostile Ledger: these accounts' billing answers carry a NUL or a lone surrogate in a
+   * name (text PostgreSQL cannot store exactly), or are padded to `hugeBytes` (an oversized answer).
+   */
+  hostileAccounts: Record<string, 'nul' | 'surrogate' | 'huge'>;
+  hugeBytes: number;
+  /** Codex also lists odd entries: a 60-digit account number and a name that is not text. */
+  oddCodexEntries: boolean;
 }
 
 export interface SimOptions extends Partial<SimSettings> {
@@ -76,6 +84,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     failingAccounts: opts.failingAccounts ?? [],
     changedAccounts: opts.changedAccounts ?? [],
     codexDown: opts.codexDown ?? false,
+    hostileAccounts: opts.hostileAccounts ?? {},
+    hugeBytes: opts.hugeBytes ?? 12 * 1024 * 1024,
+    oddCodexEntries: opts.oddCodexEntries ?? false,
   };
   const generated: SimCompany[] = Array.from({ length: opts.companies ?? 50 }, (_, i) => simCompany(seed, i));
   const byAccount = new Map(generated.map((c) => [c.codex.account_number!, c]));
@@ -83,6 +94,24 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   // A Codex entry without an account number (a prospect), as real Codex lists them.
   const prospect: CodexCompany = { account_number: null, billing_plan: null, description: 'Prospect, not yet a customer', name: 'Orchard Bakery (prospect)' };
   const codexList = JSON.stringify([...generated.map((c) => c.codex), ...(fixtures?.companies ?? []), prospect]);
+  const oddEntries: CodexCompany[] = [
+    { account_number: '1'.repeat(60), name: 'Sixty Digits Ltd', billing_plan: 'Basic' },
+    { account_number: '777000001', name: 12345 as unknown as string, billing_plan: 'Basic' },
+  ];
+  const codexListNow = () => (settings.oddCodexEntries ? JSON.stringify([...JSON.parse(codexList), ...oddEntries]) : codexList);
+
+  /** A hostile Ledger's answer: the same bill with text no database stores exactly, or padded past any sane size. */
+  const hostile = (account: string, b: { status: number; body: string }): { status: number; body: string } => {
+    const kind = settings.hostileAccounts[account];
+    if (!kind || b.status !== 200) return b;
+    const a = JSON.parse(b.body) as BillingAnswer;
+    if (kind === 'huge') return { status: 200, body: JSON.stringify({ ...a, padding: 'x'.repeat(settings.hugeBytes) }) };
+    const bad = kind === 'nul' ? 'Null\u0000Byte' : 'Lone\ud800Surrogate';
+    const users = a.receipt.billed_users;
+    if (users.length > 0) users[0] = { ...users[0], name: bad };
+    else a.company_name = bad;
+    return { status: 200, body: JSON.stringify(a) };
+  };
   const billingRequests = new Map<string, number>();
   const pending = new Set<NodeJS.Timeout>();
 
@@ -165,7 +194,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     if (!url.pathname.startsWith('/api/')) return json(404, { error: 'Not found' });
     if (!authorised(req)) return json(401, { error: 'Authentication required' });
     if (settings.codexDown) return json(503, { error: 'Codex is down for maintenance' });
-    if (req.method === 'GET' && url.pathname === '/api/companies') return [200, codexList];
+    if (req.method === 'GET' && url.pathname === '/api/companies') return [200, codexListNow()];
     const m = /^\/api\/companies\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
       const account = decodeURIComponent(m[1]);
@@ -194,7 +223,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     if (settings.failingAccounts.includes(account)) return json(500, { error: 'Unable to calculate billing. Check plan configuration.' });
     if (roll < settings.errorRate) return json(503, { error: 'Simulated failure: Ledger is overloaded' });
     if (roll < settings.errorRate + settings.timeoutRate) await delay(settings.timeoutHoldMs);
-    const { status, body } = billingBody(account, year, month);
+    const { status, body } = hostile(account, billingBody(account, year, month));
     return [status, body];
   });
 
@@ -254,7 +283,9 @@ function pickSettings(input: unknown): Partial<SimSettings> {
   for (const [k, v] of Object.entries(input)) {
     if (['latencyMs', 'errorRate', 'timeoutRate', 'timeoutHoldMs'].includes(k) && typeof v === 'number' && v >= 0) (out as Record<string, unknown>)[k] = v;
     else if (['failingAccounts', 'changedAccounts'].includes(k) && Array.isArray(v) && v.every((x) => typeof x === 'string')) (out as Record<string, unknown>)[k] = v;
-    else if (k === 'codexDown' && typeof v === 'boolean') out.codexDown = v;
+    else if ((k === 'codexDown' || k === 'oddCodexEntries') && typeof v === 'boolean') (out as Record<string, unknown>)[k] = v;
+    else if (k === 'hugeBytes' && typeof v === 'number' && v >= 0) out.hugeBytes = v;
+    else if (k === 'hostileAccounts' && v && typeof v === 'object' && Object.values(v).every((x) => ['nul', 'surrogate', 'huge'].includes(x as string))) out.hostileAccounts = v as SimSettings['hostileAccounts'];
     else throw new Error(`unknown or malformed setting ${k}`);
   }
   return out;

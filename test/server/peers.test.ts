@@ -2,7 +2,9 @@
  * The Ledger + Codex simulator follows the contract, and our clients of both retry what
  * should be retried (network errors, timeouts, 5xx) and nothing else.
  */
+import http from 'node:http';
 import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSnapshotFromBilling } from '../../server/ledger/build-snapshot';
 import { CodexClient, LedgerClient, type PeerSettings } from '../../server/peers/clients';
@@ -18,9 +20,48 @@ let peers: PeerSettings;
 
 beforeAll(async () => {
   sim = await startSimulator({ companies: 30, token: TOKEN, seed: 'peers' });
-  peers = { codexUrl: sim.codexUrl, ledgerUrl: sim.ledgerUrl, codexToken: TOKEN, ledgerToken: TOKEN, timeoutMs: 500, retries: 2, backoffMs: 1 };
+  peers = { codexUrl: sim.codexUrl, ledgerUrl: sim.ledgerUrl, codexToken: TOKEN, ledgerToken: TOKEN, timeoutMs: 500, retries: 2, backoffMs: 1, maxBytes: 10 * 1024 * 1024 };
 });
 afterAll(() => sim.close());
+
+describe('answer size', () => {
+  it('refuses an answer larger than the limit, by its Content-Length, without retrying', async () => {
+    sim.settings.hostileAccounts = { [sim.accounts()[0]]: 'huge' };
+    sim.settings.hugeBytes = 2 * 1024 * 1024;
+    try {
+      const err = await new LedgerClient({ ...peers, maxBytes: 1024 * 1024 }).billingText(sim.accounts()[0], 2026, 3).catch((e) => e);
+      expect(err).toBeInstanceOf(PeerError);
+      expect(err.kind).toBe('too_large');
+      expect(err.attempts).toBe(1);
+      expect(err.message).toMatch(/answer too large \(more than 1048576 bytes/);
+    } finally {
+      sim.settings.hostileAccounts = {};
+    }
+  });
+
+  it('stops reading a chunked answer once it passes the limit', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const write = () => {
+        while (sent < 200 && res.write(chunk)) sent++;
+        if (sent < 200 && !res.destroyed) res.once('drain', write);
+        else res.end();
+      };
+      write();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const err = await new LedgerClient({ ...peers, ledgerUrl: url, maxBytes: 256 * 1024 }).billingText('1', 2026, 3).catch((e) => e);
+      expect(err.kind).toBe('too_large');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
 
 describe('simulated bills', () => {
   it('are deterministic per seed, account and month', () => {

@@ -110,15 +110,17 @@ describe('a real run over 50 simulated companies', () => {
     }
   });
 
-  it('archives only the accounts asked for, and skips an account Codex does not know', async () => {
+  it('archives only the accounts asked for, and reports an account Codex does not know as not_found (the run is partial)', async () => {
     const accounts = [accountNumber(1), accountNumber(2), '999999'];
     const job = await w.runToEnd({ year: 2026, month: 8, accounts, dry_run: false });
     expect(job.all_companies).toBe(false);
     expect(job.target_account_numbers).toEqual(accounts);
-    expect(job.counts).toMatchObject({ total: 3, archived: 2, skipped: 1 });
+    expect(job.counts).toMatchObject({ total: 3, archived: 2, not_found: 1, skipped: 0 });
+    expect(job.status).toBe('partial');
+    expect(job.error).toMatch(/1 account is not known to Codex/);
     expect(await snapshotCount(w, { billing_year: 2026, billing_month: 8 })).toBe(2);
-    const full = await jobWithItems(w, job.id, 'outcome=skipped');
-    expect(full.items.items[0]).toMatchObject({ account_number: '999999', error: 'Codex has no company with this account number' });
+    const full = await jobWithItems(w, job.id, 'outcome=not_found');
+    expect(full.items.items[0]).toMatchObject({ account_number: '999999', outcome: 'not_found', error: 'Codex does not know account 999999 (check the number)' });
   });
 
   it('two concurrent starts for one period give one run', async () => {
