@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
 import { schedulerRoutes } from './routes/scheduler';
 import type { RunEngine } from './runs/engine';
+import type { JobWatch } from './runs/watch';
 import type { Scheduler } from './schedule/schedule';
 import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
@@ -28,6 +29,8 @@ export interface AppDeps {
   version: string;
   engine?: RunEngine;
   scheduler?: Scheduler;
+  /** Live followers of jobs (event streams), capped. */
+  watch: JobWatch;
 }
 
 /** Every route the server answers, each with the scope it needs (the route-table test walks it). */

@@ -25,6 +25,12 @@ const EnvSchema = z.object({
   LEDGER_URL: z.string().url().default('http://localhost:5011'),
   ARCHIVE_DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MIN: z.coerce.number().int().min(0).max(200).default(2),
+  // PostgreSQL cancels a statement that runs, or waits for a lock, longer than these (ms).
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  // Live event streams open at once (GET /api/runs/:id/events).
+  EVENTS_MAX_SUBSCRIBERS: z.coerce.number().int().min(1).max(10_000).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOTALS_TOLERANCE: z
     .string()
@@ -61,6 +67,10 @@ export interface Config {
   ledgerUrl: string;
   dataDir: string;
   poolMax: number;
+  poolMin: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  eventsMaxSubscribers: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   totalsTolerance: string;
   bodyLimit: string;
@@ -101,6 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ledgerUrl: e.LEDGER_URL,
     dataDir: path.resolve(cwd, e.ARCHIVE_DATA_DIR),
     poolMax: e.DATABASE_POOL_MAX,
+    poolMin: Math.min(e.DATABASE_POOL_MIN, e.DATABASE_POOL_MAX),
+    statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: Math.min(e.DB_LOCK_TIMEOUT_MS, e.DB_STATEMENT_TIMEOUT_MS),
+    eventsMaxSubscribers: e.EVENTS_MAX_SUBSCRIBERS,
     logLevel: e.LOG_LEVEL,
     totalsTolerance: e.TOTALS_TOLERANCE,
     bodyLimit: e.BODY_LIMIT,

@@ -13,6 +13,7 @@ import { answerClientError } from './http/errors';
 import { createLogger, type Logger } from './log';
 import { peerSettings } from './peers/clients';
 import { RunEngine } from './runs/engine';
+import { JobWatch } from './runs/watch';
 import { StartupError } from './startup-error';
 import { Scheduler } from './schedule/schedule';
 import { embeddedTokens } from './tokens';
@@ -26,6 +27,7 @@ export interface RunningServer {
   log: Logger;
   engine: RunEngine;
   scheduler: Scheduler | undefined;
+  watch: JobWatch;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,15 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   let db: Database;
   if (config.databaseUrl) {
     tokens = requireTokens(config);
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.poolMax });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: config.poolMax,
+      poolMin: config.poolMin,
+      statementTimeoutMs: config.statementTimeoutMs,
+      lockTimeoutMs: config.lockTimeoutMs,
+      log,
+    });
     try {
       const pending = await pendingMigrations(db.knex);
       if (pending.length > 0) {
@@ -81,6 +91,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   recovery.unref();
   const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
 
+  const watch = new JobWatch(db.knex, engine, config.eventsMaxSubscribers);
   const app = createApp({
     knex: db.knex,
     tokens,
@@ -91,6 +102,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     version: VERSION,
     engine,
     scheduler,
+    watch,
   });
   const server = http.createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs }, app.callback());
   server.keepAliveTimeout = 65_000;
@@ -121,7 +133,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
       });
       await db.close();
     })());
-  return { url, port, db, tokens, log, engine, scheduler, close };
+  return { url, port, db, tokens, log, engine, scheduler, watch, close };
 }
 
 export function describeDbError(err: unknown): string {

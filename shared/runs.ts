@@ -86,13 +86,24 @@ export const JobsQuery = z.strictObject({
   month: z.coerce.number().pipe(month).optional(),
   page: z.coerce.number().int().min(1, { message: 'must be 1 or more' }).default(1),
   per_page: z.coerce.number().int().min(1, { message: 'must be 1 to 200' }).max(200, { message: 'must be 1 to 200' }).default(50),
+  // limit/offset, as on search and in the earlier Archive; they win over page/per_page.
+  limit: z.coerce.number().int().min(1, { message: 'must be 1 to 200' }).max(200, { message: 'must be 1 to 200' }).optional(),
+  offset: z.coerce.number().int().min(0, { message: 'must be 0 or more' }).max(10_000_000, { message: 'must be at most 10000000' }).optional(),
 });
 
 export const JobItemsQuery = z.strictObject({
   outcome: z.enum([...ITEM_OUTCOMES, 'pending'] as [string, ...string[]]).optional(),
   page: z.coerce.number().int().min(1, { message: 'must be 1 or more' }).default(1),
   per_page: z.coerce.number().int().min(1, { message: 'must be 1 to 1000' }).max(1000, { message: 'must be 1 to 1000' }).default(200),
+  limit: z.coerce.number().int().min(1, { message: 'must be 1 to 1000' }).max(1000, { message: 'must be 1 to 1000' }).optional(),
+  offset: z.coerce.number().int().min(0, { message: 'must be 0 or more' }).max(10_000_000, { message: 'must be at most 10000000' }).optional(),
 });
+
+/** A list's window: `limit`/`offset` when given, else `page`/`per_page`. */
+export function pageWindow(q: { page: number; per_page: number; limit?: number; offset?: number }): { limit: number; offset: number } {
+  const limit = q.limit ?? q.per_page;
+  return { limit, offset: q.offset ?? (q.page - 1) * limit };
+}
 
 export interface JobCounts {
   total: number;

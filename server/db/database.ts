@@ -30,22 +30,48 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolMax?: number;
+  /** Connections kept open while idle, so a burst after a quiet spell does not wait for new ones. */
+  poolMin?: number;
+  /**
+   * Longest a statement may run, and wait for a lock, before PostgreSQL cancels it (ms; 0: no
+   * limit). The server sets both; migrations and tools that may run long do not.
+   */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+  /** Where knex's own warnings go (a connection lost while idle...) instead of the console. */
+  log?: { warn(obj: object, msg?: string): void; debug(obj: object, msg?: string): void };
   /** An in-memory embedded database (tests of the embedded path). */
   inMemory?: boolean;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  const db = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolMax ?? 10) : await openEmbedded(opts);
+  const db = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : await openEmbedded(opts);
   Model.knex(db.knex);
   return db;
 }
 
-function openPostgres(url: string, poolMax: number): Database {
+function openPostgres(url: string, opts: DatabaseOptions): Database {
+  const poolMax = opts.poolMax ?? 10;
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: 'archive' },
-    pool: { min: 0, max: poolMax },
-    acquireConnectionTimeout: 10_000,
+    connection: {
+      connectionString: url,
+      application_name: 'archive',
+      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      ...(opts.lockTimeoutMs ? { lock_timeout: opts.lockTimeoutMs } : {}),
+    } as Knex.PgConnectionConfig,
+    pool: { min: Math.min(opts.poolMin ?? 0, poolMax), max: poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: opts.statementTimeoutMs ? Math.min(10_000, opts.statementTimeoutMs) : 10_000,
+    ...(opts.log
+      ? {
+          log: {
+            warn: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection warning'),
+            error: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection error'),
+            deprecate: () => undefined,
+            debug: (message: unknown) => opts.log!.debug({ source: 'knex', detail: String(message).slice(0, 300) }, 'database'),
+          },
+        }
+      : {}),
   });
   return { knex, kind: 'postgres', location: redactUrl(url), close: () => knex.destroy() };
 }

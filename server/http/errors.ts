@@ -24,6 +24,8 @@ const STATUS: Record<ErrorCode, number> = {
   totals_mismatch: 422,
   period_not_ended: 422,
   dependency_unavailable: 503,
+  database_read_only: 503,
+  too_many_subscribers: 503,
   not_implemented: 501,
   internal: 500,
 };
@@ -97,7 +99,9 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
   return result.data;
 }
 
-const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', '57P01', '57P03', '53300']);
+/** The database is down, restarting, unreachable or out of connections (not the request's fault). */
+const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const DROPPED_CONNECTION = /Connection terminated|connection (is )?closed|Client has encountered a connection error|terminating connection|Connection ended unexpectedly/i;
 
 /** Maps anything thrown to `{error, code, details}` and logs what needs a look. */
 export function errorMiddleware(): Koa.Middleware {
@@ -115,7 +119,8 @@ export function errorMiddleware(): Koa.Middleware {
       }
     } catch (err) {
       const apiError = toApiError(err);
-      if (apiError.status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      if (apiError.status === 503) logUnavailable(ctx.state.log, apiError, err);
+      else if (apiError.status >= 500) ctx.state.log?.error({ err }, 'request failed');
       const body: ErrorBody = { error: apiError.message, code: apiError.code, request_id: ctx.state.requestId };
       if (apiError.details) body.details = apiError.details;
       ctx.status = apiError.status;
@@ -123,6 +128,23 @@ export function errorMiddleware(): Koa.Middleware {
       if (apiError.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
     }
   };
+}
+
+/**
+ * A database that is down turns every request into a 503: one warning line per reason (no
+ * stack) when it starts, then at most one every 10 s saying how many more there were.
+ */
+const unavailableSeen = new Map<string, { at: number; more: number }>();
+function logUnavailable(log: { warn(obj: object, msg: string): void } | undefined, apiError: ApiError, err: unknown): void {
+  const now = Date.now();
+  const seen = unavailableSeen.get(apiError.message);
+  if (seen && now - seen.at < 10_000) {
+    seen.more++;
+    return;
+  }
+  const cause = err as { code?: unknown; message?: unknown };
+  log?.warn({ code: apiError.code, cause_code: typeof cause?.code === 'string' ? cause.code : undefined, cause: typeof cause?.message === 'string' ? cause.message.slice(0, 200) : undefined, more_since_last: seen?.more ?? 0 }, `answering 503: ${apiError.message}`);
+  unavailableSeen.set(apiError.message, { at: now, more: 0 });
 }
 
 function toApiError(err: unknown): ApiError {
@@ -144,7 +166,11 @@ function toApiError(err: unknown): ApiError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new ApiError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
   }
+  if (e?.code === '25006') return new ApiError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
+  if (e?.code === '57014') return new ApiError('dependency_unavailable', 'The database did not finish in time (DB_STATEMENT_TIMEOUT_MS); try again shortly');
+  if (e?.code === '55P03') return new ApiError('dependency_unavailable', 'The database is busy: a lock was not granted in time (DB_LOCK_TIMEOUT_MS); try again shortly');
   if (e?.code && PG_UNAVAILABLE.has(e.code)) return new ApiError('dependency_unavailable', 'The database is not available; try again shortly');
+  if (DROPPED_CONNECTION.test(e?.message ?? '')) return new ApiError('dependency_unavailable', 'The connection to the database was lost; try again shortly');
   if (e?.message?.includes('Knex: Timeout acquiring a connection')) {
     return new ApiError('dependency_unavailable', 'The database is busy or unavailable; try again shortly');
   }

@@ -1,13 +1,15 @@
-/** `GET /health`: no auth; 200 when the database answers, 503 "degraded" when it does not. */
+/** `GET /health`: no auth; 200 when the database answers and takes writes, 503 "degraded" (database `unavailable` or `read_only`) otherwise. */
 import type { AppDeps } from '../app';
 import { get, type Route } from './table';
 
 export function healthRoutes(deps: AppDeps): Route[] {
   return [
     get('/health', 'public', async (ctx) => {
-      let database = 'ok';
+      let database: 'ok' | 'read_only' | 'unavailable' = 'ok';
       try {
-        await withTimeout(deps.knex.raw('SELECT 1'), 2000);
+        // A read-only database answers, but takes no bill: that is not "ok".
+        const r = await withTimeout(deps.knex.raw(`SELECT current_setting('transaction_read_only') AS read_only`), 2000);
+        if ((r as { rows: { read_only: string }[] }).rows[0]?.read_only === 'on') database = 'read_only';
       } catch {
         database = 'unavailable';
       }

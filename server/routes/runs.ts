@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import bodyParser from 'koa-bodyparser';
-import { FINISHED_STATUSES, RunRequest, type RunEvent } from '../../shared/runs';
+import { RunRequest, type RunEvent } from '../../shared/runs';
 import type { AppDeps } from '../app';
 import { ApiError, parseOrThrow } from '../http/errors';
 import { getJobRow, toJob } from '../runs/jobs';
@@ -50,54 +50,31 @@ export function runRoutes(deps: AppDeps): Route[] {
     get('/api/runs/:id/events', 'admin', async (ctx) => {
       const row = await getJobRow(deps.knex, ctx.params.id);
       const stream = new PassThrough();
-      ctx.req.socket.setTimeout(0);
-      ctx.req.socket.setNoDelay(true);
-      ctx.status = 200;
-      ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-      ctx.body = stream;
-
       let closed = false;
+      let stop = () => {};
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(keepAlive);
+        stop();
+        stream.end();
+      };
       const send = (event: RunEvent) => {
         if (closed) return;
         stream.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         if (event.type === 'end') close();
       };
-      const listener = (e: RunEvent) => send(e);
-      const channel = `job:${row.id}`;
+      // Refused (503) past the cap, before anything of the stream is sent.
+      const pending: RunEvent[] = [];
+      stop = deps.watch.follow(row, (e) => (ctx.body === stream ? send(e) : pending.push(e)));
       const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 15_000);
-      let poller: NodeJS.Timeout | undefined;
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(keepAlive);
-        if (poller) clearInterval(poller);
-        deps.engine?.events.off(channel, listener);
-        stream.end();
-      };
       ctx.req.on('close', close);
-
-      if (FINISHED_STATUSES.includes(row.status)) {
-        send({ type: 'end', job: toJob(row) });
-        return;
-      }
-      deps.engine?.events.on(channel, listener);
-      send({ type: 'job', job: toJob(row) });
-      if (!deps.engine?.isActive(row.id)) {
-        // Run by another server (or the CLI): follow the job row.
-        let last = '';
-        poller = setInterval(async () => {
-          try {
-            const now = await getJobRow(deps.knex, row.id);
-            const job = toJob(now);
-            if (FINISHED_STATUSES.includes(now.status)) return send({ type: 'end', job });
-            const stamp = JSON.stringify(job.counts) + job.status;
-            if (stamp !== last) send({ type: 'job', job });
-            last = stamp;
-          } catch {
-            /* the next tick tries again */
-          }
-        }, 1000);
-      }
+      ctx.req.socket.setTimeout(0);
+      ctx.req.socket.setNoDelay(true);
+      ctx.status = 200;
+      ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+      ctx.body = stream;
+      for (const e of pending) send(e);
     }),
   ];
 }

@@ -1,6 +1,6 @@
 /** Reading jobs and their per-company items, as the API and the CLI show them. */
 import type { Knex } from 'knex';
-import type { Job, JobCounts, JobItem, JobStatus } from '../../shared/runs';
+import { pageWindow, type Job, type JobCounts, type JobItem, type JobStatus } from '../../shared/runs';
 import { ApiError } from '../http/errors';
 
 export type JobRow = Record<string, unknown> & { id: string; status: JobStatus; dry_run: boolean; target_year: number; target_month: number };
@@ -91,7 +91,10 @@ export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {
   return row as JobRow;
 }
 
-export async function listJobs(knex: Knex, q: { status?: string; type?: string; year?: number; month?: number; page: number; per_page: number }) {
+type Window = { page: number; per_page: number; limit?: number; offset?: number };
+
+export async function listJobs(knex: Knex, q: { status?: string; type?: string; year?: number; month?: number } & Window) {
+  const { limit, offset } = pageWindow(q);
   const base = knex('snapshot_jobs').modify((b) => {
     if (q.status) b.where('status', q.status);
     if (q.type) b.where('dry_run', q.type === 'dry_run');
@@ -99,20 +102,21 @@ export async function listJobs(knex: Knex, q: { status?: string; type?: string; 
     if (q.month) b.where('target_month', q.month);
   });
   const [rows, [{ n }]] = await Promise.all([
-    base.clone().orderBy('created_at', 'desc').orderBy('id').limit(q.per_page).offset((q.page - 1) * q.per_page),
+    base.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset),
     base.clone().count({ n: '*' }),
   ]);
-  return { jobs: (rows as JobRow[]).map(toJob), total: Number(n), page: q.page, per_page: q.per_page };
+  return { jobs: (rows as JobRow[]).map(toJob), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
 }
 
-export async function listItems(knex: Knex, jobId: string, q: { outcome?: string; page: number; per_page: number }) {
+export async function listItems(knex: Knex, jobId: string, q: { outcome?: string } & Window) {
+  const { limit, offset } = pageWindow(q);
   const base = knex('snapshot_job_items').where('job_id', jobId).modify((b) => {
     if (q.outcome === 'pending') b.whereNull('outcome');
     else if (q.outcome) b.where('outcome', q.outcome);
   });
   const [rows, [{ n }]] = await Promise.all([
-    base.clone().orderBy('position').limit(q.per_page).offset((q.page - 1) * q.per_page),
+    base.clone().orderBy('position').limit(limit).offset(offset),
     base.clone().count({ n: '*' }),
   ]);
-  return { items: (rows as Record<string, unknown>[]).map(toItem), total: Number(n), page: q.page, per_page: q.per_page };
+  return { items: (rows as Record<string, unknown>[]).map(toItem), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
 }

@@ -1,0 +1,165 @@
+/**
+ * The database misbehaving: a held lock or a stalled statement, a read-only database, dropped
+ * connections. Requests fail fast with a JSON 503 that says why, the log gets one warning
+ * instead of a stack per request, and the server recovers by itself. Also the cap on live
+ * event streams and the one poller their followers share.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { makeBill } from '../helpers/fixtures';
+import { adminQuery } from '../helpers/pg';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../helpers/server';
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+});
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+  return { lines, log: pino({ level: 'info' }, sink) };
+}
+
+describe('a held lock or a stalled statement', () => {
+  let holder: pg.Client | undefined;
+  afterEach(async () => {
+    await holder?.end().catch(() => undefined);
+    holder = undefined;
+  });
+
+  it('answers 503 within the configured timeouts, and works again once the lock is gone', async () => {
+    const { lines, log } = capture();
+    const s = await startTestServer({ DB_LOCK_TIMEOUT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '800', SCHEDULER: 'off' }, { log });
+    servers.push(s);
+    holder = new pg.Client({ connectionString: s.database.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE billing_snapshots IN ACCESS EXCLUSIVE MODE');
+
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      const res = await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: String(610000 + i) }) });
+      const ms = Date.now() - started;
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.code).toBe('dependency_unavailable');
+      expect(body.error).toMatch(/lock was not granted in time|did not finish in time/);
+      expect(ms).toBeLessThan(3000);
+    }
+    const search = await s.api('/api/snapshots/search?limit=1');
+    expect(search.status).toBe(503);
+
+    await holder.query('ROLLBACK');
+    expect((await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '619999' }) })).status).toBe(201);
+
+    // One warning per reason, no stack, no error lines.
+    const warnings = lines.filter((l) => l.level === 40 && String(l.msg).startsWith('answering 503'));
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(JSON.stringify(warnings)).not.toMatch(/"stack"/);
+    expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+});
+
+describe('a read-only database', () => {
+  it('refuses writes with database_read_only, keeps reading, and /health says so', async () => {
+    const s = await startTestServer({ SCHEDULER: 'off' });
+    servers.push(s);
+    expect((await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '620001' }) })).status).toBe(201);
+    await adminQuery(`ALTER DATABASE ${s.database.name} SET default_transaction_read_only = on`);
+    // Existing connections keep their settings: make the server open new ones.
+    await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database.name}' AND pid <> pg_backend_pid()`);
+    try {
+      let res: Response | undefined;
+      for (let i = 0; i < 5; i++) {
+        res = await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '620002' }) });
+        if (res.status !== 503 || (await res.clone().json()).code === 'database_read_only') break;
+      }
+      expect(res!.status).toBe(503);
+      const body = await res!.json();
+      expect(body.code).toBe('database_read_only');
+      expect(body.error).toMatch(/read-only/);
+      expect((await s.api('/api/snapshot/620001-202603')).status).toBe(200);
+      const health = await s.api('/health', { token: null });
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'degraded', database: 'read_only' });
+    } finally {
+      await adminQuery(`ALTER DATABASE ${s.database.name} RESET default_transaction_read_only`);
+    }
+  });
+});
+
+describe('dropped connections', () => {
+  it('are 503s, never 500s, and the server recovers by itself', async () => {
+    const { lines, log } = capture();
+    const s = await startTestServer({ SCHEDULER: 'off' }, { log });
+    servers.push(s);
+    const statuses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database.name}' AND pid <> pg_backend_pid()`);
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.api(i % 2 ? '/api/snapshots/search?limit=1' : '/api/stats')));
+      statuses.push(...answers.map((r) => r.status));
+    }
+    expect(statuses.filter((x) => x !== 200 && x !== 503)).toEqual([]);
+    expect((await s.api('/api/stats')).status).toBe(200);
+    expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+});
+
+describe('live event streams', () => {
+  it('are capped, and the followers of a job run elsewhere share one poller', async () => {
+    const s = await startTestServer({ SCHEDULER: 'off', EVENTS_MAX_SUBSCRIBERS: '2' });
+    servers.push(s);
+    const id = randomUUID();
+    // A job another server is running: followed by polling its row.
+    await s.db.knex('snapshot_jobs').insert({ id, job_type: 'dry_run', dry_run: true, status: 'running', target_year: 2026, target_month: 1, owner: 'elsewhere' });
+    const open = () => fetch(`${s.url}/api/runs/${id}/events`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const a = await open();
+    const b = await open();
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const third = await open();
+    expect(third.status).toBe(503);
+    expect((await third.json()).code).toBe('too_many_subscribers');
+    expect(s.watch.polling).toBe(1);
+    expect(s.watch.subscribers).toBe(2);
+    // The job ends elsewhere: both followers get the end, and the streams close.
+    await s.db.knex('snapshot_jobs').where({ id }).update({ status: 'completed', completed_at: new Date() });
+    const [ta, tb] = await Promise.all([a.text(), b.text()]);
+    for (const t of [ta, tb]) expect(t).toMatch(/event: end/);
+    // Room again once they closed.
+    const again = await open();
+    expect(again.status).toBe(200);
+    expect(await again.text()).toMatch(/event: end/);
+  });
+});
+
+describe('lists', () => {
+  it('take limit and offset on every list endpoint, as the guide and the earlier Archive use them', async () => {
+    const s = await startTestServer({ SCHEDULER: 'off' });
+    servers.push(s);
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [i, id] of ids.entries()) {
+      await s.db.knex('snapshot_jobs').insert({ id, job_type: 'dry_run', dry_run: true, status: 'completed', target_year: 2026, target_month: i + 1, created_at: new Date(Date.UTC(2026, 0, i + 1)) });
+    }
+    await s.db.knex('snapshot_job_items').insert(['1', '2', '3', '4'].map((a, i) => ({ job_id: ids[0], account_number: a, position: i + 1 })));
+    const get = async (path: string) => {
+      const res = await s.api(path, { token: ADMIN_TOKEN });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    const jobs = await get('/api/scheduler/jobs?limit=50');
+    expect(jobs).toMatchObject({ total: 3, limit: 50, offset: 0 });
+    const second = await get('/api/scheduler/jobs?limit=1&offset=1');
+    expect(second.jobs.map((j: { id: string }) => j.id)).toEqual([ids[1]]);
+    const items = await get(`/api/scheduler/jobs/${ids[0]}?limit=2&offset=2`);
+    expect(items.items.items.map((i: { account_number: string }) => i.account_number)).toEqual(['3', '4']);
+    expect((await get('/api/snapshots/search?limit=5&offset=0')).limit).toBe(5);
+    expect((await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '620547' }) })).status).toBe(201);
+    expect((await get('/api/snapshots/company/620547?limit=5&offset=0')).limit).toBe(5);
+    expect((await s.api('/api/scheduler/jobs?limit=0', { token: ADMIN_TOKEN })).status).toBe(400);
+  });
+});
