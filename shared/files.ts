@@ -1,17 +1,70 @@
 /**
  * File names of a bill's exports, as Ledger names its CSV download: `<Company_Name>_<YYYY>-<MM>.<ext>`
  * (spaces to `_`, only letters, digits, `_` and `-` kept; the account number when nothing is left).
+ * Browser-safe; the desktop app's exports and the server's downloads share them.
  */
+
+/** Longest base name kept, in characters: far below every file system's 255-byte limit even in UTF-8. */
+const MAX_BASE = 80;
+
 export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: 'csv' | 'pdf'): string {
-  const base = (companyName ?? '').replace(/ /g, '_').replace(/[^\p{L}\p{N}_-]/gu, '');
+  const base = (companyName ?? '').replace(/ /g, '_').replace(/[^\p{L}\p{N}_-]/gu, '').slice(0, MAX_BASE);
   return `${base || accountNumber}_${year}-${String(month).padStart(2, '0')}.${ext}`;
 }
 
-/** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`. */
+/** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`; made safe (safeFileName). */
 export function fileNameOf(disposition: string | null): string | null {
   if (!disposition) return null;
   const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
-  if (star) return decodeURIComponent(star[1]);
-  const plain = /filename="?([^";]+)"?/i.exec(disposition);
-  return plain ? plain[1] : null;
+  let name: string | null = null;
+  if (star) {
+    try {
+      name = decodeURIComponent(star[1]);
+    } catch {
+      name = null;
+    }
+  }
+  if (name === null) name = /filename="?([^";]+)"?/i.exec(disposition)?.[1] ?? null;
+  return name === null ? null : safeFileName(name);
+}
+
+/** Names Windows reserves for devices, with any extension. */
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+
+/**
+ * A name someone else suggested (a server's Content-Disposition) reduced to a plain base name
+ * that is safe on Windows, macOS and Linux: no folders (`../`, `C:\`), no control or reserved
+ * characters, no trailing dots or spaces, no device names, at most 120 characters. Empty
+ * when nothing is left.
+ */
+export function safeFileName(name: string): string {
+  let s = name.split(/[/\\]/).pop() ?? '';
+  s = s.normalize('NFC').replace(/[\u0000-\u001f\u007f<>:"|?*\u202a-\u202e\u2066-\u2069]/g, '_');
+  s = s.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
+  if (RESERVED.test(s)) s = `_${s}`;
+  if ([...s].length > 120) {
+    const dot = s.lastIndexOf('.');
+    const ext = dot > 0 && s.length - dot <= 10 ? s.slice(dot) : '';
+    s = [...s.slice(0, s.length - ext.length)].slice(0, 120 - ext.length).join('') + ext;
+  }
+  return s;
+}
+
+/**
+ * Picks names that stay distinct on every OS (case-insensitive file systems included): the
+ * first use of a name keeps it, later ones get `_<tag>` and then a counter before the extension.
+ */
+export class UniqueNames {
+  private readonly used = new Set<string>();
+
+  take(name: string, tag?: string): string {
+    const dot = name.lastIndexOf('.');
+    const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+    const tagged = tag ? `${stem}_${safeFileName(tag)}` : stem;
+    const free = (n: string) => !this.used.has(n.normalize('NFC').toLowerCase());
+    let pick = free(name) ? name : tag && free(`${tagged}${ext}`) ? `${tagged}${ext}` : undefined;
+    for (let i = 2; pick === undefined; i++) if (free(`${tagged}_${i}${ext}`)) pick = `${tagged}_${i}${ext}`;
+    this.used.add(pick.normalize('NFC').toLowerCase());
+    return pick;
+  }
 }

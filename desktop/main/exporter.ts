@@ -9,7 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { SearchResult, SnapshotDetail } from '../../shared/api';
 import type { BulkExportProgress, BulkExportResult, ExportResult, SearchParams } from '../../shared/bridge';
 import { BridgeError } from '../../shared/bridge';
-import { billFileName } from '../../shared/files';
+import { billFileName, safeFileName, UniqueNames } from '../../shared/files';
 import { renderBillPdf } from '../../server/pdf/bill-pdf';
 import type { ApiClient } from './api-client';
 
@@ -46,7 +46,10 @@ export class Exporter {
 
   async csv(api: ApiClient, invoice: string): Promise<ExportResult> {
     const { data, fileName } = await api.bytes(`/api/snapshot/${encodeURIComponent(invoice)}/csv`);
-    const target = await this.deps.dialog.showSaveDialog({ title: `Export ${invoice} as CSV`, defaultPath: path.join(this.deps.downloadsDir, fileName ?? `${invoice}.csv`), filters: [{ name: 'CSV', extensions: ['csv'] }] });
+    // The server suggests the name: only a plain base name of it is used, always ending .csv.
+    let name = safeFileName(fileName ?? '') || safeFileName(`${invoice}.csv`) || 'invoice.csv';
+    if (!/\.csv$/i.test(name)) name += '.csv';
+    const target = await this.deps.dialog.showSaveDialog({ title: `Export ${invoice} as CSV`, defaultPath: path.join(this.deps.downloadsDir, name), filters: [{ name: 'CSV', extensions: ['csv'] }] });
     if (target.canceled || !target.filePath) return { file: null, bytes: 0 };
     await writeAtomically(target.filePath, data);
     return { file: target.filePath, bytes: data.length };
@@ -88,16 +91,15 @@ export class Exporter {
       total = invoices.length;
       report('running', null);
       await fs.mkdir(folder, { recursive: true });
-      const used = new Set<string>();
+      const names = new UniqueNames();
+      names.take('manifest.csv');
       let next = 0;
       const worker = async () => {
         while (next < invoices.length && !abort.signal.aborted) {
           const invoice = invoices[next++];
           const bill = await api.json<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`, { signal: abort.signal });
           const data = await (this.deps.renderPdf ?? renderBillPdf)(bill);
-          let name = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
-          if (used.has(name)) name = name.replace(/\.pdf$/, `_${bill.invoice_number}.pdf`);
-          used.add(name);
+          const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf'), bill.invoice_number);
           await writeAtomically(path.join(folder!, name), data);
           manifest.push([name, bill.invoice_number, bill.company_name ?? '', `${bill.billing_year}-${String(bill.billing_month).padStart(2, '0')}`, bill.total_amount, bill.content_hash]);
           done++;

@@ -85,7 +85,15 @@ export function createMainApi(deps: MainDeps): MainApi {
     },
     'servers:test': async (input: never) => {
       const { url, token, serverId } = input as { url: string; token?: string; serverId?: string };
-      return test(url, token ?? (serverId ? deps.store.token(serverId) : undefined));
+      if (serverId && !token) {
+        // A saved token goes only to the address it was saved for, never to one typed beside it.
+        const saved = deps.store.get(serverId);
+        if (sameServerUrl(saved.url, url) === false) {
+          throw new BridgeError('invalid_arguments', `The token saved for ${saved.name} is only sent to ${saved.url}; to test ${url}, enter its token`);
+        }
+        return test(saved.url, deps.store.token(serverId));
+      }
+      return test(url, token);
     },
     'servers:connect': async (id: never) => {
       const server = deps.store.get(id);
@@ -183,4 +191,15 @@ export async function dispatch(handlers: Handlers, channel: string, args: unknow
 function toShape(err: unknown): BridgeErrorShape {
   if (err instanceof BridgeError) return { code: err.code, message: err.message, status: err.status, details: err.details };
   return { code: 'internal', message: (err as Error)?.message ?? String(err) };
+}
+
+/** The same server address, ignoring trailing slashes and letter case of scheme and host. */
+function sameServerUrl(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.origin === y.origin && x.pathname.replace(/\/+$/, '') === y.pathname.replace(/\/+$/, '');
+  } catch {
+    return false;
+  }
 }

@@ -6,14 +6,17 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, safeStorage, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, shell } from 'electron';
 import { CHANNELS, type Channel } from '../../shared/bridge';
+import { APP_ENTRY, APP_SCHEME, RENDERER_CSP, serveRendererFile } from './app-protocol';
 import { createMainApi, dispatch } from './handlers';
 import { PdfPool } from './pdf-pool';
 import { ServerStore } from './servers';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// The app is served from app://archive/ (see app-protocol.ts), a secure standard scheme, so
+// its policy travels as a header on every file; registered before the app is ready.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true } }]);
 
 let win: BrowserWindow | null = null;
 
@@ -39,19 +42,22 @@ function createWindow(): BrowserWindow {
   w.once('ready-to-show', () => w.show());
   // The app is one page: no navigation away from it, no new windows (links open in the browser).
   w.webContents.on('will-navigate', (e) => e.preventDefault());
+  w.webContents.on('will-redirect', (e) => e.preventDefault());
   w.webContents.setWindowOpenHandler(({ url }) => {
     if (/^https:\/\//.test(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
   if (process.env.ELECTRON_RENDERER_URL) void w.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else void w.loadFile(path.join(here, '../renderer/index.html'));
+  else void w.loadURL(APP_ENTRY);
   return w;
 }
 
 void app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  protocol.handle(APP_SCHEME, (request) => serveRendererFile(path.join(here, '../renderer'), request.url));
+  // The development server (http) gets the same policy as a header.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
   });
   // The renderer talks to the server only through the bridge: block any network request of its own.
   session.defaultSession.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (details, callback) => {

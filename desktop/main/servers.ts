@@ -15,7 +15,15 @@ export interface SafeStorageLike {
   isEncryptionAvailable(): boolean;
   encryptString(plain: string): Buffer;
   decryptString(encrypted: Buffer): string;
+  /**
+   * Linux only: which store safeStorage uses. Without a keyring it is `basic_text`, a key
+   * built into Chromium, while isEncryptionAvailable() still says true: no protection at all.
+   */
+  getSelectedStorageBackend?(): string;
 }
+
+/** Backends that protect nothing: a fixed key (`basic_text`), or none chosen yet (`unknown`). */
+const NO_KEYRING_BACKENDS = new Set(['basic_text', 'unknown']);
 
 interface StoredServer {
   id: string;
@@ -71,7 +79,7 @@ export class ServerStore {
     }
     s.name = input.name;
     if (input.token) {
-      if (this.safeStorage.isEncryptionAvailable()) {
+      if (this.keyringAvailable()) {
         s.token = this.safeStorage.encryptString(input.token).toString('base64');
         this.sessionTokens.delete(s.id);
       } else {
@@ -98,16 +106,28 @@ export class ServerStore {
   token(id: string): string | undefined {
     const session = this.sessionTokens.get(id);
     if (session) return session;
-    const s = this.read().find((x) => x.id === id);
+    const servers = this.read();
+    const s = servers.find((x) => x.id === id);
     if (!s?.token) return undefined;
+    let token: string;
     try {
-      return this.safeStorage.decryptString(Buffer.from(s.token, 'base64'));
+      token = this.safeStorage.decryptString(Buffer.from(s.token, 'base64'));
     } catch {
       throw new BridgeError('storage', 'The saved token cannot be decrypted on this system (was the keyring reset?); enter it again');
     }
+    if (!this.keyringAvailable()) {
+      // Saved under a fixed key (no keyring): keep it for this session only and take it off the disk.
+      this.sessionTokens.set(s.id, token);
+      delete s.token;
+      this.write(servers);
+    }
+    return token;
   }
 
+  /** A real keyring: encryption available, and on Linux a backend other than `basic_text`. */
   keyringAvailable(): boolean {
-    return this.safeStorage.isEncryptionAvailable();
+    if (!this.safeStorage.isEncryptionAvailable()) return false;
+    const backend = this.safeStorage.getSelectedStorageBackend?.();
+    return backend === undefined || !NO_KEYRING_BACKENDS.has(backend);
   }
 }

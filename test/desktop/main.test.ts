@@ -5,14 +5,18 @@
  * cancel), the preload built from the one bridge declaration, and the window's security.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RENDERER_CSP, serveRendererFile } from '../../desktop/main/app-protocol';
 import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handlers';
 import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
 import { createBridge } from '../../desktop/preload/bridge';
 import { CHANNELS, type BulkExportProgress, type Channel, type Envelope } from '../../shared/bridge';
+import { fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
 import { fixtureBills, FIXTURES } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
 
@@ -92,6 +96,93 @@ describe('servers and tokens', () => {
     expect(fs.readFileSync(path.join(dir, 'servers.json'), 'utf8')).not.toContain('secret-token');
     expect(store.token(s.id)).toBe('secret-token-0123456789abcdef');
     expect(new ServerStore(dir, keyring(false)).token(s.id)).toBeUndefined();
+  });
+});
+
+describe('tokens go only where they were saved for', () => {
+  it('servers:test with a saved server and another address is refused, sending nothing', async () => {
+    const saved = await value<{ id: string }>('servers:save', { name: 'Pinned', url: server.url, token: ADMIN_TOKEN });
+    // A listener that records any request: the token must never reach it.
+    const seen: string[] = [];
+    const trap = http.createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.end('{}');
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    try {
+      const other = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+      const env = await call('servers:test', { url: other, serverId: saved.id });
+      expect(env).toMatchObject({ ok: false, error: { code: 'invalid_arguments', message: expect.stringMatching(/only sent to/) } });
+      expect(seen).toEqual([]);
+      // Its own address (with a trailing slash) is fine.
+      expect(await value('servers:test', { url: `${server.url}/`, serverId: saved.id })).toMatchObject({ auth: 'ok' });
+    } finally {
+      trap.close();
+    }
+  });
+
+  it("treats Linux's basic_text backend (a fixed key) as no keyring: session only, and takes old tokens off the disk", () => {
+    const dir = path.join(tmp, 'basictext');
+    const basic = { ...keyring(true), getSelectedStorageBackend: () => 'basic_text' };
+    const store = new ServerStore(dir, basic);
+    expect(store.keyringAvailable()).toBe(false);
+    const s = store.save({ name: 'X', url: 'http://x.example:5012', token: 'secret-token-0123456789abcdef' });
+    expect(s.sessionOnly).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'servers.json'), 'utf8'))[0].token).toBeUndefined();
+    // A token saved earlier under the fixed key is read once, kept for the session, and removed from the file.
+    const old = path.join(tmp, 'basictext-old');
+    const before = new ServerStore(old, keyring(true)).save({ name: 'Y', url: 'http://y.example:5012', token: 'older-token-0123456789abcdef' });
+    expect(JSON.parse(fs.readFileSync(path.join(old, 'servers.json'), 'utf8'))[0].token).toEqual(expect.any(String));
+    const after = new ServerStore(old, basic);
+    expect(after.token(before.id)).toBe('older-token-0123456789abcdef');
+    expect(JSON.parse(fs.readFileSync(path.join(old, 'servers.json'), 'utf8'))[0].token).toBeUndefined();
+    expect(after.list()[0]).toMatchObject({ hasToken: true, sessionOnly: true });
+    expect(new ServerStore(dir, { ...keyring(true), getSelectedStorageBackend: () => 'gnome_libsecret' }).keyringAvailable()).toBe(true);
+  });
+});
+
+describe('file names', () => {
+  it('reduces a name a server suggests to a safe base name', () => {
+    expect(safeFileName('../../.ssh/authorized_keys')).toBe('authorized_keys');
+    expect(safeFileName('C:\\Windows\\evil.csv')).toBe('evil.csv');
+    expect(safeFileName('..')).toBe('');
+    expect(safeFileName('CON.csv')).toBe('_CON.csv');
+    expect(safeFileName('a<b>:c"d|e?f*g\u0000.csv')).toBe('a_b__c_d_e_f_g_.csv');
+    expect(safeFileName('name. . ')).toBe('name');
+    expect(safeFileName('\u202egnp.exe')).toBe('_gnp.exe');
+    expect([...safeFileName(`${'ß'.repeat(300)}.csv`)].length).toBe(120);
+    expect(fileNameOf(`attachment; filename="x.csv"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd`)).toBe('passwd');
+    expect(fileNameOf(`attachment; filename*=UTF-8''%E0%A4%A`)).toBe(null);
+  });
+
+  it('keeps bulk-export names distinct on case-insensitive file systems', () => {
+    const names = new UniqueNames();
+    expect(names.take('Acme_2026-01.pdf', '1-202601')).toBe('Acme_2026-01.pdf');
+    expect(names.take('ACME_2026-01.pdf', '2-202601')).toBe('ACME_2026-01_2-202601.pdf');
+    expect(names.take('acme_2026-01.pdf', '2-202601')).toBe('acme_2026-01_2-202601_2.pdf');
+    expect(names.take('Manifest.csv')).toBe('Manifest.csv');
+    expect(names.take('manifest.CSV')).toBe('manifest_2.CSV');
+  });
+});
+
+describe('the app:// scheme', () => {
+  it('serves the renderer with the strict policy as a header, and nothing outside its folder', async () => {
+    const root = path.join(tmp, 'renderer');
+    fs.mkdirSync(path.join(root, 'assets'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html>');
+    fs.writeFileSync(path.join(root, 'assets', 'a.js'), 'x');
+    fs.writeFileSync(path.join(tmp, 'secret.txt'), 'secret');
+    const index = await serveRendererFile(root, 'app://archive/index.html');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toBe(RENDERER_CSP);
+    expect(RENDERER_CSP).toMatch(/connect-src 'none'/);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect((await serveRendererFile(root, 'app://archive/assets/a.js')).status).toBe(200);
+    for (const bad of ['app://archive/../secret.txt', 'app://archive/%2e%2e/secret.txt', 'app://archive/..%2Fsecret.txt', 'app://other/index.html', 'file:///etc/passwd', 'app://archive/%E0%A4%A']) {
+      const res = await serveRendererFile(root, bad);
+      expect(res.status, bad).toBe(404);
+      expect(await res.text()).not.toContain('secret');
+    }
   });
 });
 
@@ -193,6 +284,9 @@ describe('the window', () => {
     const ipcHandlers = new Map<string, (...a: unknown[]) => unknown>();
     let permission: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
     let beforeRequest: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
+    const privileged: { scheme: string; privileges: Record<string, boolean> }[] = [];
+    let appHandler: ((req: { url: string }) => Promise<Response>) | undefined;
+    const loaded: string[] = [];
     vi.doMock('electron', () => {
       class BrowserWindow {
         webContents: Record<string, unknown>;
@@ -206,10 +300,12 @@ describe('the window', () => {
           };
         }
         once() {}
-        loadFile() {
+        loadFile(f: string) {
+          loaded.push(`file:${f}`);
           return Promise.resolve();
         }
-        loadURL() {
+        loadURL(u: string) {
+          loaded.push(u);
           return Promise.resolve();
         }
         static getAllWindows() {
@@ -229,6 +325,10 @@ describe('the window', () => {
           },
         },
         shell: { openExternal: () => Promise.resolve() },
+        protocol: {
+          registerSchemesAsPrivileged: (list: typeof privileged) => privileged.push(...list),
+          handle: (scheme: string, fn: typeof appHandler) => scheme === 'app' && (appHandler = fn),
+        },
       };
     });
     await import('../../desktop/main/index');
@@ -246,6 +346,10 @@ describe('the window', () => {
     beforeRequest!({ url: 'http://127.0.0.1:5012/api/stats' }, (r) => (cancelled = r.cancel));
     expect(cancelled).toBe(true);
     expect([...ipcHandlers.keys()].sort()).toEqual(Object.keys(CHANNELS).sort());
+    // Loaded from app://, never file://, so the policy is a header on every file.
+    expect(loaded).toEqual(['app://archive/index.html']);
+    expect(privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true } }]);
+    expect(appHandler).toBeDefined();
     const fromElsewhere = await ipcHandlers.get('snapshots:stats')!({ sender: {} });
     expect(fromElsewhere).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     vi.doUnmock('electron');

@@ -7,7 +7,7 @@ import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../
 import { errorFromResponse } from '../../../shared/bridge-error';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
 import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/connection';
-import { billFileName, fileNameOf } from '../../../shared/files';
+import { billFileName, fileNameOf, UniqueNames } from '../../../shared/files';
 import type { Job, RunEvent, SchedulerConfig } from '../../../shared/runs';
 import { readEvents } from '../../../shared/sse';
 
@@ -140,13 +140,15 @@ export function createWebBridge(): ArchiveBridge {
         const rows: string[] = ['file,invoice_number,company,period,total_amount,content_hash'];
         let done = 0;
         const emit = (state: BulkExportProgress['state'], file: string | null) => progressListeners.forEach((l) => l({ exportId, done, total: page.results.length, file, state }));
+        const names = new UniqueNames();
+        names.take('manifest.csv');
         for (const r of page.results) {
           if (cancelled.has(exportId)) {
             emit('cancelled', null);
             return { exportId, folder: 'Downloads', files: done, manifest: null, state: 'cancelled' };
           }
           const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(r.invoice_number)}/pdf`);
-          const name = billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf');
+          const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
           download(await res.blob(), name);
           rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, r.total_amount, r.content_hash].join(','));
           done++;
