@@ -208,7 +208,14 @@ function runCase(): Case {
     ['allow_open_period', [true, 'x']],
     ['reason', ['month-end check', '', '\u0000', 5]],
   ];
-  for (const [k, vs] of fields) if (rnd.next() < 0.5) req[k] = rnd.pick(vs);
+  if (rnd.next() < 0.4) {
+    // A valid request with at most one field changed: runs start (and fail fast: no peers).
+    Object.assign(req, { year: 2026, month: 1 + rnd.int(11), dry_run: rnd.next() < 0.5, ...(rnd.next() < 0.5 ? { accounts: ['620547'] } : {}) });
+    if (rnd.next() < 0.5) {
+      const [k, vs] = rnd.pick(fields);
+      req[k] = rnd.pick(vs);
+    }
+  } else for (const [k, vs] of fields) if (rnd.next() < 0.5) req[k] = rnd.pick(vs);
   return { kind: 'run', method: 'POST', path: '/api/runs', token: ADMIN_TOKEN, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req) };
 }
 

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBill } from '../helpers/fixtures';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from '../helpers/server';
+import { scheduledSnapshots } from '../../server/cli/scheduled-snapshots';
+import { ADMIN_TOKEN, startTestServer, testConfig, type TestServer } from '../helpers/server';
 
 const logLines: string[] = [];
 let server: TestServer;
@@ -177,5 +178,26 @@ describe('the schedule time zone', () => {
       await expect(server.database.knex('scheduled_snapshots').where({ id: 1 }).update({ timezone: tz })).rejects.toThrow(/timezone/);
     }
     await server.database.knex('scheduled_snapshots').where({ id: 1 }).update({ timezone: 'America/New_York' });
+  });
+
+  it('reports in words a zone PostgreSQL takes but this server cannot use, everywhere the schedule is read', async () => {
+    await server.database.knex('scheduled_snapshots').where({ id: 1 }).update({ timezone: 'UTC+5' });
+    try {
+      const res = await server.api('/api/scheduler/config', { token: ADMIN_TOKEN });
+      expect(res.status).toBe(409);
+      const body = await res.json();
+      expect(body.code).toBe('invalid_state');
+      expect(body.error).toMatch(/time zone "UTC\+5" is not a time zone this server knows/);
+      // The timer's CLI says the same, without a stack trace.
+      const lines: string[] = [];
+      const code = await scheduledSnapshots(testConfig({ DATABASE_URL: server.database.url }), { all: false, dryRun: false }, (l) => lines.push(l));
+      expect(code).toBe(1);
+      expect(lines.join('\n')).toMatch(/✗ The schedule's time zone "UTC\+5"/);
+      expect(lines.join('\n')).not.toMatch(/\n\s+at /);
+      // And it can be mended through the API.
+      expect((await config({ timezone: 'Europe/Berlin' })).status).toBe(200);
+    } finally {
+      await server.database.knex('scheduled_snapshots').where({ id: 1 }).update({ timezone: null });
+    }
   });
 });
