@@ -113,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     poolMax: e.DATABASE_POOL_MAX,
     poolMin: Math.min(e.DATABASE_POOL_MIN, e.DATABASE_POOL_MAX),
     statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
-    lockTimeoutMs: Math.min(e.DB_LOCK_TIMEOUT_MS, e.DB_STATEMENT_TIMEOUT_MS),
+    lockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
     eventsMaxSubscribers: e.EVENTS_MAX_SUBSCRIBERS,
     logLevel: e.LOG_LEVEL,
     totalsTolerance: e.TOTALS_TOLERANCE,

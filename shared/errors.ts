@@ -13,12 +13,12 @@ export const ERROR_CODES = [
   'request_timeout', // 408: the request's headers or body did not arrive in time
   'payload_too_large', // 413
   'headers_too_large', // 431
+  'too_many_subscribers', // 429: too many live event streams are open (EVENTS_MAX_SUBSCRIBERS)
   'unsupported_media_type', // 415
   'totals_mismatch', // 422: line items or categories do not add up to the total
   'period_not_ended', // 422: a real run for a month that has not ended (details.state: open or future)
   'dependency_unavailable', // 503: the database or a peer is down, or too slow to answer in time
   'database_read_only', // 503: the database takes no writes now (a standby, default_transaction_read_only)
-  'too_many_subscribers', // 503: too many live event streams are open (EVENTS_MAX_SUBSCRIBERS)
   'not_implemented', // 501: an HTTP method the server does not support
   'internal', // 500: a bug; the request id is in the log
 ] as const;

@@ -51,6 +51,14 @@ export function safeFileName(name: string): string {
 }
 
 /**
+ * A name as a case-insensitive file system compares it: Windows folds to upper case (so `ı`
+ * and `I`, `ſ` and `S` are one name there), macOS and most others to lower case; both folds together.
+ */
+function foldName(name: string): string {
+  return name.normalize('NFC').toUpperCase().toLowerCase();
+}
+
+/**
  * Picks names that stay distinct on every OS (case-insensitive file systems included): the
  * first use of a name keeps it, later ones get `_<tag>` and then a counter before the extension.
  */
@@ -61,10 +69,15 @@ export class UniqueNames {
     const dot = name.lastIndexOf('.');
     const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
     const tagged = tag ? `${stem}_${safeFileName(tag)}` : stem;
-    const free = (n: string) => !this.used.has(n.normalize('NFC').toLowerCase());
+    const free = (n: string) => !this.used.has(foldName(n));
     let pick = free(name) ? name : tag && free(`${tagged}${ext}`) ? `${tagged}${ext}` : undefined;
     for (let i = 2; pick === undefined; i++) if (free(`${tagged}_${i}${ext}`)) pick = `${tagged}_${i}${ext}`;
-    this.used.add(pick.normalize('NFC').toLowerCase());
+    this.used.add(foldName(pick));
     return pick;
+  }
+
+  /** Names already taken (e.g. the files already in the target folder). */
+  reserve(names: Iterable<string>): void {
+    for (const n of names) this.used.add(foldName(n));
   }
 }

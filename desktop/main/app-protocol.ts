@@ -42,6 +42,9 @@ export async function serveRendererFile(rootDir: string, requestUrl: string): Pr
   } catch {
     return notFound();
   }
+  // No way out of the folder: no `..` segment, no backslash (a separator on Windows), no NUL,
+  // whatever the URL parser left of them; and the resolved file must lie inside the folder.
+  if (rel.split('/').includes('..') || rel.includes('\\') || rel.includes('\u0000')) return notFound();
   const root = path.resolve(rootDir);
   const file = path.resolve(root, `.${path.posix.normalize(rel === '/' ? '/index.html' : rel)}`);
   if (file !== root && !file.startsWith(root + path.sep)) return notFound();

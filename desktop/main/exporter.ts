@@ -70,6 +70,7 @@ export class Exporter {
     const abort = new AbortController();
     this.running.set(exportId, abort);
     const manifest: string[][] = [];
+    let manifestName = 'manifest.csv';
     let done = 0;
     let total = 0;
     let lastSent = 0;
@@ -91,8 +92,10 @@ export class Exporter {
       total = invoices.length;
       report('running', null);
       await fs.mkdir(folder, { recursive: true });
+      // Files already in the folder are never overwritten: new names step around them.
       const names = new UniqueNames();
-      names.take('manifest.csv');
+      names.reserve(await fs.readdir(folder));
+      manifestName = names.take('manifest.csv');
       let next = 0;
       const worker = async () => {
         while (next < invoices.length && !abort.signal.aborted) {
@@ -108,12 +111,12 @@ export class Exporter {
       };
       await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? 4, Math.max(1, invoices.length)) }, worker));
       const state = abort.signal.aborted ? 'cancelled' : 'done';
-      const manifestFile = await this.writeManifest(folder, manifest);
+      const manifestFile = await this.writeManifest(folder, manifest, manifestName);
       report(state, null);
       return { exportId, folder, files: manifest.length, manifest: manifestFile, state };
     } catch (err) {
       const cancelled = abort.signal.aborted || (err instanceof BridgeError && err.code === 'cancelled');
-      const manifestFile = manifest.length ? await this.writeManifest(folder, manifest) : null;
+      const manifestFile = manifest.length ? await this.writeManifest(folder, manifest, manifestName) : null;
       const message = (err as Error).message;
       report(cancelled ? 'cancelled' : 'failed', null, cancelled ? undefined : message);
       return { exportId, folder, files: manifest.length, manifest: manifestFile, state: cancelled ? 'cancelled' : 'failed', error: cancelled ? undefined : message };
@@ -122,8 +125,8 @@ export class Exporter {
     }
   }
 
-  private async writeManifest(folder: string, rows: string[][]): Promise<string> {
-    const file = path.join(folder, 'manifest.csv');
+  private async writeManifest(folder: string, rows: string[][], name = 'manifest.csv'): Promise<string> {
+    const file = path.join(folder, name);
     const sorted = [...rows].sort((a, b) => a[0].localeCompare(b[0]));
     await writeAtomically(file, Buffer.from(stringify([['file', 'invoice_number', 'company', 'period', 'total_amount', 'content_hash'], ...sorted])));
     return file;

@@ -19,13 +19,14 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_state: 409,
   request_timeout: 408,
   payload_too_large: 413,
+  too_many_subscribers: 429,
   headers_too_large: 431,
   unsupported_media_type: 415,
   totals_mismatch: 422,
   period_not_ended: 422,
   dependency_unavailable: 503,
   database_read_only: 503,
-  too_many_subscribers: 503,
+
   not_implemented: 501,
   internal: 500,
 };
@@ -166,6 +167,11 @@ function toApiError(err: unknown): ApiError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new ApiError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
   }
+  if (e?.type === 'request.aborted' || e?.type === 'request.size.invalid') {
+    return new ApiError('bad_request', e.type === 'request.aborted' ? 'The request body ended before the length it announced (the client went away)' : 'The request body does not have the length its Content-Length says');
+  }
+  // A value the database's own checks refuse (e.g. a schedule zone PostgreSQL does not know).
+  if (e?.code === '23514') return new ApiError('validation_failed', `The database refused the value: ${e.message?.replace(/^.* - /, '') ?? 'a check failed'}`);
   if (e?.code === '25006') return new ApiError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
   if (e?.code === '57014') return new ApiError('dependency_unavailable', 'The database did not finish in time (DB_STATEMENT_TIMEOUT_MS); try again shortly');
   if (e?.code === '55P03') return new ApiError('dependency_unavailable', 'The database is busy: a lock was not granted in time (DB_LOCK_TIMEOUT_MS); try again shortly');

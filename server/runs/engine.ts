@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs';
 import { subtractMoney } from '../../shared/money';
@@ -457,12 +457,12 @@ export class RunEngine {
         let withoutAccount = 0;
         planned = [];
         for (const c of list) {
-          const acct = typeof c.account_number === 'string' ? c.account_number.trim() : c.account_number == null ? '' : String(c.account_number);
+          const acct = codexAccount(c);
           if (!acct) {
             withoutAccount++;
             continue;
           }
-          const key = acct.length > 50 ? `${acct.slice(0, 47)}...` : acct;
+          const key = itemKey(acct);
           if (seen.has(key)) continue;
           seen.add(key);
           // An odd entry (an account that is not 1-50 digits, a name that is not text) fails alone.
@@ -478,7 +478,12 @@ export class RunEngine {
             const odd = oddCompany(c, acct);
             return odd ? { account_number: acct, company_name: null, company: null, skip: odd, outcome: 'failed' as const } : { account_number: acct, company_name: c.name ?? null, company: c };
           } catch (err) {
-            throw new PeerError(`Cannot look up company ${acct}: ${(err as Error).message}`, (err as PeerError).kind ?? 'network', (err as PeerError).status, (err as PeerError).attempts ?? 1);
+            // An answer about this one company (a 4xx, not JSON, not a company, too large) fails it alone;
+            // Codex unreachable, failing or refusing our token stops the run (every company would fail).
+            const e = err as PeerError;
+            const aboutThisCompany = e instanceof PeerError && (e.kind === 'invalid_response' || e.kind === 'too_large' || (e.kind === 'http' && e.status !== undefined && e.status < 500 && e.status !== 401 && e.status !== 403));
+            if (aboutThisCompany) return { account_number: acct, company_name: null, company: null, skip: cleanText(`Cannot look up company ${acct}: ${e.message}`), outcome: 'failed' as const };
+            throw new PeerError(`Cannot look up company ${acct}: ${(err as Error).message}`, e.kind ?? 'network', e.status, e.attempts ?? 1);
           }
         });
       }
@@ -497,7 +502,7 @@ export class RunEngine {
     // A resumed run: the companies already done are not fetched again.
     const todo = existing.filter((e) => e.outcome === null);
     const companies = job.target_account_numbers ? null : await this.codex.companies(signal).catch(() => null);
-    const facts = new Map((companies ?? []).map((c) => [String(c.account_number), c]));
+    const facts = new Map((companies ?? []).flatMap((c) => (codexAccount(c) ? [[itemKey(codexAccount(c)), c] as const] : [])));
     // A company whose Codex entry is still odd fails again at once, with its reason, instead of being fetched.
     const out: { account_number: string; company_name: string | null; company: CodexCompany | null }[] = [];
     for (const e of todo) {
@@ -654,6 +659,25 @@ export class RunEngine {
       },
     };
   }
+}
+
+/** The account number of a Codex entry, trimmed; '' for none (a prospect) or for an entry that is not an object. */
+function codexAccount(c: unknown): string {
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return '';
+  const a = (c as CodexCompany).account_number;
+  return typeof a === 'string' ? a.trim() : a === null || a === undefined ? '' : String(a);
+}
+
+/**
+ * The key a company's item is stored under: its account number, or for one that is not a
+ * plain number of up to 50 characters, a readable prefix and a digest of the whole (distinct
+ * for distinct entries, and text the database takes).
+ */
+function itemKey(acct: string): string {
+  if (/^\d{1,50}$/.test(acct)) return acct;
+  const readable = cleanText(acct).replace(/[^\x20-\x7e]/g, '?');
+  if (readable === acct && acct.length <= 50) return acct;
+  return `${readable.slice(0, 36)}~${createHash('sha256').update(acct, 'utf8').digest('hex').slice(0, 12)}`;
 }
 
 /** Why Codex's entry for a company cannot be run, or undefined when it can. */

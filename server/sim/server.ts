@@ -35,8 +35,13 @@ export interface SimSettings {
    */
   hostileAccounts: Record<string, 'nul' | 'surrogate' | 'huge'>;
   hugeBytes: number;
-  /** Codex also lists odd entries: a 60-digit account number and a name that is not text. */
+  /**
+   * Codex also lists odd entries: 60-digit account numbers (two sharing their first 47 digits),
+   * a name that is not text, an account number with a NUL, and an entry that is not an object.
+   */
   oddCodexEntries: boolean;
+  /** Codex's answer about one company (`GET api/companies/<acct>`) is a 400, not JSON, or oversized. */
+  codexOddAnswers: Record<string, '400' | 'not_json' | 'huge'>;
 }
 
 export interface SimOptions extends Partial<SimSettings> {
@@ -87,6 +92,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     hostileAccounts: opts.hostileAccounts ?? {},
     hugeBytes: opts.hugeBytes ?? 12 * 1024 * 1024,
     oddCodexEntries: opts.oddCodexEntries ?? false,
+    codexOddAnswers: opts.codexOddAnswers ?? {},
   };
   const generated: SimCompany[] = Array.from({ length: opts.companies ?? 50 }, (_, i) => simCompany(seed, i));
   const byAccount = new Map(generated.map((c) => [c.codex.account_number!, c]));
@@ -94,9 +100,12 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   // A Codex entry without an account number (a prospect), as real Codex lists them.
   const prospect: CodexCompany = { account_number: null, billing_plan: null, description: 'Prospect, not yet a customer', name: 'Orchard Bakery (prospect)' };
   const codexList = JSON.stringify([...generated.map((c) => c.codex), ...(fixtures?.companies ?? []), prospect]);
-  const oddEntries: CodexCompany[] = [
+  const oddEntries: unknown[] = [
     { account_number: '1'.repeat(60), name: 'Sixty Digits Ltd', billing_plan: 'Basic' },
-    { account_number: '777000001', name: 12345 as unknown as string, billing_plan: 'Basic' },
+    { account_number: `${'1'.repeat(59)}2`, name: 'Sixty Digits Too Ltd', billing_plan: 'Basic' },
+    { account_number: '777000001', name: 12345, billing_plan: 'Basic' },
+    { account_number: '77700\u00002', name: 'Null Byte Account Ltd', billing_plan: 'Basic' },
+    null,
   ];
   const codexListNow = () => (settings.oddCodexEntries ? JSON.stringify([...JSON.parse(codexList), ...oddEntries]) : codexList);
 
@@ -198,6 +207,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     const m = /^\/api\/companies\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && m) {
       const account = decodeURIComponent(m[1]);
+      const odd = settings.codexOddAnswers[account];
+      if (odd === '400') return json(400, { error: 'Invalid account number format' });
+      if (odd === 'not_json') return [200, '<html>maintenance</html>'];
+      if (odd === 'huge') return [200, JSON.stringify({ account_number: account, name: 'Huge', padding: 'x'.repeat(settings.hugeBytes) })];
       const body = fixtures?.companyBodies.get(account) ?? (byAccount.has(account) ? JSON.stringify(byAccount.get(account)!.codex) : undefined);
       return body ? [200, body] : json(404, { error: 'Company not found' });
     }
@@ -285,6 +298,7 @@ function pickSettings(input: unknown): Partial<SimSettings> {
     else if (['failingAccounts', 'changedAccounts'].includes(k) && Array.isArray(v) && v.every((x) => typeof x === 'string')) (out as Record<string, unknown>)[k] = v;
     else if ((k === 'codexDown' || k === 'oddCodexEntries') && typeof v === 'boolean') (out as Record<string, unknown>)[k] = v;
     else if (k === 'hugeBytes' && typeof v === 'number' && v >= 0) out.hugeBytes = v;
+    else if (k === 'codexOddAnswers' && v && typeof v === 'object' && Object.values(v).every((x) => ['400', 'not_json', 'huge'].includes(x as string))) out.codexOddAnswers = v as SimSettings['codexOddAnswers'];
     else if (k === 'hostileAccounts' && v && typeof v === 'object' && Object.values(v).every((x) => ['nul', 'surrogate', 'huge'].includes(x as string))) out.hostileAccounts = v as SimSettings['hostileAccounts'];
     else throw new Error(`unknown or malformed setting ${k}`);
   }

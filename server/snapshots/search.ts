@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
 import { ApiError, validationError } from '../http/errors';
 import { Snapshot } from '../models/Snapshot';
+import { zonedTime } from '../../shared/schedule';
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
   archived_at: ['archived_at'],
@@ -63,13 +64,22 @@ function applyFilters(q: Knex.QueryBuilder, p: SearchQuery, defaultTimeZone: str
   if (p.min_total) q.where('total_amount', '>=', p.min_total);
   if (p.max_total) q.where('total_amount', '<=', p.max_total);
   // Whole days in the caller's time zone: [from 00:00, to + 1 day 00:00).
+  // The instants are worked out here, with the same zone rules as everywhere else in Archive,
+  // so PostgreSQL never has to know the zone (its list and JavaScript's differ at the edges).
   const tz = p.tz ?? defaultTimeZone;
-  if (p.archived_from) q.whereRaw(`archived_at >= (?::date)::timestamp AT TIME ZONE ?`, [p.archived_from, tz]);
-  if (p.archived_to) q.whereRaw(`archived_at < ((?::date) + 1)::timestamp AT TIME ZONE ?`, [p.archived_to, tz]);
+  if (p.archived_from) q.where('archived_at', '>=', dayStartIn(p.archived_from, tz, 0));
+  if (p.archived_to) q.where('archived_at', '<', dayStartIn(p.archived_to, tz, 1));
   return q;
 }
 
 const FILTERS = ['account_number', 'invoice_number', 'company', 'year', 'month', 'from_period', 'to_period', 'min_total', 'max_total', 'archived_from', 'archived_to'] as const;
+
+/** The instant a day (`YYYY-MM-DD`, plus `days`) begins in zone `tz`. */
+function dayStartIn(date: string, tz: string, days: number): Date {
+  const [y, m, d] = date.split('-').map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d + days));
+  return zonedTime(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), 0, tz);
+}
 
 function checkRanges(p: SearchQuery): void {
   const fields = [];
@@ -135,7 +145,7 @@ export async function archiveStats(): Promise<Stats> {
             (SELECT json_build_object('archived_at', archived_at, 'invoice_number', invoice_number)
                FROM billing_snapshots ORDER BY archived_at DESC, id DESC LIMIT 1) AS latest,
             (SELECT coalesce(json_agg(m ORDER BY billing_year, billing_month), '[]'::json) FROM (
-               SELECT billing_year, billing_month, sum(total_amount)::numeric(14,2)::text AS total, count(*)::int AS snapshots
+               SELECT billing_year, billing_month, sum(total_amount)::numeric(30,2)::text AS total, count(*)::int AS snapshots
                  FROM billing_snapshots WHERE (billing_year, billing_month) >= (?, ?)
                 GROUP BY billing_year, billing_month) m) AS monthly`,
     [y0, m0],

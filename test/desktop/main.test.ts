@@ -162,6 +162,15 @@ describe('file names', () => {
     expect(names.take('acme_2026-01.pdf', '2-202601')).toBe('acme_2026-01_2-202601_2.pdf');
     expect(names.take('Manifest.csv')).toBe('Manifest.csv');
     expect(names.take('manifest.CSV')).toBe('manifest_2.CSV');
+    // Windows folds to upper case: ı and I, ſ and S are one name there.
+    expect(names.take('Bılling_2026-01.pdf')).toBe('Bılling_2026-01.pdf');
+    expect(names.take('BILLING_2026-01.pdf')).toBe('BILLING_2026-01_2.pdf');
+    expect(names.take('ſtore.pdf')).toBe('ſtore.pdf');
+    expect(names.take('Store.pdf')).toBe('Store_2.pdf');
+    const inFolder = new UniqueNames();
+    inFolder.reserve(['Acme_2026-01.pdf', 'manifest.csv']);
+    expect(inFolder.take('manifest.csv')).toBe('manifest_2.csv');
+    expect(inFolder.take('acme_2026-01.pdf', '1-202601')).toBe('acme_2026-01_1-202601.pdf');
   });
 });
 
@@ -172,13 +181,15 @@ describe('the app:// scheme', () => {
     fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html>');
     fs.writeFileSync(path.join(root, 'assets', 'a.js'), 'x');
     fs.writeFileSync(path.join(tmp, 'secret.txt'), 'secret');
+    // A file inside the folder that a `..` would reach if it were only normalised away.
+    fs.writeFileSync(path.join(root, 'secret.txt'), 'secret');
     const index = await serveRendererFile(root, 'app://archive/index.html');
     expect(index.status).toBe(200);
     expect(index.headers.get('content-security-policy')).toBe(RENDERER_CSP);
     expect(RENDERER_CSP).toMatch(/connect-src 'none'/);
     expect(index.headers.get('content-type')).toMatch(/text\/html/);
     expect((await serveRendererFile(root, 'app://archive/assets/a.js')).status).toBe(200);
-    for (const bad of ['app://archive/../secret.txt', 'app://archive/%2e%2e/secret.txt', 'app://archive/..%2Fsecret.txt', 'app://other/index.html', 'file:///etc/passwd', 'app://archive/%E0%A4%A']) {
+    for (const bad of ['app://archive/assets/..%2F..%2Fsecret.txt', 'app://archive/..%2Fsecret.txt', 'app://archive/..%5C..%5Csecret.txt', 'app://archive/%5C..%5Csecret.txt', 'app://archive/secret.txt%00.js', 'app://other/index.html', 'file:///etc/passwd', 'app://archive/%E0%A4%A']) {
       const res = await serveRendererFile(root, bad);
       expect(res.status, bad).toBe(404);
       expect(await res.text()).not.toContain('secret');

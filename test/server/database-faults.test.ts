@@ -33,7 +33,7 @@ describe('a held lock or a stalled statement', () => {
 
   it('answers 503 within the configured timeouts, and works again once the lock is gone', async () => {
     const { lines, log } = capture();
-    const s = await startTestServer({ DB_LOCK_TIMEOUT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '800', SCHEDULER: 'off' }, { log });
+    const s = await startTestServer({ DB_LOCK_TIMEOUT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '5000', SCHEDULER: 'off' }, { log });
     servers.push(s);
     holder = new pg.Client({ connectionString: s.database.url });
     await holder.connect();
@@ -47,7 +47,7 @@ describe('a held lock or a stalled statement', () => {
       expect(res.status).toBe(503);
       const body = await res.json();
       expect(body.code).toBe('dependency_unavailable');
-      expect(body.error).toMatch(/lock was not granted in time|did not finish in time/);
+      expect(body.error).toMatch(/lock was not granted in time \(DB_LOCK_TIMEOUT_MS\)/);
       expect(ms).toBeLessThan(3000);
     }
     const search = await s.api('/api/snapshots/search?limit=1');
@@ -62,6 +62,27 @@ describe('a held lock or a stalled statement', () => {
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(JSON.stringify(warnings)).not.toMatch(/"stack"/);
     expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+});
+
+describe('a stalled statement', () => {
+  it('is cancelled after DB_STATEMENT_TIMEOUT_MS: a 503 that says so', async () => {
+    const s = await startTestServer({ DB_LOCK_TIMEOUT_MS: '20000', DB_STATEMENT_TIMEOUT_MS: '400', SCHEDULER: 'off' });
+    servers.push(s);
+    const holder = new pg.Client({ connectionString: s.database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE billing_snapshots IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const res = await s.api('/api/snapshots/search?limit=1');
+      expect(res.status).toBe(503);
+      expect((await res.json()).error).toMatch(/did not finish in time \(DB_STATEMENT_TIMEOUT_MS\)/);
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
   });
 });
 
@@ -96,13 +117,28 @@ describe('a read-only database', () => {
 describe('dropped connections', () => {
   it('are 503s, never 500s, and the server recovers by itself', async () => {
     const { lines, log } = capture();
-    const s = await startTestServer({ SCHEDULER: 'off' }, { log });
+    const s = await startTestServer({ SCHEDULER: 'off', DB_LOCK_TIMEOUT_MS: '20000', DB_STATEMENT_TIMEOUT_MS: '20000' }, { log });
     servers.push(s);
+    // Requests in flight, waiting on a lock, when their connections are cut.
+    const holder = new pg.Client({ connectionString: s.database.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE billing_snapshots IN ACCESS EXCLUSIVE MODE');
+    const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const inFlight = Array.from({ length: 4 }, (_, i) => s.api(i % 2 ? '/api/snapshots/search?limit=1' : '/api/stats'));
+    await new Promise((r) => setTimeout(r, 300));
+    await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database.name}' AND pid <> pg_backend_pid() AND pid <> ${holderPid}`);
+    const answers = await Promise.all(inFlight);
+    expect(answers.map((r) => r.status)).toEqual([503, 503, 503, 503]);
+    for (const r of answers) expect((await r.json()).code).toBe('dependency_unavailable');
+    await holder.query('ROLLBACK');
+    await holder.end();
+    // Idle connections cut between requests: answered or 503, never 500; then back by itself.
     const statuses: number[] = [];
     for (let round = 0; round < 3; round++) {
       await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database.name}' AND pid <> pg_backend_pid()`);
-      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => s.api(i % 2 ? '/api/snapshots/search?limit=1' : '/api/stats')));
-      statuses.push(...answers.map((r) => r.status));
+      const more = await Promise.all(Array.from({ length: 6 }, (_, i) => s.api(i % 2 ? '/api/snapshots/search?limit=1' : '/api/stats')));
+      statuses.push(...more.map((r) => r.status));
     }
     expect(statuses.filter((x) => x !== 200 && x !== 503)).toEqual([]);
     expect((await s.api('/api/stats')).status).toBe(200);
@@ -122,7 +158,7 @@ describe('live event streams', () => {
     const b = await open();
     expect([a.status, b.status]).toEqual([200, 200]);
     const third = await open();
-    expect(third.status).toBe(503);
+    expect(third.status).toBe(429);
     expect((await third.json()).code).toBe('too_many_subscribers');
     expect(s.watch.polling).toBe(1);
     expect(s.watch.subscribers).toBe(2);

@@ -30,16 +30,23 @@ describe('a hostile Ledger and an odd Codex', () => {
     expect(job.status).toBe('partial');
     const all = await items(w, job.id);
     const failed = new Map(all.filter((i) => i.outcome === 'failed').map((i) => [i.account_number, i.error!]));
-    const sixty = `${'1'.repeat(47)}...`;
-    expect([...failed.keys()].sort()).toEqual([nul, surrogate, huge, sixty, '777000001'].sort());
+    const sixty = [...failed.keys()].filter((k) => k.startsWith('1'.repeat(36) + '~'));
+    const nulAccount = [...failed.keys()].find((k) => k.startsWith('77700\\02'))!;
+    // Two long account numbers that share their first 47 digits stay two companies.
+    expect(sixty).toHaveLength(2);
+    expect([...failed.keys()].sort()).toEqual([nul, surrogate, huge, ...sixty, '777000001', nulAccount].sort());
+    expect(nulAccount).toMatch(/^77700\\02~[0-9a-f]{12}$/);
+    expect(failed.get(nulAccount)).toMatch(/not 1 to 50 digits/);
+    // The entry that is not an object counts with the prospect as an entry without an account.
+    expect(job.codex_entries_without_account).toBe(2);
     expect(failed.get(nul)).toMatch(/does not pass validation: billing_data_json\.receipt\.billed_users\[0\]\.name must not contain the NUL character/);
     expect(failed.get(surrogate)).toMatch(/must be valid Unicode text \(a lone surrogate/);
     expect(failed.get(huge)).toMatch(/answer too large \(more than 1048576 bytes/);
-    expect(failed.get(sixty)).toMatch(/Codex lists the account number "1{60}", which is not 1 to 50 digits/);
+    expect(failed.get(sixty.find((k) => failed.get(k)!.includes('1'.repeat(60)))!)).toMatch(/Codex lists the account number "1{60}", which is not 1 to 50 digits/);
     expect(failed.get('777000001')).toMatch(/a name that is not text \(number\)/);
     const archived = all.filter((i) => i.outcome === 'archived').length;
-    expect(job.counts.failed).toBe(5);
-    expect(archived + job.counts.no_bill + 5).toBe(job.counts.total);
+    expect(job.counts.failed).toBe(7);
+    expect(archived + job.counts.no_bill + 7).toBe(job.counts.total);
     // Nothing half-written: every archived company has its bill, nothing else was stored.
     const [{ n }] = await w.server.db.knex('billing_snapshots').where({ billing_year: 2026, billing_month: 10 }).count({ n: '*' });
     expect(Number(n)).toBe(archived);
@@ -49,22 +56,40 @@ describe('a hostile Ledger and an odd Codex', () => {
     expect((await w.admin(`/api/runs/${job.id}/resume`, { method: 'POST' })).status).toBe(202);
     const end = await w.waitForEnd(job.id);
     expect(end.status).toBe('partial');
-    expect(end.counts.failed).toBe(2);
+    expect(end.counts.failed).toBe(4);
     const after = await items(w, job.id);
     for (const a of [nul, surrogate, huge]) expect(after.find((i) => i.account_number === a)!.outcome).toBe('archived');
     // And a second resume finishes too.
     expect((await w.admin(`/api/runs/${job.id}/resume`, { method: 'POST' })).status).toBe(202);
-    expect((await w.waitForEnd(job.id)).counts.failed).toBe(2);
+    expect((await w.waitForEnd(job.id)).counts.failed).toBe(4);
+  });
+
+  it('fails alone a company Codex answers oddly about (400, not JSON, too large) in a run of named accounts', async () => {
+    const [bad400, notJson, tooBig, fine] = [accountNumber(5), accountNumber(6), accountNumber(7), accountNumber(8)];
+    w.sim.settings.codexOddAnswers = { [bad400]: '400', [notJson]: 'not_json', [tooBig]: 'huge' };
+    try {
+      const job = await w.runToEnd({ year: 2026, month: 9, accounts: [bad400, notJson, tooBig, fine], dry_run: true });
+      expect(job.status).toBe('partial');
+      const all = await items(w, job.id);
+      const by = new Map(all.map((i) => [i.account_number, i]));
+      expect(by.get(bad400)).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/Codex answered 400: Invalid account number format/) });
+      expect(by.get(notJson)).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/not JSON/) });
+      expect(by.get(tooBig)).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/answer too large/) });
+      expect(['would_archive', 'no_bill']).toContain(by.get(fine)!.outcome);
+    } finally {
+      w.sim.settings.codexOddAnswers = {};
+    }
   });
 });
 
 describe('only months that have ended', () => {
   let w: RunWorld;
+  // The server's clock is fixed mid-month, so the test does not depend on today's date.
+  const now = new Date('2026-06-15T12:00:00Z');
   beforeAll(async () => {
-    w = await startRunWorld({ companies: 3, seed: 'periods' });
+    w = await startRunWorld({ companies: 3, seed: 'periods' }, {}, { schedulerClock: { now: () => now } });
   });
   afterAll(() => w.stop());
-  const now = new Date();
   const current = { year: now.getUTCFullYear(), month: now.getUTCMonth() + 1 };
   const next = current.month === 12 ? { year: current.year + 1, month: 1 } : { year: current.year, month: current.month + 1 };
   const start = (body: Record<string, unknown>) => w.admin('/api/runs', { method: 'POST', json: body });
@@ -103,9 +128,15 @@ describe('only months that have ended', () => {
     // In a zone far ahead of UTC the month may already have begun: whatever the clock, the
     // answer names that zone.
     await w.admin('/api/scheduler/config', { method: 'POST', json: { timezone: 'Pacific/Kiritimati' } });
-    const res = await start({ ...next, dry_run: false });
-    expect(res.status).toBe(422);
-    expect((await res.json()).details.timezone).toBe('Pacific/Kiritimati');
+    // 2026-06-30 12:00 UTC is already July 1 in Kiritimati (UTC+14): June has ended there, July has begun.
+    const late = new Date('2026-06-30T12:00:00Z');
+    now.setTime(late.getTime());
+    const june = await start({ year: 2026, month: 6, accounts: [accountNumber(1)], dry_run: false });
+    expect(june.status).toBe(202);
+    await w.waitForEnd((await june.json()).job_id);
+    const july = await start({ year: 2026, month: 7, dry_run: false });
+    expect(july.status).toBe(422);
+    expect((await july.json()).details).toMatchObject({ state: 'open', timezone: 'Pacific/Kiritimati' });
     await w.admin('/api/scheduler/config', { method: 'POST', json: { timezone: null } });
   });
 });
