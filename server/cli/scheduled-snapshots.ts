@@ -8,7 +8,7 @@
 import type { Config } from '../config';
 import { openDatabase } from '../db/database';
 import { pendingMigrations } from '../db/migrate';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { createLogger } from '../log';
 import { describeDbError } from '../main';
 import { StartupError } from '../startup-error';
@@ -85,7 +85,7 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
         out(`${req.dryRun ? 'Dry run' : 'Run'} ${started.id}: ${period(started)}, ${req.accounts ? `accounts ${req.accounts.join(', ')}` : 'all companies'}`);
       }
     } catch (err) {
-      if (err instanceof ApiError) {
+      if (err instanceof ArchiveError) {
         out(`✗ ${err.message}`);
         return 1;
       }

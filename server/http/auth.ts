@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import { ApiError } from './errors';
+import { ArchiveError } from '../errors';
 
 export type Role = 'service' | 'admin';
 export type Scope = 'ingest' | 'read' | 'admin';
@@ -46,13 +46,13 @@ export function requireScope(scope: Scope): Koa.Middleware {
     const role = ctx.state.role as Role | undefined;
     if (!role) {
       const header = ctx.get('authorization');
-      throw new ApiError(
+      throw new ArchiveError(
         'unauthorized',
         header ? 'The bearer token is not valid for this server' : 'Authentication required: send Authorization: Bearer <token>',
       );
     }
     if (!SCOPES[role].has(scope)) {
-      throw new ApiError('forbidden', `The ${role} token may not do this; it needs the ${scope} permission (use the admin token)`, { required: scope, role });
+      throw new ArchiveError('forbidden', `The ${role} token may not do this; it needs the ${scope} permission (use the admin token)`, { required: scope, role });
     }
     await next();
   };

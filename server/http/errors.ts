@@ -1,12 +1,13 @@
 /**
- * Errors with a place in the API's closed set of outcomes, and the middleware that turns
- * every failure (ours, zod's, the body parser's, PostgreSQL's) into one JSON shape.
+ * The HTTP face of errors: each code's status, and the middleware that turns every failure
+ * (our ArchiveError, the body parser's, PostgreSQL's, Node's parser's) into one JSON shape.
  */
 import type Koa from 'koa';
-import { z } from 'zod';
-import type { ErrorBody, ErrorCode, FieldError } from '../../shared/errors';
+import type { ErrorBody, ErrorCode } from '../../shared/errors';
+import { ArchiveError } from '../errors';
 
-const STATUS: Record<ErrorCode, number> = {
+/** The HTTP status of each code: the one place codes meet HTTP. */
+export const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_failed: 400,
   invalid_json: 400,
@@ -31,76 +32,6 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-export class ApiError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.status = STATUS[code];
-  }
-}
-
-export function validationError(fields: FieldError[], what = 'request'): ApiError {
-  const summary = fields.map((f) => `${f.field} ${f.reason}`).join('; ');
-  return new ApiError('validation_failed', `Invalid ${what}: ${summary}`, { fields });
-}
-
-/** Zod issues as `field: reason` pairs, with paths like `line_items[3].amount`. */
-export function fieldErrorsFromZod(error: z.ZodError, input?: unknown): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ field: joinPath([...issue.path, key]), reason: 'is not a known parameter' });
-      continue;
-    }
-    out.push({ field: joinPath(issue.path) || '(body)', reason: reasonOf(issue, valueAt(input, issue.path)) });
-  }
-  return out;
-}
-
-function valueAt(input: unknown, path: PropertyKey[]): unknown {
-  let v = input;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-function reasonOf(issue: z.core.$ZodIssue, value: unknown): string {
-  if (value === undefined && issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) return 'is required';
-  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}`;
-  if (issue.code === 'invalid_union') {
-    // Our unions are "number or decimal string": say that, not two nested messages.
-    return 'must be a number or a decimal string';
-  }
-  return issue.message;
-}
-
-function article(expected: string): string {
-  if (expected === 'object') return 'a JSON object';
-  if (expected === 'array') return 'an array';
-  if (expected === 'int') return 'a whole number';
-  return `a ${expected}`;
-}
-
-function joinPath(path: PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${String(p)}` : String(p);
-  return s;
-}
-
-/** Parses with a schema or throws a 400 that names every bad field. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what?: string): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (!result.success) throw validationError(fieldErrorsFromZod(result.error, input), what);
-  return result.data;
-}
-
-/** The database is down, restarting, unreachable or out of connections (not the request's fault). */
 const PG_UNAVAILABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 const DROPPED_CONNECTION = /Connection terminated|connection (is )?closed|Client has encountered a connection error|terminating connection|Connection ended unexpectedly/i;
 
@@ -110,23 +41,24 @@ export function errorMiddleware(): Koa.Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        throw new ApiError('not_found', `No route for ${ctx.method} ${ctx.path}`);
+        throw new ArchiveError('not_found', `No route for ${ctx.method} ${ctx.path}`);
       }
       if (ctx.status === 405 && !ctx.body) {
-        throw new ApiError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
+        throw new ArchiveError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`);
       }
       if (ctx.status === 501 && !ctx.body) {
-        throw new ApiError('not_implemented', `The server does not support the method ${ctx.method}; ${ctx.path} allows ${ctx.response.get('Allow')}`);
+        throw new ArchiveError('not_implemented', `The server does not support the method ${ctx.method}; ${ctx.path} allows ${ctx.response.get('Allow')}`);
       }
     } catch (err) {
-      const apiError = toApiError(err);
-      if (apiError.status === 503) logUnavailable(ctx.state.log, apiError, err);
-      else if (apiError.status >= 500) ctx.state.log?.error({ err }, 'request failed');
-      const body: ErrorBody = { error: apiError.message, code: apiError.code, request_id: ctx.state.requestId };
-      if (apiError.details) body.details = apiError.details;
-      ctx.status = apiError.status;
+      const error = toArchiveError(err);
+      const status = STATUS[error.code];
+      if (status === 503) logUnavailable(ctx.state.log, error, err);
+      else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      const body: ErrorBody = { error: error.message, code: error.code, request_id: ctx.state.requestId };
+      if (error.details) body.details = error.details;
+      ctx.status = status;
       ctx.body = body;
-      if (apiError.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
+      if (error.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer');
     }
   };
 }
@@ -136,51 +68,51 @@ export function errorMiddleware(): Koa.Middleware {
  * stack) when it starts, then at most one every 10 s saying how many more there were.
  */
 const unavailableSeen = new Map<string, { at: number; more: number }>();
-function logUnavailable(log: { warn(obj: object, msg: string): void } | undefined, apiError: ApiError, err: unknown): void {
+function logUnavailable(log: { warn(obj: object, msg: string): void } | undefined, error: ArchiveError, err: unknown): void {
   const now = Date.now();
-  const seen = unavailableSeen.get(apiError.message);
+  const seen = unavailableSeen.get(error.message);
   if (seen && now - seen.at < 10_000) {
     seen.more++;
     return;
   }
   const cause = err as { code?: unknown; message?: unknown };
-  log?.warn({ code: apiError.code, cause_code: typeof cause?.code === 'string' ? cause.code : undefined, cause: typeof cause?.message === 'string' ? cause.message.slice(0, 200) : undefined, more_since_last: seen?.more ?? 0 }, `answering 503: ${apiError.message}`);
-  unavailableSeen.set(apiError.message, { at: now, more: 0 });
+  log?.warn({ code: error.code, cause_code: typeof cause?.code === 'string' ? cause.code : undefined, cause: typeof cause?.message === 'string' ? cause.message.slice(0, 200) : undefined, more_since_last: seen?.more ?? 0 }, `answering 503: ${error.message}`);
+  unavailableSeen.set(error.message, { at: now, more: 0 });
 }
 
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
+function toArchiveError(err: unknown): ArchiveError {
+  if (err instanceof ArchiveError) return err;
   const e = err as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
   if (e?.type === 'entity.too.large' || e?.status === 413) {
-    return new ApiError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
+    return new ArchiveError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
   }
   if (/forbidden prototype property/.test(e?.message ?? '')) {
-    return new ApiError('invalid_json', 'Request body has a "__proto__" key, which is not accepted in any object');
+    return new ArchiveError('invalid_json', 'Request body has a "__proto__" key, which is not accepted in any object');
   }
   if (typeof e?.code === 'string' && (e.code.startsWith('Z_') || e.code.startsWith('ERR__ERROR_'))) {
-    return new ApiError('bad_request', `The request body cannot be decompressed as its Content-Encoding says (${e.message ?? e.code})`);
+    return new ArchiveError('bad_request', `The request body cannot be decompressed as its Content-Encoding says (${e.message ?? e.code})`);
   }
   if (e?.type === 'entity.parse.failed' || (e?.status === 400 && /JSON/i.test(e.message ?? ''))) {
-    return new ApiError('invalid_json', `Request body is not valid JSON: ${e.message}`);
+    return new ArchiveError('invalid_json', `Request body is not valid JSON: ${e.message}`);
   }
-  if (e?.status === 415) return new ApiError('unsupported_media_type', 'Send the body as application/json');
+  if (e?.status === 415) return new ArchiveError('unsupported_media_type', 'Send the body as application/json');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return new ApiError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
+    return new ArchiveError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
   }
   if (e?.type === 'request.aborted' || e?.type === 'request.size.invalid') {
-    return new ApiError('bad_request', e.type === 'request.aborted' ? 'The request body ended before the length it announced (the client went away)' : 'The request body does not have the length its Content-Length says');
+    return new ArchiveError('bad_request', e.type === 'request.aborted' ? 'The request body ended before the length it announced (the client went away)' : 'The request body does not have the length its Content-Length says');
   }
   // A value the database's own checks refuse (e.g. a schedule zone PostgreSQL does not know).
-  if (e?.code === '23514') return new ApiError('validation_failed', `The database refused the value: ${e.message?.replace(/^.* - /, '') ?? 'a check failed'}`);
-  if (e?.code === '25006') return new ApiError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
-  if (e?.code === '57014') return new ApiError('dependency_unavailable', 'The database did not finish in time (DB_STATEMENT_TIMEOUT_MS); try again shortly');
-  if (e?.code === '55P03') return new ApiError('dependency_unavailable', 'The database is busy: a lock was not granted in time (DB_LOCK_TIMEOUT_MS); try again shortly');
-  if (e?.code && PG_UNAVAILABLE.has(e.code)) return new ApiError('dependency_unavailable', 'The database is not available; try again shortly');
-  if (DROPPED_CONNECTION.test(e?.message ?? '')) return new ApiError('dependency_unavailable', 'The connection to the database was lost; try again shortly');
+  if (e?.code === '23514') return new ArchiveError('validation_failed', `The database refused the value: ${e.message?.replace(/^.* - /, '') ?? 'a check failed'}`);
+  if (e?.code === '25006') return new ArchiveError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
+  if (e?.code === '57014') return new ArchiveError('dependency_unavailable', 'The database did not finish in time (DB_STATEMENT_TIMEOUT_MS); try again shortly');
+  if (e?.code === '55P03') return new ArchiveError('dependency_unavailable', 'The database is busy: a lock was not granted in time (DB_LOCK_TIMEOUT_MS); try again shortly');
+  if (e?.code && PG_UNAVAILABLE.has(e.code)) return new ArchiveError('dependency_unavailable', 'The database is not available; try again shortly');
+  if (DROPPED_CONNECTION.test(e?.message ?? '')) return new ArchiveError('dependency_unavailable', 'The connection to the database was lost; try again shortly');
   if (e?.message?.includes('Knex: Timeout acquiring a connection')) {
-    return new ApiError('dependency_unavailable', 'The database is busy or unavailable; try again shortly');
+    return new ArchiveError('dependency_unavailable', 'The database is busy or unavailable; try again shortly');
   }
-  return new ApiError('internal', 'Internal error; the request id identifies it in the server log');
+  return new ArchiveError('internal', 'Internal error; the request id identifies it in the server log');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { textProblem } from '../../shared/storable';
-import { validationError } from './errors';
+import { validationError } from '../errors';
 
 /**
  * Query strings for the schemas: a repeated parameter stays an array so the schema refuses it

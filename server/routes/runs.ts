@@ -8,14 +8,14 @@ import { PassThrough } from 'node:stream';
 import bodyParser from 'koa-bodyparser';
 import { RunRequest, type RunEvent } from '../../shared/runs';
 import type { AppDeps } from '../app';
-import { ApiError, parseOrThrow } from '../http/errors';
+import { ArchiveError, parseOrThrow } from '../errors';
 import { getJobRow, toJob } from '../runs/jobs';
 import { get, post, type Route } from './table';
 
 export function runRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', strict: true });
   const engine = () => {
-    if (!deps.engine) throw new ApiError('dependency_unavailable', 'Runs are not available on this server');
+    if (!deps.engine) throw new ArchiveError('dependency_unavailable', 'Runs are not available on this server');
     return deps.engine;
   };
 

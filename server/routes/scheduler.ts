@@ -3,7 +3,7 @@ import bodyParser from 'koa-bodyparser';
 import { isTimeZone } from '../../shared/api';
 import { JobItemsQuery, JobsQuery, SchedulerConfigUpdate } from '../../shared/runs';
 import type { AppDeps } from '../app';
-import { parseOrThrow, validationError } from '../http/errors';
+import { parseOrThrow, validationError } from '../errors';
 import { singleValued } from '../http/query';
 import { getJobRow, listItems, listJobs, toJob } from '../runs/jobs';
 import { readSchedule, scheduleView } from '../schedule/schedule';

@@ -1,7 +1,7 @@
 /** Finding bills: search, a company's history, and dashboard figures. */
 import { PageQuery, SearchQuery } from '../../shared/api';
 import type { AppDeps } from '../app';
-import { parseOrThrow } from '../http/errors';
+import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
 import { archiveStats, companyHistory, searchSnapshots } from '../snapshots/search';
 import { get, type Route } from './table';

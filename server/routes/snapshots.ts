@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
 import type { AppDeps } from '../app';
-import { ApiError, validationError } from '../http/errors';
+import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
@@ -53,7 +53,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     // The body exactly as Ledger posted it: the evidence behind every normalised number.
     get('/api/snapshot/:invoice_number/raw', 'read', async (ctx) => {
       const s = await getSnapshotColumns(invoiceOf(ctx), ['raw_body']);
-      if (s.raw_body === null) throw new ApiError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: invoiceOf(ctx) });
+      if (s.raw_body === null) throw new ArchiveError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: invoiceOf(ctx) });
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = s.raw_body;
     }),
@@ -69,7 +69,7 @@ function invoiceOf(ctx: Koa.Context): string {
 
 const requireJson: Koa.Middleware = async (ctx, next) => {
   if (!ctx.is('application/json')) {
-    throw new ApiError('unsupported_media_type', `Send the bill as application/json (got ${ctx.get('content-type') || 'no content type'})`);
+    throw new ArchiveError('unsupported_media_type', `Send the bill as application/json (got ${ctx.get('content-type') || 'no content type'})`);
   }
   await next();
 };

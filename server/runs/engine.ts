@@ -19,7 +19,7 @@ import type { Knex } from 'knex';
 import type { JobCounts, JobItem, JobStatus, RunEvent } from '../../shared/runs';
 import { subtractMoney } from '../../shared/money';
 import type { DatabaseKind } from '../db/database';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { cleanText, textProblem } from '../../shared/storable';
 import { periodState } from '../../shared/schedule';
 import { zoneOf } from '../schedule/schedule';
@@ -146,7 +146,7 @@ export class RunEngine {
       const constraint = (err as { constraint?: string }).constraint;
       if (constraint === 'snapshot_jobs_one_active_run') throw await this.inProgressError(req.year, req.month);
       if (constraint === 'snapshot_jobs_scheduled_once') {
-        throw new ApiError('run_in_progress', `The scheduled run due at ${req.scheduledFor?.toISOString()} has already been started by another server or the timer`, { scheduled_for: req.scheduledFor?.toISOString() });
+        throw new ArchiveError('run_in_progress', `The scheduled run due at ${req.scheduledFor?.toISOString()} has already been started by another server or the timer`, { scheduled_for: req.scheduledFor?.toISOString() });
       }
       throw err;
     }
@@ -167,10 +167,10 @@ export class RunEngine {
     const period = `${req.year}-${String(req.month).padStart(2, '0')}`;
     const details = { year: req.year, month: req.month, state: p.state, timezone: tz, ends_at: p.ends_at.toISOString() };
     if (p.state === 'future') {
-      throw new ApiError('period_not_ended', `${period} has not begun yet (in ${tz}); a real run archives only months that have ended, so it cannot run for ${period} before ${p.ends_at.toISOString()}. A dry run shows what Ledger would bill.`, details);
+      throw new ArchiveError('period_not_ended', `${period} has not begun yet (in ${tz}); a real run archives only months that have ended, so it cannot run for ${period} before ${p.ends_at.toISOString()}. A dry run shows what Ledger would bill.`, details);
     }
     if (!req.allowOpenPeriod) {
-      throw new ApiError(
+      throw new ArchiveError(
         'period_not_ended',
         `${period} has not ended yet (it ends ${p.ends_at.toISOString()}, in ${tz}): its bills are still provisional, and an archived bill is kept for good, so Ledger's final bill would be refused. Run it after the month ends, use a dry run, or say why with allow_open_period and a reason.`,
         details,
@@ -193,7 +193,7 @@ export class RunEngine {
   async cancel(id: string): Promise<JobRow> {
     const row = await getJobRow(this.deps.knex, id);
     if (row.status !== 'running' && row.status !== 'pending') {
-      throw new ApiError('invalid_state', `The job is ${row.status}; only a running job can be cancelled`, { job_id: id, status: row.status });
+      throw new ArchiveError('invalid_state', `The job is ${row.status}; only a running job can be cancelled`, { job_id: id, status: row.status });
     }
     const [updated] = await this.deps.knex('snapshot_jobs').where({ id }).whereIn('status', ['running', 'pending']).update({ cancel_requested_at: this.deps.knex.fn.now() }).returning('*');
     this.active.get(id)?.cancel.abort(new Error('cancelled'));
@@ -230,7 +230,7 @@ export class RunEngine {
       throw err;
     }
     if (!updated) {
-      throw new ApiError('invalid_state', `The job is ${row.status}; only an interrupted, cancelled, partial or failed run can be resumed`, { job_id: id, status: row.status });
+      throw new ArchiveError('invalid_state', `The job is ${row.status}; only an interrupted, cancelled, partial or failed run can be resumed`, { job_id: id, status: row.status });
     }
     // Failed companies are taken up again; their failure stays in the record (details.earlier_failures).
     await this.deps.knex.raw(
@@ -276,10 +276,10 @@ export class RunEngine {
     await this.preparer.close();
   }
 
-  private async inProgressError(year: number, month: number): Promise<ApiError> {
+  private async inProgressError(year: number, month: number): Promise<ArchiveError> {
     const existing = await this.deps.knex('snapshot_jobs').where({ target_year: year, target_month: month, dry_run: false }).whereIn('status', ['running', 'pending']).first('id', 'triggered_by', 'started_at');
     const period = `${year}-${String(month).padStart(2, '0')}`;
-    return new ApiError('run_in_progress', `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`, {
+    return new ArchiveError('run_in_progress', `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`, {
       job_id: existing?.id ?? null,
       year,
       month,
@@ -394,8 +394,8 @@ export class RunEngine {
       }
       else final = { status: 'completed', error: null };
     } catch (err) {
-      const reason = err instanceof PeerError || err instanceof ApiError ? err.message : `Unexpected error: ${(err as Error).message}`;
-      if (!(err instanceof PeerError || err instanceof ApiError)) jlog.error({ err }, 'run failed');
+      const reason = err instanceof PeerError || err instanceof ArchiveError ? err.message : `Unexpected error: ${(err as Error).message}`;
+      if (!(err instanceof PeerError || err instanceof ArchiveError)) jlog.error({ err }, 'run failed');
       final = signal.aborted ? { status: 'interrupted', error: 'The server stopped during this run; resume it' } : { status: 'failed', error: reason };
     } finally {
       clearInterval(ticker);

@@ -1,7 +1,7 @@
 /** Reading jobs and their per-company items, as the API and the CLI show them. */
 import type { Knex } from 'knex';
 import { pageWindow, type Job, type JobCounts, type JobItem, type JobStatus } from '../../shared/runs';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 
 export type JobRow = Record<string, unknown> & { id: string; status: JobStatus; dry_run: boolean; target_year: number; target_month: number };
 
@@ -87,7 +87,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {
   const row = UUID.test(id) ? await knex('snapshot_jobs').where({ id }).first() : undefined;
-  if (!row) throw new ApiError('not_found', `No job with id ${id}`, { job_id: id });
+  if (!row) throw new ArchiveError('not_found', `No job with id ${id}`, { job_id: id });
   return row as JobRow;
 }
 

@@ -6,7 +6,7 @@
  * to the network and the database.
  */
 import { createHash } from 'node:crypto';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
@@ -41,7 +41,7 @@ export function prepareRunBill(task: PrepareTask): PrepareOutcome {
   try {
     prepared = prepareSnapshot(checked.post, task.tolerance);
   } catch (err) {
-    if (err instanceof ApiError) return { kind: 'refused', error: err.message, details: err.details ?? null };
+    if (err instanceof ArchiveError) return { kind: 'refused', error: err.message, details: err.details ?? null };
     throw err;
   }
   return { kind: 'prepared', prepared, linesDigest: linesDigest(prepared.lineItems) };

@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { JobItem } from '../../shared/runs';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
 import { toItem } from './jobs';
 import { cleanText } from '../../shared/storable';
@@ -101,7 +101,7 @@ export class Recorder {
       const created = await insertPrepared(this.knex, prepared, { source: 'run', rawBody, alongside });
       this.onRecorded(toItem({ ...values, snapshot_id: created.snapshot_id }));
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'already_archived') {
+      if (err instanceof ArchiveError && err.code === 'already_archived') {
         this.plain(await this.onDuplicate(values, prepared));
         return;
       }

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import schedule from 'node-schedule';
 import type { SchedulerConfig } from '../../shared/runs';
 import type { Logger } from '../log';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import type { RunEngine } from '../runs/engine';
 import { nextDue, periodFor, previousDue } from '../../shared/schedule';
 import { isTimeZone } from '../../shared/api';
@@ -36,7 +36,7 @@ export interface ScheduleRow {
 
 export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
   const row = await knex('scheduled_snapshots').where({ id: 1 }).first();
-  if (!row) throw new ApiError('not_found', 'The scheduler configuration row is missing; run `archive init-db` to create it');
+  if (!row) throw new ArchiveError('not_found', 'The scheduler configuration row is missing; run `archive init-db` to create it');
   return row as ScheduleRow;
 }
 
@@ -48,7 +48,7 @@ export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
 export function zoneOf(row: Pick<ScheduleRow, 'timezone'>, serverTz: string): string {
   const tz = row.timezone ?? serverTz;
   if (!isTimeZone(tz) || tz.trim() === '') {
-    throw new ApiError('invalid_state', `The schedule's time zone ${JSON.stringify(tz)} is not a time zone this server knows; set an IANA zone such as Europe/Berlin (POST /api/scheduler/config with "timezone", or null for the server's zone)`, { timezone: tz });
+    throw new ArchiveError('invalid_state', `The schedule's time zone ${JSON.stringify(tz)} is not a time zone this server knows; set an IANA zone such as Europe/Berlin (POST /api/scheduler/config with "timezone", or null for the server's zone)`, { timezone: tz });
   }
   return tz;
 }
@@ -204,7 +204,7 @@ export class Scheduler {
       this.deps.log.info({ job_id: job.id, period: decision.period, due_at: decision.at.toISOString() }, 'scheduled run started');
       return job.id;
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'run_in_progress') {
+      if (err instanceof ArchiveError && err.code === 'run_in_progress') {
         this.deps.log.info({ period: decision.period }, 'scheduled run already going elsewhere');
         return null;
       }

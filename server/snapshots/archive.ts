@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
 import { canonicalSnapshot } from '../../shared/canonical';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type LineItemRow, type NormalisedSnapshot, type SnapshotRow } from './normalise';
 
 export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import';
@@ -135,7 +135,7 @@ function warningsMessage(warnings: SnapshotWarning[]): string {
 }
 
 /** A 409 that says which bill is already there and whether it is the same content. */
-async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint?: string }): Promise<ApiError> {
+async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint?: string }): Promise<ArchiveError> {
   const byInvoice = err.constraint === 'billing_snapshots_invoice_number_key';
   const existing = await knex('billing_snapshots')
     .select('id', 'invoice_number', 'company_account_number', 'billing_year', 'billing_month', 'content_hash', 'archived_at')
@@ -149,7 +149,7 @@ async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint
   const what = byInvoice
     ? `Invoice ${p.row.invoice_number} has already been archived`
     : `The bill of company ${p.row.company_account_number} for ${period} has already been archived${existing ? ` as invoice ${existing.invoice_number}` : ''}`;
-  return new ApiError('already_archived', `${what}; ${identical ? 'the content is identical' : 'the posted content differs from the archived bill, which is kept unchanged'}`, {
+  return new ArchiveError('already_archived', `${what}; ${identical ? 'the content is identical' : 'the posted content differs from the archived bill, which is kept unchanged'}`, {
     identical,
     conflict: byInvoice ? 'invoice_number' : 'company_period',
     existing: existing

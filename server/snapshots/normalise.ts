@@ -7,7 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { CATEGORY_TOTAL_FIELDS, MONEY_LIMIT, QUANTITY_LIMIT, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
 import type { FieldError } from '../../shared/errors';
 import { absGreaterThan, isDecimalText, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
-import { ApiError, validationError } from '../http/errors';
+import { ArchiveError, validationError } from '../errors';
 
 export interface SnapshotRow {
   company_account_number: string;
@@ -133,7 +133,7 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
   const warnings: SnapshotWarning[] = [];
   const total = n.row.total_amount;
   const refuse = (field: string, what: string, c: TotalsCheck) => {
-    throw new ApiError(
+    throw new ArchiveError(
       'totals_mismatch',
       `${what} (${c.actual}) differs from total_amount (${c.expected}) by ${c.difference}, more than the tolerance of ${tolerance}`,
       { field, ...c, tolerance },
@@ -155,7 +155,7 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
     const sum = sumMoney(n.lineItems.filter((l) => l.line_type === type).map((l) => l.amount));
     const difference = subtractMoney(sum, stated);
     if (absGreaterThan(difference, tolerance)) {
-      throw new ApiError(
+      throw new ArchiveError(
         'totals_mismatch',
         `The ${type} line items add up to ${sum}, but ${field} is ${stated}: a difference of ${difference}, more than the tolerance of ${tolerance}`,
         { field, category: type, expected: stated, actual: sum, difference, tolerance },

@@ -1,7 +1,7 @@
 /** Reading archived bills back: one bill with its line items, list rows, raw evidence. */
 import { billFileName } from '../../shared/files';
 import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
-import { ApiError } from '../http/errors';
+import { ArchiveError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
 
 const DETAIL_COLUMNS = [
@@ -43,8 +43,8 @@ export async function getSnapshotColumns<K extends keyof Snapshot>(invoiceNumber
   return s;
 }
 
-function notFound(invoiceNumber: string): ApiError {
-  return new ApiError('not_found', `No archived bill with invoice number ${invoiceNumber}`, { invoice_number: invoiceNumber });
+function notFound(invoiceNumber: string): ArchiveError {
+  return new ArchiveError('not_found', `No archived bill with invoice number ${invoiceNumber}`, { invoice_number: invoiceNumber });
 }
 
 /** `<Company_Name>_<YYYY>-<MM>.csv`: spaces to `_`, only letters, digits, `_` and `-` kept. */

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
-import { ApiError, validationError } from '../http/errors';
+import { ArchiveError, validationError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
 import { zonedTime } from '../../shared/schedule';
 
@@ -127,7 +127,7 @@ export async function companyHistory(accountNumber: string, limit: number, offse
     limit,
     offset,
   );
-  if (total === 0) throw new ApiError('not_found', `No archived bills for company ${accountNumber}`, { account_number: accountNumber });
+  if (total === 0) throw new ArchiveError('not_found', `No archived bills for company ${accountNumber}`, { account_number: accountNumber });
   // The name on the newest bill; fetched only when this page does not start with it.
   const companyName =
     offset === 0 && results.length > 0

@@ -6,7 +6,7 @@
 import { SnapshotPost } from '../../shared/api';
 import type { FieldError } from '../../shared/errors';
 import { unstorableFields } from '../../shared/storable';
-import { fieldErrorsFromZod } from '../http/errors';
+import { fieldErrorsFromZod } from '../errors';
 
 export type SnapshotPostCheck = { ok: true; post: SnapshotPost } | { ok: false; fields: FieldError[] };
 
