@@ -50,7 +50,23 @@ export function benchBill(companyIndex: number, year: number, month: number): Re
   billingData.users = [...billingData.users, ...billingData.users, ...billingData.users.slice(0, 4)];
   billingData.receipt_data = { ...billingData.receipt_data, total };
 
-  const csv = [CSV_HEADER, ...lines.map((l) => [invoice, csvField(name), invoiceDate, dueDate, ITEM_COLUMN[l.line_type], csvField(l.description), l.line_type === 'ticket' ? l.quantity.toFixed(2) : '1', l.rate.toFixed(2), l.amount.toFixed(2)].join(','))].join('\r\n') + '\r\n';
+  const csv =
+    [
+      CSV_HEADER,
+      ...lines.map((l) =>
+        [
+          invoice,
+          csvField(name),
+          invoiceDate,
+          dueDate,
+          ITEM_COLUMN[l.line_type],
+          csvField(l.description),
+          l.line_type === 'ticket' ? l.quantity.toFixed(2) : '1',
+          l.rate.toFixed(2),
+          l.amount.toFixed(2),
+        ].join(','),
+      ),
+    ].join('\r\n') + '\r\n';
   return {
     company_account_number: account,
     company_name: name,

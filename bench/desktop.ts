@@ -25,14 +25,30 @@ async function main() {
   const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, SCHEDULER: 'off' });
   const bodies = Array.from({ length: BILLS }, (_, i) => JSON.stringify(benchBill(i, 2026, 10)));
   let i = 0;
-  await runLoad({ baseUrl: server.url, concurrency: 8, next: () => (i < bodies.length ? { kind: 'post', path: '/api/snapshot', method: 'POST', headers: { Authorization: `Bearer ${SERVICE_TOKEN}`, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] } : undefined) });
+  await runLoad({
+    baseUrl: server.url,
+    concurrency: 8,
+    next: () =>
+      i < bodies.length
+        ? { kind: 'post', path: '/api/snapshot', method: 'POST', headers: { Authorization: `Bearer ${SERVICE_TOKEN}`, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] }
+        : undefined,
+  });
 
   const rows: (string | number)[][] = [['rendering', 'bills', 'seconds', 'bills/s', 'files', 'manifest rows', 'MB written', 'CPU% bench', 'CPU% server']];
   const workers = Math.max(1, Math.min(4, os.availableParallelism()));
   const pool = new PdfPool(workers, new URL('./lib/pdf-worker-tsx.mjs', import.meta.url));
-  for (const [label, concurrency, renderPdf] of [['in-process', 4, undefined], [`${workers} worker threads`, 6, (b: Parameters<typeof pool.render>[0]) => pool.render(b)]] as const) {
+  for (const [label, concurrency, renderPdf] of [
+    ['in-process', 4, undefined],
+    [`${workers} worker threads`, 6, (b: Parameters<typeof pool.render>[0]) => pool.render(b)],
+  ] as const) {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-export-'));
-    const exporter = new Exporter({ dialog: { showSaveDialog: async () => ({ canceled: true }), showOpenDialog: async () => ({ canceled: true, filePaths: [] }) }, downloadsDir: folder, progress: () => undefined, concurrency, renderPdf });
+    const exporter = new Exporter({
+      dialog: { showSaveDialog: async () => ({ canceled: true }), showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
+      downloadsDir: folder,
+      progress: () => undefined,
+      concurrency,
+      renderPdf,
+    });
     const cpu0 = process.cpuUsage();
     const s0 = server.cpuSeconds();
     const t0 = performance.now();
@@ -43,7 +59,17 @@ async function main() {
     const files = fs.readdirSync(folder).filter((f) => f.endsWith('.pdf'));
     const bytes = files.reduce((s, f) => s + fs.statSync(path.join(folder, f)).size, 0);
     const manifestRows = fs.readFileSync(r.manifest!, 'utf8').trim().split('\n').length - 1;
-    rows.push([label, BILLS, Math.round(seconds * 10) / 10, Math.round(BILLS / seconds), files.length, manifestRows, Math.round(bytes / 1e5) / 10, Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100), Math.round(((server.cpuSeconds() - s0) / seconds) * 100)]);
+    rows.push([
+      label,
+      BILLS,
+      Math.round(seconds * 10) / 10,
+      Math.round(BILLS / seconds),
+      files.length,
+      manifestRows,
+      Math.round(bytes / 1e5) / 10,
+      Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+      Math.round(((server.cpuSeconds() - s0) / seconds) * 100),
+    ]);
     fs.rmSync(folder, { recursive: true, force: true });
   }
   console.log(`Bulk PDF export of ${BILLS} bills with 25 lines each (fetch each bill from the server, render, write, manifest):`);

@@ -37,7 +37,28 @@ async function main() {
   };
 
   const ideal = (COMPANIES * LATENCY) / CONCURRENCY / 1000;
-  const rows: (string | number)[][] = [['run', 'companies', 'wall s (seen by client)', 'ideal s', 'x ideal', 'archived', 'would', 'already', 'no bill', 'failed', 'company p50 ms', 'p95 ms', 'CPU% server', 'CPU% postgres', 'CPU% sim+bench', 'RSS before MB', 'RSS at 25/50/75/100% of the run MB', 'RSS max MB']];
+  const rows: (string | number)[][] = [
+    [
+      'run',
+      'companies',
+      'wall s (seen by client)',
+      'ideal s',
+      'x ideal',
+      'archived',
+      'would',
+      'already',
+      'no bill',
+      'failed',
+      'company p50 ms',
+      'p95 ms',
+      'CPU% server',
+      'CPU% postgres',
+      'CPU% sim+bench',
+      'RSS before MB',
+      'RSS at 25/50/75/100% of the run MB',
+      'RSS max MB',
+    ],
+  ];
   for (const dryRun of [false, true]) {
     const cpu0 = server.cpuSeconds();
     const sim0 = process.cpuUsage();
@@ -62,7 +83,26 @@ async function main() {
     const items = (await api<{ items: { items: JobItem[] } }>(`/api/scheduler/jobs/${job_id}?per_page=1000`)).items.items;
     const durations = summarise(items.map((i) => i.duration_ms ?? 0));
     const c = job.counts;
-    rows.push([dryRun ? 'dry (all archived)' : 'real', c.total, `${ms(wall)} (${ms(observed)})`, ms(ideal), Math.round((wall / ideal) * 100) / 100, c.archived, c.would_archive, c.already_archived, c.no_bill, c.failed, durations.p50, durations.p95, Math.round((100 * cpu) / wall), Math.round((100 * pgCpu) / wall), Math.round((100 * simCpu) / observed), Math.round(rss0), [0.25, 0.5, 0.75, 1].map((q) => Math.round(rss[Math.min(rss.length - 1, Math.floor(q * rss.length))] ?? rss0)).join(' / '), Math.round(Math.max(rss0, ...rss))]);
+    rows.push([
+      dryRun ? 'dry (all archived)' : 'real',
+      c.total,
+      `${ms(wall)} (${ms(observed)})`,
+      ms(ideal),
+      Math.round((wall / ideal) * 100) / 100,
+      c.archived,
+      c.would_archive,
+      c.already_archived,
+      c.no_bill,
+      c.failed,
+      durations.p50,
+      durations.p95,
+      Math.round((100 * cpu) / wall),
+      Math.round((100 * pgCpu) / wall),
+      Math.round((100 * simCpu) / observed),
+      Math.round(rss0),
+      [0.25, 0.5, 0.75, 1].map((q) => Math.round(rss[Math.min(rss.length - 1, Math.floor(q * rss.length))] ?? rss0)).join(' / '),
+      Math.round(Math.max(rss0, ...rss)),
+    ]);
     console.log(`  ${dryRun ? 'dry' : 'real'}: per company, mean ms: ${JSON.stringify(job.timings)}`);
     if (job.status !== 'completed') console.log(`  job ${job_id} ended ${job.status}: ${job.error}`);
   }

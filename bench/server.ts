@@ -53,9 +53,7 @@ async function main() {
     baseUrl: server.url,
     concurrency: CONCURRENCY,
     next: () =>
-      i < bodies.length
-        ? { kind: 'POST /api/snapshot', path: '/api/snapshot', method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] }
-        : undefined,
+      i < bodies.length ? { kind: 'POST /api/snapshot', path: '/api/snapshot', method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: bodies[i++], expect: [201] } : undefined,
   });
   const lat = summarise(ingest.byKind.get('POST /api/snapshot') ?? []);
   const stored = await db.knex('billing_snapshots').count('* as n').first();
@@ -63,14 +61,29 @@ async function main() {
   console.log(
     table([
       ['bills/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors', 'stored', 'line items', 'CPU% server', 'CPU% postgres', 'CPU% load', 'server RSS max MB'],
-      [Math.round(ingest.completed / ingest.seconds), ms(lat.p50), ms(lat.p95), ms(lat.p99), ms(lat.max), ingest.errorCount, Number(stored!.n), Number(storedLines!.n), ingest.cpu.server, ingest.cpu.postgres, ingest.cpu.load, ingest.rssMaxMb],
+      [
+        Math.round(ingest.completed / ingest.seconds),
+        ms(lat.p50),
+        ms(lat.p95),
+        ms(lat.p99),
+        ms(lat.max),
+        ingest.errorCount,
+        Number(stored!.n),
+        Number(storedLines!.n),
+        ingest.cpu.server,
+        ingest.cpu.postgres,
+        ingest.cpu.load,
+        ingest.rssMaxMb,
+      ],
     ]),
   );
   if (ingest.errors.size) console.log('errors:', Object.fromEntries(ingest.errors));
 
   // ---- the machine's yardstick: the same rows loaded with COPY in one transaction ----
   const copy = copyYardstick(database.url, Number(stored!.n));
-  console.log(`\nYardstick: the same ${stored!.n} bills and their line items loaded with COPY in one transaction (psql): ${copy} bills/s (the issue measured about 1,800 on its machine; compare figures across machines by this ratio)`);
+  console.log(
+    `\nYardstick: the same ${stored!.n} bills and their line items loaded with COPY in one transaction (psql): ${copy} bills/s (the issue measured about 1,800 on its machine; compare figures across machines by this ratio)`,
+  );
 
   // ---- fill to TARGET with copies of the ingested bills (new accounts, same sizes) ----
   const base = Number(stored!.n);
@@ -161,7 +174,12 @@ async function main() {
   const typed = await browserSearchLatency(server.url, ADMIN_TOKEN, names);
   if (typed) {
     console.log(`\nDesktop app (Chromium, web bridge): typing a company name to the first matching row on screen, at ${total} snapshots, ${names.length} names`);
-    console.log(table([['p50 ms', 'p95 ms', 'max ms'], [ms(typed.summary.p50), ms(typed.summary.p95), ms(typed.summary.max)]]));
+    console.log(
+      table([
+        ['p50 ms', 'p95 ms', 'max ms'],
+        [ms(typed.summary.p50), ms(typed.summary.p95), ms(typed.summary.max)],
+      ]),
+    );
     console.log(names.map((n, i) => `${n} ${Math.round(typed.samples[i])} ms`).join(' · '));
     console.log('Target: within 300 ms (includes the 60 ms debounce).');
   } else console.log('\n(Chromium not installed: the browser search figure is skipped)');

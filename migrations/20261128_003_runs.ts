@@ -1,8 +1,8 @@
 /**
  * Snapshot runs: the job row gets its full life cycle and live counters, every company of a
  * run gets an item (its outcome, error, attempts, duration, snapshot, and the dry-run plan),
- * one real run per period at a time is a database rule, and changes to the schedule row
- * are announced with NOTIFY so every server reschedules at once.
+ * one real run per period at a time is a database rule. (The NOTIFY on schedule changes
+ * created here was never listened to; migration 006 removes it.)
  */
 import type { Knex } from 'knex';
 
@@ -128,6 +128,22 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP INDEX IF EXISTS snapshot_jobs_scheduled_once');
   await knex.raw(`ALTER TABLE snapshot_jobs DROP CONSTRAINT snapshot_jobs_status, DROP CONSTRAINT snapshot_jobs_type, DROP CONSTRAINT snapshot_jobs_concurrency`);
   await knex.schema.alterTable('snapshot_jobs', (t) => {
-    for (const c of ['all_companies', 'concurrency', 'archived_count', 'would_archive_count', 'already_archived_count', 'changed_count', 'no_bill_count', 'skipped_count', 'codex_entries_without_account', 'cancel_requested_at', 'heartbeat_at', 'owner', 'resume_count', 'scheduled_for']) t.dropColumn(c);
+    for (const c of [
+      'all_companies',
+      'concurrency',
+      'archived_count',
+      'would_archive_count',
+      'already_archived_count',
+      'changed_count',
+      'no_bill_count',
+      'skipped_count',
+      'codex_entries_without_account',
+      'cancel_requested_at',
+      'heartbeat_at',
+      'owner',
+      'resume_count',
+      'scheduled_for',
+    ])
+      t.dropColumn(c);
   });
 }

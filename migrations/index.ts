@@ -8,6 +8,7 @@ import * as m002 from './20261128_002_scheduler_and_jobs';
 import * as m003 from './20261128_003_runs';
 import * as m004 from './20261201_004_schedule_zone';
 import * as m005 from './20261201_005_run_refusals';
+import * as m006 from './20261201_006_drop_schedule_notify';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261128_003_runs', m003],
   ['20261201_004_schedule_zone', m004],
   ['20261201_005_run_refusals', m005],
+  ['20261201_006_drop_schedule_notify', m006],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

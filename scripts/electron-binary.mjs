@@ -10,7 +10,10 @@ if (existsSync(install) && !existsSync('node_modules/electron/dist')) {
   try {
     const r = spawnSync(process.execPath, [install], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
     if (r.status !== 0) {
-      const lines = String(r.stderr).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at '));
+      const lines = String(r.stderr)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('at '));
       throw new Error(lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? `exit ${r.status}`);
     }
   } catch (err) {

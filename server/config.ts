@@ -36,17 +36,28 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\d+(\.\d{1,2})?$/, { message: 'must be an amount such as 0.05' })
     .default('0.05'),
-  BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/i, { message: 'must look like 10mb' }).default('10mb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb)$/i, { message: 'must look like 10mb' })
+    .default('10mb'),
   CODEX_TOKEN: z.string().optional(),
   LEDGER_TOKEN: z.string().optional(),
   RUN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   // Worker threads preparing a run's bills; default: one fewer than the cores (at least 1, at most 4).
-  RUN_WORKERS: z.coerce.number().int().min(0).max(32).default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+  RUN_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(32)
+    .default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
   PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   // Largest answer read from Ledger or Codex; default: BODY_LIMIT.
-  PEER_MAX_BYTES: z.string().regex(/^\d+(kb|mb)?$/i, { message: 'must be a size such as 10mb' }).optional(),
+  PEER_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(kb|mb)?$/i, { message: 'must be a size such as 10mb' })
+    .optional(),
   // Receiving a request (headers, then the whole body) must finish within these (Node's own default is 300 s).
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),

@@ -3,7 +3,7 @@
  * message in the user's words and details. It knows nothing of HTTP: server/http/errors.ts
  * maps codes to statuses. Also the helpers that turn a schema's complaints into it.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ErrorCode, FieldError } from '../shared/errors';
 
 export class ArchiveError extends Error {

@@ -31,7 +31,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 export interface StartOptions {
   log?: Logger;
   quiet?: boolean;
@@ -57,7 +56,9 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     try {
       const pending = await pendingMigrations(db.knex);
       if (pending.length > 0) {
-        throw new StartupError(`The database ${db.location} is not migrated (${pending.length} pending: ${pending.join(', ')}). Run \`npm run init-db\` (or \`archive init-db --migrate-only\`) first.`);
+        throw new StartupError(
+          `The database ${db.location} is not migrated (${pending.length} pending: ${pending.join(', ')}). Run \`npm run init-db\` (or \`archive init-db --migrate-only\`) first.`,
+        );
       }
     } catch (err) {
       await db.close();
@@ -158,13 +159,7 @@ export function describeDbError(err: unknown): string {
 
 function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {
   process.stdout.write(
-    [
-      '',
-      'Archive generated its access tokens (shown once; kept in ' + t.file + ', mode 0600):',
-      `  SERVICE_TOKEN=${t.serviceToken}`,
-      `  ADMIN_TOKEN=${t.adminToken}`,
-      '',
-    ].join('\n') + '\n',
+    ['', 'Archive generated its access tokens (shown once; kept in ' + t.file + ', mode 0600):', `  SERVICE_TOKEN=${t.serviceToken}`, `  ADMIN_TOKEN=${t.adminToken}`, ''].join('\n') + '\n',
   );
 }
 

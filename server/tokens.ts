@@ -20,7 +20,7 @@ export function embeddedTokens(config: Config): EmbeddedTokens {
   try {
     stored = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`Cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (!valid(stored.service_token) || !valid(stored.admin_token)) {
     stored = { service_token: newToken(), admin_token: newToken() };

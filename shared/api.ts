@@ -27,17 +27,20 @@ const isoDate = z.string().refine(isValidIsoDate, { message: 'must be a date wri
 
 /** Money as Ledger sends it: a JSON number (an unrounded float) or a decimal string. */
 const moneyIn = (limit = MONEY_LIMIT) =>
-  z.union([
-    z.number().refine(Number.isFinite, { message: 'must be a finite number' }),
-    z.string().regex(DECIMAL_TEXT, { message: 'must be a decimal number' }),
-  ]).refine((v) => Number.isNaN(Number(v)) || Math.abs(Number(v)) <= limit, { message: `must be at most ${limit} in magnitude` });
+  z
+    .union([z.number().refine(Number.isFinite, { message: 'must be a finite number' }), z.string().regex(DECIMAL_TEXT, { message: 'must be a decimal number' })])
+    .refine((v) => Number.isNaN(Number(v)) || Math.abs(Number(v)) <= limit, { message: `must be at most ${limit} in magnitude` });
 
 const optionalText = (max?: number) => {
   const s = max ? z.string().max(max, { message: `must be at most ${max} characters` }) : z.string();
   return s.nullish();
 };
 
-const count = z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must not be negative' }).max(INT_LIMIT, { message: `must be at most ${INT_LIMIT}` });
+const count = z
+  .number()
+  .int({ message: 'must be a whole number' })
+  .min(0, { message: 'must not be negative' })
+  .max(INT_LIMIT, { message: `must be at most ${INT_LIMIT}` });
 
 export const LineItemIn = z.object({
   line_type: z.enum(LINE_TYPES, { message: `must be one of ${LINE_TYPES.join(', ')}` }),
@@ -79,13 +82,7 @@ export const SnapshotPost = z.object({
 export type SnapshotPost = z.infer<typeof SnapshotPost>;
 
 /** Fields money-normalised on the way in, in the order they appear on a bill. */
-export const CATEGORY_TOTAL_FIELDS = [
-  'total_user_charges',
-  'total_asset_charges',
-  'total_backup_charges',
-  'total_ticket_charges',
-  'total_line_item_charges',
-] as const;
+export const CATEGORY_TOTAL_FIELDS = ['total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges', 'total_line_item_charges'] as const;
 
 export interface SnapshotWarning {
   code: 'line_items_total_mismatch' | 'category_totals_mismatch' | 'csv_total_mismatch' | 'csv_unreadable';
@@ -153,14 +150,21 @@ export interface SnapshotDetail extends Omit<SnapshotSummary, 'has_warnings'> {
 export const SORT_FIELDS = ['archived_at', 'period', 'total_amount', 'company_name', 'company_account_number', 'invoice_number', 'invoice_date'] as const;
 
 const queryInt = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, { message: 'must be a whole number' }).transform(Number).refine((n) => n >= min && n <= max, { message: `must be from ${min} to ${max}` });
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be from ${min} to ${max}` });
 const queryMoney = z.string().regex(/^-?\d+(\.\d{1,2})?$/, { message: 'must be an amount such as 100 or 100.50' });
 const queryPeriod = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'must be a period written YYYY-MM' });
 
 /** `GET /api/snapshots/search` query parameters; unknown ones are refused. */
 export const SearchQuery = z.strictObject(
   {
-    account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be digits' }).optional(),
+    account_number: z
+      .string()
+      .regex(/^\d{1,50}$/, { message: 'must be digits' })
+      .optional(),
     company: z.string().min(1).max(150).optional(),
     invoice_number: z.string().min(1).max(50).optional(),
     year: queryInt(2000, 2100).optional(),

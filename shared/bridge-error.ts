@@ -19,7 +19,6 @@ export class BridgeError extends Error implements BridgeErrorShape {
   }
 }
 
-
 /** A server's error answer as a BridgeError: its message and code (401/403 by status), status and details. */
 export async function errorFromResponse(res: Response): Promise<BridgeError> {
   let body: { error?: string; code?: string; details?: Record<string, unknown> } = {};

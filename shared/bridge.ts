@@ -12,13 +12,33 @@ import type { Job, JobItem, RunEvent, SchedulerConfig } from './runs';
 import { RunRequest as RunRequestSchema, SchedulerConfigUpdate as SchedulerConfigUpdateSchema } from './runs';
 import type { RunRequest, SchedulerConfigUpdate } from './runs';
 
-export const SEARCH_KEYS = ['account_number', 'company', 'invoice_number', 'year', 'month', 'from_period', 'to_period', 'min_total', 'max_total', 'archived_from', 'archived_to', 'tz', 'sort', 'order', 'limit', 'offset'] as const;
+export const SEARCH_KEYS = [
+  'account_number',
+  'company',
+  'invoice_number',
+  'year',
+  'month',
+  'from_period',
+  'to_period',
+  'min_total',
+  'max_total',
+  'archived_from',
+  'archived_to',
+  'tz',
+  'sort',
+  'order',
+  'limit',
+  'offset',
+] as const;
 export type SearchParams = Partial<Record<(typeof SEARCH_KEYS)[number], string>>;
 const SearchParamsSchema = z.strictObject(Object.fromEntries(SEARCH_KEYS.map((k) => [k, z.string().max(200).optional()])) as Record<(typeof SEARCH_KEYS)[number], z.ZodOptional<z.ZodString>>);
 
 const ServerInput = z.strictObject({
   name: z.string().trim().min(1, { message: 'must not be empty' }).max(80),
-  url: z.string().url({ message: 'must be a URL such as http://archive.example:5012' }).refine((u) => /^https?:\/\//.test(u), { message: 'must start with http:// or https://' }),
+  url: z
+    .string()
+    .url({ message: 'must be a URL such as http://archive.example:5012' })
+    .refine((u) => /^https?:\/\//.test(u), { message: 'must start with http:// or https://' }),
   token: z.string().min(1, { message: 'must not be empty' }).max(500).optional(),
 });
 export type ServerInput = z.infer<typeof ServerInput>;
@@ -27,7 +47,14 @@ const id = z.string().min(1).max(100);
 const invoice = z.string().min(1).max(50);
 const account = z.string().regex(/^\d{1,50}$/, { message: 'must be digits' });
 const jobId = z.string().uuid({ message: 'must be a job id' });
-const JobsFilter = z.strictObject({ status: z.string().optional(), type: z.string().optional(), year: z.string().optional(), month: z.string().optional(), page: z.number().int().min(1).optional(), per_page: z.number().int().min(1).max(200).optional() });
+const JobsFilter = z.strictObject({
+  status: z.string().optional(),
+  type: z.string().optional(),
+  year: z.string().optional(),
+  month: z.string().optional(),
+  page: z.number().int().min(1).optional(),
+  per_page: z.number().int().min(1).max(200).optional(),
+});
 const ItemsFilter = z.strictObject({ outcome: z.string().optional(), page: z.number().int().min(1).optional(), per_page: z.number().int().min(1).max(1000).optional() });
 
 /** Every channel, its arguments, in order. */

@@ -8,7 +8,10 @@
 const MAX_BASE = 80;
 
 export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: 'csv' | 'pdf'): string {
-  const base = (companyName ?? '').replace(/ /g, '_').replace(/[^\p{L}\p{N}_-]/gu, '').slice(0, MAX_BASE);
+  const base = (companyName ?? '')
+    .replace(/ /g, '_')
+    .replace(/[^\p{L}\p{N}_-]/gu, '')
+    .slice(0, MAX_BASE);
   return `${base || accountNumber}_${year}-${String(month).padStart(2, '0')}.${ext}`;
 }
 

@@ -34,7 +34,13 @@ export const RunRequest = z
     concurrency: z.number().int().min(1, { message: 'must be 1 to 64' }).max(64, { message: 'must be 1 to 64' }).optional(),
     /** A real run of a month that has not ended archives provisional bills for good: only when asked, with a reason. */
     allow_open_period: z.boolean().optional(),
-    reason: z.string().trim().min(1, { message: 'must say why' }).max(500, { message: 'must be at most 500 characters' }).refine((s) => !textProblem(s), { message: 'must be plain text' }).optional(),
+    reason: z
+      .string()
+      .trim()
+      .min(1, { message: 'must say why' })
+      .max(500, { message: 'must be at most 500 characters' })
+      .refine((s) => !textProblem(s), { message: 'must be plain text' })
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.accounts && v.all) ctx.addIssue({ code: 'custom', path: ['all'], message: 'cannot be combined with accounts' });
@@ -52,7 +58,7 @@ export const SchedulerConfigUpdate = z.strictObject({
   enabled: z.boolean().optional(),
   day_of_month: DAY_OF_MONTH.optional(),
   hour: z.number().int({ message: 'must be a whole number' }).min(0, { message: 'must be 0 to 23' }).max(23, { message: 'must be 0 to 23' }).optional(),
-  timezone: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin (or null for the server\'s zone)' }).nullable().optional(),
+  timezone: z.string().refine(isTimeZone, { message: "must be an IANA time zone such as Europe/Berlin (or null for the server's zone)" }).nullable().optional(),
   snapshot_previous_month: z.boolean().optional(),
   snapshot_all_companies: z.boolean().optional(),
   account_numbers: z.array(ACCOUNT).max(10_000).optional(),
@@ -162,7 +168,4 @@ export interface JobItem {
 }
 
 /** The events of `GET /api/runs/:id/events` (server-sent events, `event:` is the type). */
-export type RunEvent =
-  | { type: 'job'; job: Job }
-  | { type: 'item'; job_id: string; item: JobItem; counts: JobCounts }
-  | { type: 'end'; job: Job };
+export type RunEvent = { type: 'job'; job: Job } | { type: 'item'; job_id: string; item: JobItem; counts: JobCounts } | { type: 'end'; job: Job };

@@ -10,7 +10,16 @@ export interface DueRule {
 
 /** The wall-clock parts of an instant in a zone. */
 function zonedParts(ms: number, tz: string): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(ms));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(ms));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
 }
@@ -68,7 +77,6 @@ export function periodFor(due: Date, tz: string, previousMonth: boolean): { year
   const [year, month] = previousMonth ? addMonths(p.year, p.month, -1) : [p.year, p.month];
   return { year, month };
 }
-
 
 export type PeriodState = 'ended' | 'open' | 'future';
 

@@ -45,7 +45,7 @@ export async function runLoad(opts: {
       const req = opts.next(w);
       if (!req) return;
       const t0 = performance.now();
-      let status = 0;
+      let status: number;
       try {
         const res = await pool.request({ path: req.path, method: req.method ?? 'GET', headers: req.headers, body: req.body });
         await res.body.dump({ limit: Number.MAX_SAFE_INTEGER });

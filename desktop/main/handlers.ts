@@ -48,7 +48,13 @@ export function createMainApi(deps: MainDeps): MainApi {
   let current: { server: SavedServer; api: ApiClient } | undefined;
   let status: ConnectionStatus = { server: null, online: false, message: null, checkedAt: null };
   const watches = new Map<string, AbortController>();
-  const exporter = new Exporter({ dialog: deps.dialog, downloadsDir: deps.downloadsDir, progress: (p) => deps.send('exports:progress', p), concurrency: deps.exportConcurrency, renderPdf: deps.renderPdf });
+  const exporter = new Exporter({
+    dialog: deps.dialog,
+    downloadsDir: deps.downloadsDir,
+    progress: (p) => deps.send('exports:progress', p),
+    concurrency: deps.exportConcurrency,
+    renderPdf: deps.renderPdf,
+  });
 
   const api = (): ApiClient => {
     if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');

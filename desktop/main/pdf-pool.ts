@@ -15,7 +15,7 @@ export class PdfPool {
   private seq = 0;
 
   constructor(
-    private readonly size: number,
+    size: number,
     private readonly workerFile: string | URL,
     private readonly execArgv: string[] = [],
   ) {

@@ -7,7 +7,7 @@ parentPort!.on('message', (msg: { id: number; bill: BillForPdf }) => {
   Promise.resolve()
     .then(() => renderBillPdf(msg.bill))
     .then(
-    (pdf) => parentPort!.postMessage({ id: msg.id, pdf }),
-    (err: Error) => parentPort!.postMessage({ id: msg.id, error: err.message }),
-  );
+      (pdf) => parentPort!.postMessage({ id: msg.id, pdf }),
+      (err: Error) => parentPort!.postMessage({ id: msg.id, error: err.message }),
+    );
 });

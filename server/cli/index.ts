@@ -73,7 +73,10 @@ async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(n) || n < lo || n > hi) throw new UsageError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
         return n;
       };
-      const accounts = values.accounts?.split(',').map((a) => a.trim()).filter(Boolean);
+      const accounts = values.accounts
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean);
       if (accounts?.some((a) => !/^\d{1,50}$/.test(a))) throw new UsageError(`--accounts must be account numbers separated by commas (got ${values.accounts})`);
       return scheduledSnapshots(loadConfig(), {
         year: int('year', values.year, 2000, 2100),
@@ -162,8 +165,7 @@ main(process.argv.slice(2)).then(
     else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`archive: ${(err as Error).message}\n\n${USAGE}`);
       process.exit(2);
-    }
-    else process.stderr.write(`archive: ${(err as Error).stack ?? err}\n`);
+    } else process.stderr.write(`archive: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
   },
 );

@@ -133,7 +133,21 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
     out(
       formatTable(
         ['Job', 'Period', 'Type', 'Status', 'Companies', 'Archived', end.dry_run ? 'Would archive' : 'Already', 'Changed', 'No bill', 'Skipped', 'Failed'],
-        [[end.id, period(started), end.job_type, end.status, String(c.total), String(c.archived), String(end.dry_run ? c.would_archive : c.already_archived), String(c.changed_since_archived), String(c.no_bill), String(c.skipped), String(c.failed)]],
+        [
+          [
+            end.id,
+            period(started),
+            end.job_type,
+            end.status,
+            String(c.total),
+            String(c.archived),
+            String(end.dry_run ? c.would_archive : c.already_archived),
+            String(c.changed_since_archived),
+            String(c.no_bill),
+            String(c.skipped),
+            String(c.failed),
+          ],
+        ],
         [4, 5, 6, 7, 8, 9, 10],
       ),
     );
@@ -188,7 +202,9 @@ function followProgress(engine: RunEngine, jobId: string, out: Out): () => void 
       out(`  [${c.done}/${c.total}] ${e.item.account_number} ${e.item.company_name ?? ''}: ${what}`);
     } else if (Date.now() - lastLine > 2000 || c.done === c.total) {
       lastLine = Date.now();
-      out(`  ${c.done}/${c.total} done (${Math.round((100 * c.done) / Math.max(1, c.total))}%): ${c.archived} archived, ${c.would_archive} would archive, ${c.already_archived} already, ${c.failed} failed`);
+      out(
+        `  ${c.done}/${c.total} done (${Math.round((100 * c.done) / Math.max(1, c.total))}%): ${c.archived} archived, ${c.would_archive} would archive, ${c.already_archived} already, ${c.failed} failed`,
+      );
     }
   };
   engine.events.on(`job:${jobId}`, listener);

@@ -52,7 +52,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     try {
       res = await fetch(base + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : undefined, signal: AbortSignal.timeout(30_000) });
     } catch (err) {
-      throw new Error(`cannot reach Archive at ${base} (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is archive.service running?`);
+      throw new Error(`cannot reach Archive at ${base} (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is archive.service running?`, { cause: err });
     }
     const text = await res.text();
     if (!res.ok) {
@@ -108,7 +108,10 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     });
     const plan = await run('Dry run for this bill', async () => {
       const { job, item } = await runAndWait(true);
-      const what = item.outcome === 'would_archive' ? `would archive ${item.invoice_number}, total ${item.total_amount}, ${item.line_item_count} lines` : `${item.outcome} (${item.invoice_number}, total ${item.total_amount})`;
+      const what =
+        item.outcome === 'would_archive'
+          ? `would archive ${item.invoice_number}, total ${item.total_amount}, ${item.line_item_count} lines`
+          : `${item.outcome} (${item.invoice_number}, total ${item.total_amount})`;
       return [item, `${what}; job ${job.id}`];
     });
     // The one step that writes for good: say so before it happens, and keep the server's rule
@@ -116,7 +119,9 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     const schedule = await api<SchedulerConfig>('/api/scheduler/config');
     const state = periodState(opts.year, opts.month, schedule.effective_timezone, new Date());
     if (state.state !== 'ended') {
-      out(`✗ ${step + 1}. Archive the bill: ${period} has not ended yet in ${schedule.effective_timezone} (it ends ${state.ends_at.toISOString()}); an archived bill is kept for good, so the workflow archives only months that have ended. Run it for an earlier month.`);
+      out(
+        `✗ ${step + 1}. Archive the bill: ${period} has not ended yet in ${schedule.effective_timezone} (it ends ${state.ends_at.toISOString()}); an archived bill is kept for good, so the workflow archives only months that have ended. Run it for an earlier month.`,
+      );
       throw new StepFailed();
     }
     out(`  Next: archiving ${invoice} for good. An archived bill is never changed or removed; this is a real bill of company ${opts.account}.`);

@@ -77,11 +77,7 @@ function openPostgres(url: string, opts: DatabaseOptions): Database {
 }
 
 async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
-  const [{ PGlite }, { pg_trgm }, { default: ClientPGLite }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('@electric-sql/pglite/contrib/pg_trgm'),
-    import('knex-pglite'),
-  ]);
+  const [{ PGlite }, { pg_trgm }, { default: ClientPGLite }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('knex-pglite')]);
   const dir = path.join(opts.dataDir, 'pgdata');
   if (!opts.inMemory) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const unlock = opts.inMemory ? () => {} : lockDataDir(opts.dataDir);

@@ -46,10 +46,7 @@ export function requireScope(scope: Scope): Koa.Middleware {
     const role = ctx.state.role as Role | undefined;
     if (!role) {
       const header = ctx.get('authorization');
-      throw new ArchiveError(
-        'unauthorized',
-        header ? 'The bearer token is not valid for this server' : 'Authentication required: send Authorization: Bearer <token>',
-      );
+      throw new ArchiveError('unauthorized', header ? 'The bearer token is not valid for this server' : 'Authentication required: send Authorization: Bearer <token>');
     }
     if (!SCOPES[role].has(scope)) {
       throw new ArchiveError('forbidden', `The ${role} token may not do this; it needs the ${scope} permission (use the admin token)`, { required: scope, role });

@@ -76,7 +76,15 @@ function logUnavailable(log: { warn(obj: object, msg: string): void } | undefine
     return;
   }
   const cause = err as { code?: unknown; message?: unknown };
-  log?.warn({ code: error.code, cause_code: typeof cause?.code === 'string' ? cause.code : undefined, cause: typeof cause?.message === 'string' ? cause.message.slice(0, 200) : undefined, more_since_last: seen?.more ?? 0 }, `answering 503: ${error.message}`);
+  log?.warn(
+    {
+      code: error.code,
+      cause_code: typeof cause?.code === 'string' ? cause.code : undefined,
+      cause: typeof cause?.message === 'string' ? cause.message.slice(0, 200) : undefined,
+      more_since_last: seen?.more ?? 0,
+    },
+    `answering 503: ${error.message}`,
+  );
   unavailableSeen.set(error.message, { at: now, more: 0 });
 }
 
@@ -100,11 +108,15 @@ function toArchiveError(err: unknown): ArchiveError {
     return new ArchiveError('unsupported_media_type', e.message ?? 'Unsupported body encoding');
   }
   if (e?.type === 'request.aborted' || e?.type === 'request.size.invalid') {
-    return new ArchiveError('bad_request', e.type === 'request.aborted' ? 'The request body ended before the length it announced (the client went away)' : 'The request body does not have the length its Content-Length says');
+    return new ArchiveError(
+      'bad_request',
+      e.type === 'request.aborted' ? 'The request body ended before the length it announced (the client went away)' : 'The request body does not have the length its Content-Length says',
+    );
   }
   // A value the database's own checks refuse (e.g. a schedule zone PostgreSQL does not know).
   if (e?.code === '23514') return new ArchiveError('validation_failed', `The database refused the value: ${e.message?.replace(/^.* - /, '') ?? 'a check failed'}`);
-  if (e?.code === '25006') return new ArchiveError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
+  if (e?.code === '25006')
+    return new ArchiveError('database_read_only', 'The database is read-only at the moment (a standby, or default_transaction_read_only is on): nothing can be written; reading still works');
   if (e?.code === '57014') return new ArchiveError('dependency_unavailable', 'The database did not finish in time (DB_STATEMENT_TIMEOUT_MS); try again shortly');
   if (e?.code === '55P03') return new ArchiveError('dependency_unavailable', 'The database is busy: a lock was not granted in time (DB_LOCK_TIMEOUT_MS); try again shortly');
   if (e?.code && PG_UNAVAILABLE.has(e.code)) return new ArchiveError('dependency_unavailable', 'The database is not available; try again shortly');

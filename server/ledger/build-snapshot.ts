@@ -109,7 +109,14 @@ export function lineItemsFromReceipt(r: BillingReceipt): LedgerLineItem[] {
     if (a.cost > 0) items.push({ line_type: 'asset', item_name: a.name, description: `Asset: ${a.name} (${a.type})`, quantity: 1.0, rate: a.cost, amount: a.cost });
   }
   if (r.backup_charge > 0) {
-    items.push({ line_type: 'backup', item_name: 'Backup Services', description: `Backup charges (base + ${roundLedger(r.overage_tb)} TB overage)`, quantity: 1.0, rate: r.backup_charge, amount: r.backup_charge });
+    items.push({
+      line_type: 'backup',
+      item_name: 'Backup Services',
+      description: `Backup charges (base + ${roundLedger(r.overage_tb)} TB overage)`,
+      quantity: 1.0,
+      rate: r.backup_charge,
+      amount: r.backup_charge,
+    });
   }
   if (r.billable_hours > 0) {
     const rate = r.ticket_charge > 0 ? r.ticket_charge / r.billable_hours : 0.0;

@@ -79,11 +79,6 @@ const COLS = [
 const GAP = 0; // COLS widths add up to the text width of A4 with 50 pt margins (495 pt)
 /** The height of one line of 9 pt DejaVu Sans, as pdfkit measures it. */
 const LINE = 10.5;
-/**
- * No OpenType substitutions or kerning: a bill needs none (DejaVu has no ligatures a bill
- * would show), and fontkit's feature processing was most of the rendering time.
- */
-const NO_FEATURES = { liga: false, clig: false, calt: false, kern: false, mark: false, mkmk: false, ccmp: false, locl: false, rlig: false } as unknown as PDFKit.Mixins.OpenTypeFeatures[];
 
 /** Renders the bill; resolves with the PDF bytes. */
 export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {}): Promise<Buffer> {
@@ -116,9 +111,17 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
 
   // Header: who, what, when.
   doc.font('bold').fontSize(20).fillColor('#111').text('Invoice', left, PAGE.margin);
-  doc.font('regular').fontSize(10).fillColor('#555').text(`${bill.invoice_number} · ${periodLabel(bill.billing_year, bill.billing_month)}`);
+  doc
+    .font('regular')
+    .fontSize(10)
+    .fillColor('#555')
+    .text(`${bill.invoice_number} · ${periodLabel(bill.billing_year, bill.billing_month)}`);
   doc.moveDown(0.8);
-  doc.font('bold').fontSize(14).fillColor('#111').text(bill.company_name || `Account ${bill.company_account_number}`);
+  doc
+    .font('bold')
+    .fontSize(14)
+    .fillColor('#111')
+    .text(bill.company_name || `Account ${bill.company_account_number}`);
   doc.font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`);
   doc.moveDown(0.8);
 
@@ -138,7 +141,11 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     const x = left + col * (width / 2);
     const y = top + row * 16;
     doc.font('regular').fontSize(9).fillColor('#666').text(k, x, y, { width: 90 });
-    doc.font('regular').fontSize(9).fillColor('#111').text(v, x + 92, y, { width: width / 2 - 96 });
+    doc
+      .font('regular')
+      .fontSize(9)
+      .fillColor('#111')
+      .text(v, x + 92, y, { width: width / 2 - 96 });
   });
   doc.y = top + Math.ceil(details.length / 2) * 16 + 14;
 
@@ -182,7 +189,12 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
       x += c.width + GAP;
     }
     doc.y = y + h;
-    doc.moveTo(left, doc.y - 2).lineTo(left + width, doc.y - 2).lineWidth(0.3).strokeColor('#d9dde3').stroke();
+    doc
+      .moveTo(left, doc.y - 2)
+      .lineTo(left + width, doc.y - 2)
+      .lineWidth(0.3)
+      .strokeColor('#d9dde3')
+      .stroke();
   };
 
   header();
@@ -212,14 +224,27 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     doc.y = y + 14;
   }
   const ty = doc.y + 4;
-  doc.moveTo(sx, ty).lineTo(left + width, ty).lineWidth(0.8).strokeColor('#333').stroke();
-  doc.font('bold').fontSize(12).fillColor('#111').text('Total', sx, ty + 6, { width: 160 });
+  doc
+    .moveTo(sx, ty)
+    .lineTo(left + width, ty)
+    .lineWidth(0.8)
+    .strokeColor('#333')
+    .stroke();
+  doc
+    .font('bold')
+    .fontSize(12)
+    .fillColor('#111')
+    .text('Total', sx, ty + 6, { width: 160 });
   doc.text(formatMoney(bill.total_amount), sx + 110, ty + 6, { width: 140, align: 'right' });
   doc.y = ty + 28;
 
   if (bill.warnings.length) {
     ensure(30);
-    doc.font('regular').fontSize(8).fillColor('#8a5a00').text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
+    doc
+      .font('regular')
+      .fontSize(8)
+      .fillColor('#8a5a00')
+      .text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
   }
 
   // Footer on every page: when it was archived, its content hash, and the page number.
@@ -230,7 +255,12 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     const y = doc.page.height - PAGE.margin - 14;
     const saved = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
-    doc.moveTo(left, y - 6).lineTo(left + width, y - 6).lineWidth(0.3).strokeColor('#c8cdd4').stroke();
+    doc
+      .moveTo(left, y - 6)
+      .lineTo(left + width, y - 6)
+      .lineWidth(0.3)
+      .strokeColor('#c8cdd4')
+      .stroke();
     doc.font('regular').fontSize(7).fillColor('#666');
     doc.text(`Archived ${archived} · content hash sha256:${bill.content_hash}`, left, y, { width: width - 70, lineBreak: false });
     doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, y, { width: 70, align: 'right', lineBreak: false });

@@ -66,7 +66,8 @@ export class CodexClient {
     const res = await getJson<CodexCompany>(this.opts(signal), `api/companies/${encodeURIComponent(account)}`);
     if (res.status === 404) return null;
     if (res.status !== 200) throw new PeerError(`Codex GET api/companies/${account}: Codex answered ${res.status}: ${describe(res.body)}`, 'http', res.status, res.attempts);
-    if (!res.body || typeof res.body !== 'object' || Array.isArray(res.body)) throw new PeerError(`Codex GET api/companies/${account}: the answer is not a company (a JSON object)`, 'invalid_response', res.status, res.attempts);
+    if (!res.body || typeof res.body !== 'object' || Array.isArray(res.body))
+      throw new PeerError(`Codex GET api/companies/${account}: the answer is not a company (a JSON object)`, 'invalid_response', res.status, res.attempts);
     return res.body;
   }
 

@@ -94,9 +94,7 @@ export async function getJson<T = unknown>(opts: PeerOptions, path: string): Pro
       res = { status: r.statusCode, text: await readCapped(r.body, Number(r.headers['content-length'] ?? NaN), opts.maxBytes) };
     } catch (err) {
       if (opts.signal?.aborted) throw new PeerError(`${what}: cancelled`, 'aborted', undefined, attempt);
-      last = timedOut
-        ? new PeerError(`${what}: no answer within ${opts.timeoutMs} ms`, 'timeout', undefined, attempt)
-        : new PeerError(`${what}: ${networkReason(err)}`, 'network', undefined, attempt);
+      last = timedOut ? new PeerError(`${what}: no answer within ${opts.timeoutMs} ms`, 'timeout', undefined, attempt) : new PeerError(`${what}: ${networkReason(err)}`, 'network', undefined, attempt);
       continue;
     } finally {
       clearTimeout(timer);

@@ -15,8 +15,8 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
   return [
     post('/api/snapshot', 'ingest', requireJson, json, async (ctx) => {
       const checked = checkSnapshotPost(ctx.request.body);
-    if (!checked.ok) throw validationError(checked.fields, 'snapshot');
-    const post = checked.post;
+      if (!checked.ok) throw validationError(checked.fields, 'snapshot');
+      const post = checked.post;
       // Everything that can fail happens before the insert commits: after it, only assignments.
       const location = `/api/snapshot/${encodeURIComponent(post.invoice_number)}`;
       const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });

@@ -123,7 +123,8 @@ export class RunEngine {
     if (!req.dryRun) await this.checkPeriod(req);
     let row: JobRow;
     try {
-      [row] = await this.deps.knex('snapshot_jobs')
+      [row] = await this.deps
+        .knex('snapshot_jobs')
         .insert({
           id: randomUUID(),
           job_type: req.dryRun ? 'dry_run' : 'run',
@@ -146,7 +147,9 @@ export class RunEngine {
       const constraint = (err as { constraint?: string }).constraint;
       if (constraint === 'snapshot_jobs_one_active_run') throw await this.inProgressError(req.year, req.month);
       if (constraint === 'snapshot_jobs_scheduled_once') {
-        throw new ArchiveError('run_in_progress', `The scheduled run due at ${req.scheduledFor?.toISOString()} has already been started by another server or the timer`, { scheduled_for: req.scheduledFor?.toISOString() });
+        throw new ArchiveError('run_in_progress', `The scheduled run due at ${req.scheduledFor?.toISOString()} has already been started by another server or the timer`, {
+          scheduled_for: req.scheduledFor?.toISOString(),
+        });
       }
       throw err;
     }
@@ -167,7 +170,11 @@ export class RunEngine {
     const period = `${req.year}-${String(req.month).padStart(2, '0')}`;
     const details = { year: req.year, month: req.month, state: p.state, timezone: tz, ends_at: p.ends_at.toISOString() };
     if (p.state === 'future') {
-      throw new ArchiveError('period_not_ended', `${period} has not begun yet (in ${tz}); a real run archives only months that have ended, so it cannot run for ${period} before ${p.ends_at.toISOString()}. A dry run shows what Ledger would bill.`, details);
+      throw new ArchiveError(
+        'period_not_ended',
+        `${period} has not begun yet (in ${tz}); a real run archives only months that have ended, so it cannot run for ${period} before ${p.ends_at.toISOString()}. A dry run shows what Ledger would bill.`,
+        details,
+      );
     }
     if (!req.allowOpenPeriod) {
       throw new ArchiveError(
@@ -210,7 +217,8 @@ export class RunEngine {
     }
     let updated: JobRow | undefined;
     try {
-      [updated] = await this.deps.knex('snapshot_jobs')
+      [updated] = await this.deps
+        .knex('snapshot_jobs')
         .where({ id })
         .whereIn('status', ['interrupted', 'cancelled', 'partial', 'failed'])
         .update({
@@ -259,7 +267,8 @@ export class RunEngine {
       orphaned.push(id);
     }
     if (orphaned.length) {
-      await this.deps.knex('snapshot_jobs')
+      await this.deps
+        .knex('snapshot_jobs')
         .whereIn('id', orphaned)
         .whereIn('status', ['running', 'pending'])
         .update({ status: 'interrupted', completed_at: this.deps.knex.fn.now(), error: 'The server stopped during this run; resume it to archive the companies not yet done' });
@@ -277,13 +286,21 @@ export class RunEngine {
   }
 
   private async inProgressError(year: number, month: number): Promise<ArchiveError> {
-    const existing = await this.deps.knex('snapshot_jobs').where({ target_year: year, target_month: month, dry_run: false }).whereIn('status', ['running', 'pending']).first('id', 'triggered_by', 'started_at');
+    const existing = await this.deps
+      .knex('snapshot_jobs')
+      .where({ target_year: year, target_month: month, dry_run: false })
+      .whereIn('status', ['running', 'pending'])
+      .first('id', 'triggered_by', 'started_at');
     const period = `${year}-${String(month).padStart(2, '0')}`;
-    return new ArchiveError('run_in_progress', `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`, {
-      job_id: existing?.id ?? null,
-      year,
-      month,
-    });
+    return new ArchiveError(
+      'run_in_progress',
+      `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`,
+      {
+        job_id: existing?.id ?? null,
+        year,
+        month,
+      },
+    );
   }
 
   private launch(row: JobRow): void {
@@ -330,13 +347,18 @@ export class RunEngine {
     let cancelRequested = false;
     let flushing: Promise<void> = Promise.resolve();
     const flush = () =>
-      (flushing = flushing.then(async () => {
-        const [r] = await knex('snapshot_jobs').where({ id: job.id }).update({ ...countColumns(counts), heartbeat_at: knex.fn.now() }).returning('cancel_requested_at');
-        if (r?.cancel_requested_at && !cancelRequested) {
-          cancelRequested = true;
-          abortLocal.abort(new Error('cancelled'));
-        }
-      }).catch((err) => jlog.warn({ err }, 'could not record progress')));
+      (flushing = flushing
+        .then(async () => {
+          const [r] = await knex('snapshot_jobs')
+            .where({ id: job.id })
+            .update({ ...countColumns(counts), heartbeat_at: knex.fn.now() })
+            .returning('cancel_requested_at');
+          if (r?.cancel_requested_at && !cancelRequested) {
+            cancelRequested = true;
+            abortLocal.abort(new Error('cancelled'));
+          }
+        })
+        .catch((err) => jlog.warn({ err }, 'could not record progress')));
     const runSignal = AbortSignal.any([signal, abortLocal.signal]);
     const ticker = setInterval(flush, this.deps.flushMs ?? 1000);
     ticker.unref();
@@ -345,11 +367,14 @@ export class RunEngine {
 
     let final: { status: JobStatus; error: string | null };
     try {
-      const companies = await this.plan(job, runSignal, counts);
+      const companies = await this.plan(job, runSignal);
       const total = await this.loadCounts(job.id, counts);
       jlog.info({ companies: total, to_do: companies.length }, 'companies planned');
       await flush();
-      const archived = await this.archivedBills(job, companies.map((c) => c.account_number));
+      const archived = await this.archivedBills(
+        job,
+        companies.map((c) => c.account_number),
+      );
       const recorder = new Recorder(
         knex,
         job.id,
@@ -361,7 +386,9 @@ export class RunEngine {
         async (values, prepared) => {
           // Archived meanwhile (Ledger posted it, or another run): compare with what is there now.
           const now = (await this.archivedBills(job, [values.account_number])).get(values.account_number);
-          return now ? { ...values, ...(await this.comparison(prepared, linesDigest(prepared.lineItems), now)) } : { ...values, outcome: 'failed', error: 'The bill was archived and removed meanwhile' };
+          return now
+            ? { ...values, ...(await this.comparison(prepared, linesDigest(prepared.lineItems), now)) }
+            : { ...values, outcome: 'failed', error: 'The bill was archived and removed meanwhile' };
         },
       );
       // `concurrency` Ledger calls at a time; a fetched bill is prepared and written while its
@@ -389,10 +416,12 @@ export class RunEngine {
       if (signal.aborted) final = { status: 'interrupted', error: 'The server stopped during this run; resume it to archive the companies not yet done' };
       else if (cancelRequested && remaining > 0) final = { status: 'cancelled', error: `Cancelled with ${remaining} of ${counts.total} companies not done; resume to finish` };
       else if (counts.failed > 0 || counts.not_found > 0) {
-        const parts = [counts.failed > 0 ? `${counts.failed} of ${counts.total} companies failed` : '', counts.not_found > 0 ? `${counts.not_found} account${counts.not_found > 1 ? 's are' : ' is'} not known to Codex` : ''].filter(Boolean);
+        const parts = [
+          counts.failed > 0 ? `${counts.failed} of ${counts.total} companies failed` : '',
+          counts.not_found > 0 ? `${counts.not_found} account${counts.not_found > 1 ? 's are' : ' is'} not known to Codex` : '',
+        ].filter(Boolean);
         final = { status: 'partial', error: `${parts.join('; ')}; see the job's items` };
-      }
-      else final = { status: 'completed', error: null };
+      } else final = { status: 'completed', error: null };
     } catch (err) {
       const reason = err instanceof PeerError || err instanceof ArchiveError ? err.message : `Unexpected error: ${(err as Error).message}`;
       if (!(err instanceof PeerError || err instanceof ArchiveError)) jlog.error({ err }, 'run failed');
@@ -440,9 +469,13 @@ export class RunEngine {
   }
 
   /** The companies still to do; on the first start, asks Codex and records one item per company. */
-  private async plan(job: JobRow, signal: AbortSignal, counts: JobCounts): Promise<{ account_number: string; company_name: string | null; company: CodexCompany | null }[]> {
+  private async plan(job: JobRow, signal: AbortSignal): Promise<{ account_number: string; company_name: string | null; company: CodexCompany | null }[]> {
     const { knex } = this.deps;
-    const existing = (await knex('snapshot_job_items').where({ job_id: job.id }).orderBy('position').select('account_number', 'company_name', 'outcome')) as { account_number: string; company_name: string | null; outcome: string | null }[];
+    const existing = (await knex('snapshot_job_items').where({ job_id: job.id }).orderBy('position').select('account_number', 'company_name', 'outcome')) as {
+      account_number: string;
+      company_name: string | null;
+      outcome: string | null;
+    }[];
     if (existing.length === 0) {
       const accounts = job.target_account_numbers as string[] | null;
       let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string; outcome?: 'not_found' | 'failed' }[];
@@ -481,7 +514,9 @@ export class RunEngine {
             // An answer about this one company (a 4xx, not JSON, not a company, too large) fails it alone;
             // Codex unreachable, failing or refusing our token stops the run (every company would fail).
             const e = err as PeerError;
-            const aboutThisCompany = e instanceof PeerError && (e.kind === 'invalid_response' || e.kind === 'too_large' || (e.kind === 'http' && e.status !== undefined && e.status < 500 && e.status !== 401 && e.status !== 403));
+            const aboutThisCompany =
+              e instanceof PeerError &&
+              (e.kind === 'invalid_response' || e.kind === 'too_large' || (e.kind === 'http' && e.status !== undefined && e.status < 500 && e.status !== 401 && e.status !== 403));
             if (aboutThisCompany) return { account_number: acct, company_name: null, company: null, skip: cleanText(`Cannot look up company ${acct}: ${e.message}`), outcome: 'failed' as const };
             throw new PeerError(`Cannot look up company ${acct}: ${(err as Error).message}`, e.kind ?? 'network', e.status, e.attempts ?? 1);
           }
@@ -507,7 +542,11 @@ export class RunEngine {
     const out: { account_number: string; company_name: string | null; company: CodexCompany | null }[] = [];
     for (const e of todo) {
       const fact = facts.get(e.account_number);
-      const odd = /^\d{1,50}$/.test(e.account_number) ? (fact ? oddCompany(fact, e.account_number) : undefined) : `The account number ${JSON.stringify(e.account_number)} is not 1 to 50 digits; fix the entry in Codex`;
+      const odd = /^\d{1,50}$/.test(e.account_number)
+        ? fact
+          ? oddCompany(fact, e.account_number)
+          : undefined
+        : `The account number ${JSON.stringify(e.account_number)} is not 1 to 50 digits; fix the entry in Codex`;
       if (odd) await knex('snapshot_job_items').where({ job_id: job.id, account_number: e.account_number }).whereNull('outcome').update({ outcome: 'failed', error: odd, finished_at: new Date() });
       else out.push({ account_number: e.account_number, company_name: e.company_name, company: fact ?? null });
     }
@@ -535,7 +574,14 @@ export class RunEngine {
         .knex('billing_snapshots as s')
         .where({ billing_year: job.target_year, billing_month: job.target_month })
         .whereIn('company_account_number', accounts.slice(i, i + 5000))
-        .select('s.id', 's.company_account_number', 's.invoice_number', 's.total_amount', 's.content_hash', this.deps.knex.raw(`(SELECT ${LINES_DIGEST_SQL} FROM snapshot_line_items l WHERE l.snapshot_id = s.id) AS lines_digest`))) as (ArchivedBill & { company_account_number: string })[];
+        .select(
+          's.id',
+          's.company_account_number',
+          's.invoice_number',
+          's.total_amount',
+          's.content_hash',
+          this.deps.knex.raw(`(SELECT ${LINES_DIGEST_SQL} FROM snapshot_line_items l WHERE l.snapshot_id = s.id) AS lines_digest`),
+        )) as (ArchivedBill & { company_account_number: string })[];
       for (const r of rows) out.set(r.company_account_number, r);
     }
     return out;
@@ -620,7 +666,13 @@ export class RunEngine {
         if (archived) {
           recorder.plain(values(await this.comparison(prepared, outcome.linesDigest, archived)));
         } else {
-          const plan = { outcome: job.dry_run ? ('would_archive' as const) : ('archived' as const), invoice_number: prepared.row.invoice_number, total_amount: prepared.row.total_amount, line_item_count: prepared.lineItems.length, details: planDetails(prepared) };
+          const plan = {
+            outcome: job.dry_run ? ('would_archive' as const) : ('archived' as const),
+            invoice_number: prepared.row.invoice_number,
+            total_amount: prepared.row.total_amount,
+            line_item_count: prepared.lineItems.length,
+            details: planDetails(prepared),
+          };
           if (job.dry_run) recorder.plain(values(plan));
           else await recorder.archive(values(plan), prepared, text);
         }
@@ -638,7 +690,10 @@ export class RunEngine {
     if (archived.total_amount === prepared.row.total_amount && archived.lines_digest === digest) {
       return { outcome: 'already_archived', ...base, line_item_count: prepared.lineItems.length, details: { content_hash: archived.content_hash } };
     }
-    const lines = (await this.deps.knex('snapshot_line_items').where({ snapshot_id: archived.id }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<string, string>[];
+    const lines = (await this.deps.knex('snapshot_line_items').where({ snapshot_id: archived.id }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<
+      string,
+      string
+    >[];
     const before = lines.map(lineKey);
     const after = prepared.lineItems.map((l) => lineKey(l as unknown as Record<string, string>));
     return {
@@ -651,8 +706,14 @@ export class RunEngine {
         difference: subtractMoney(prepared.row.total_amount, archived.total_amount),
         archived_line_count: lines.length,
         ledger_line_count: prepared.lineItems.length,
-        lines_added: after.filter((k) => !before.includes(k)).slice(0, 20).map(describeLine),
-        lines_removed: before.filter((k) => !after.includes(k)).slice(0, 20).map(describeLine),
+        lines_added: after
+          .filter((k) => !before.includes(k))
+          .slice(0, 20)
+          .map(describeLine),
+        lines_removed: before
+          .filter((k) => !after.includes(k))
+          .slice(0, 20)
+          .map(describeLine),
         archived_content_hash: archived.content_hash,
         ledger_content_hash: prepared.contentHash,
         note: 'The archived bill is kept unchanged; Ledger now bills this month differently.',
@@ -714,4 +775,3 @@ async function mapLimit<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>):
   );
   return out;
 }
-

@@ -60,7 +60,7 @@ export function toJob(row: JobRow): Job {
     success: (row.success as boolean | null) ?? null,
     resume_count: Number(row.resume_count),
     open_period_reason: (row.open_period_reason as string | null) ?? null,
-    timings: ((row.output as { timings?: Record<string, number> } | null)?.timings) ?? null,
+    timings: (row.output as { timings?: Record<string, number> } | null)?.timings ?? null,
   };
 }
 
@@ -101,22 +101,18 @@ export async function listJobs(knex: Knex, q: { status?: string; type?: string; 
     if (q.year) b.where('target_year', q.year);
     if (q.month) b.where('target_month', q.month);
   });
-  const [rows, [{ n }]] = await Promise.all([
-    base.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset),
-    base.clone().count({ n: '*' }),
-  ]);
+  const [rows, [{ n }]] = await Promise.all([base.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset), base.clone().count({ n: '*' })]);
   return { jobs: (rows as JobRow[]).map(toJob), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
 }
 
 export async function listItems(knex: Knex, jobId: string, q: { outcome?: string } & Window) {
   const { limit, offset } = pageWindow(q);
-  const base = knex('snapshot_job_items').where('job_id', jobId).modify((b) => {
-    if (q.outcome === 'pending') b.whereNull('outcome');
-    else if (q.outcome) b.where('outcome', q.outcome);
-  });
-  const [rows, [{ n }]] = await Promise.all([
-    base.clone().orderBy('position').limit(limit).offset(offset),
-    base.clone().count({ n: '*' }),
-  ]);
+  const base = knex('snapshot_job_items')
+    .where('job_id', jobId)
+    .modify((b) => {
+      if (q.outcome === 'pending') b.whereNull('outcome');
+      else if (q.outcome) b.where('outcome', q.outcome);
+    });
+  const [rows, [{ n }]] = await Promise.all([base.clone().orderBy('position').limit(limit).offset(offset), base.clone().count({ n: '*' })]);
   return { items: (rows as Record<string, unknown>[]).map(toItem), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
 }

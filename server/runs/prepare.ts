@@ -25,9 +25,7 @@ export interface PrepareTask {
   tolerance: string;
 }
 
-export type PrepareOutcome =
-  | { kind: 'prepared'; prepared: PreparedSnapshot; linesDigest: string }
-  | { kind: 'refused'; error: string; details: Record<string, unknown> | null };
+export type PrepareOutcome = { kind: 'prepared'; prepared: PreparedSnapshot; linesDigest: string } | { kind: 'refused'; error: string; details: Record<string, unknown> | null };
 
 export function prepareRunBill(task: PrepareTask): PrepareOutcome {
   const answer = readBillingAnswer(task.text, task.account, task.year, task.month);
@@ -55,7 +53,9 @@ const LINE_SEP = '\u001f';
 export const lineKey = (l: Record<string, unknown>) => [l.line_type, l.item_name, l.quantity, l.rate, l.amount].join(LINE_SEP);
 
 export function linesDigest(lines: PreparedSnapshot['lineItems']): string {
-  return createHash('md5').update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8').digest('hex');
+  return createHash('md5')
+    .update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8')
+    .digest('hex');
 }
 
 export const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${LINE_SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;

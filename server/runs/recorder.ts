@@ -95,7 +95,20 @@ export class Recorder {
       sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
               invoice_number = ?, total_amount = ?, line_item_count = ?, details = ${MERGE_DETAILS('details', '?::jsonb')}, finished_at = ?, company_name = coalesce(?, company_name)
             WHERE job_id = ? AND account_number = ?`,
-      bindings: [values.outcome, values.error, values.attempts, values.duration_ms, values.invoice_number, values.total_amount, values.line_item_count, json(values.details), values.finished_at, values.company_name, this.jobId, values.account_number],
+      bindings: [
+        values.outcome,
+        values.error,
+        values.attempts,
+        values.duration_ms,
+        values.invoice_number,
+        values.total_amount,
+        values.line_item_count,
+        json(values.details),
+        values.finished_at,
+        values.company_name,
+        this.jobId,
+        values.account_number,
+      ],
     };
     try {
       const created = await insertPrepared(this.knex, prepared, { source: 'run', rawBody, alongside });
@@ -139,16 +152,24 @@ export class Recorder {
       }
       const [values] = batch;
       if (values.outcome === 'failed' && values.details === null && values.error?.startsWith('Could not record')) throw err;
-      await this.writeBatch([{ ...values, outcome: 'failed', error: cleanText(`Could not record this company's outcome (${values.outcome}): ${(err as Error).message}`), details: null, snapshot_id: null, company_name: null }]);
+      await this.writeBatch([
+        {
+          ...values,
+          outcome: 'failed',
+          error: cleanText(`Could not record this company's outcome (${values.outcome}): ${(err as Error).message}`),
+          details: null,
+          snapshot_id: null,
+          company_name: null,
+        },
+      ]);
     }
   }
 
   private updateItems(batch: ItemValues[]): Promise<void> {
     const rows = batch.map((v) => ({ ...v, finished_at: v.finished_at.toISOString() }));
-    return (
-      this.knex
-        .raw(
-          `UPDATE snapshot_job_items AS t
+    return this.knex
+      .raw(
+        `UPDATE snapshot_job_items AS t
               SET outcome = x.outcome, error = x.error, attempts = x.attempts, duration_ms = x.duration_ms, snapshot_id = x.snapshot_id,
                   invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = ${MERGE_DETAILS('t.details', 'x.details')},
                   finished_at = x.finished_at, company_name = coalesce(x.company_name, t.company_name)
@@ -156,13 +177,12 @@ export class Recorder {
                   snapshot_id bigint, invoice_number text, total_amount numeric, line_item_count int, details jsonb, finished_at timestamptz)
             WHERE t.job_id = ? AND t.account_number = x.account_number AND t.outcome IS NULL
             RETURNING t.account_number`,
-          [JSON.stringify(rows), this.jobId],
-        )
-        .then((r: { rows: { account_number: string }[] }) => {
-          const written = new Set(r.rows.map((x) => x.account_number));
-          for (const values of batch) if (written.has(values.account_number)) this.onRecorded(toItem(values));
-        })
-    );
+        [JSON.stringify(rows), this.jobId],
+      )
+      .then((r: { rows: { account_number: string }[] }) => {
+        const written = new Set(r.rows.map((x) => x.account_number));
+        for (const values of batch) if (written.has(values.account_number)) this.onRecorded(toItem(values));
+      });
   }
 }
 

@@ -33,7 +33,11 @@ export class JobWatch {
   /** Follows `row` until its `end` event (or the returned stop); refused past the cap. */
   follow(row: JobRow, send: Send): () => void {
     if (this.open >= this.maxSubscribers) {
-      throw new ArchiveError('too_many_subscribers', `${this.open} live event streams are open, the most this server allows (EVENTS_MAX_SUBSCRIBERS); follow the job by polling GET /api/scheduler/jobs/${row.id}, or try again later`, { limit: this.maxSubscribers });
+      throw new ArchiveError(
+        'too_many_subscribers',
+        `${this.open} live event streams are open, the most this server allows (EVENTS_MAX_SUBSCRIBERS); follow the job by polling GET /api/scheduler/jobs/${row.id}, or try again later`,
+        { limit: this.maxSubscribers },
+      );
     }
     this.open++;
     let stopped = false;

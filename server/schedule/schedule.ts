@@ -48,7 +48,11 @@ export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
 export function zoneOf(row: Pick<ScheduleRow, 'timezone'>, serverTz: string): string {
   const tz = row.timezone ?? serverTz;
   if (!isTimeZone(tz) || tz.trim() === '') {
-    throw new ArchiveError('invalid_state', `The schedule's time zone ${JSON.stringify(tz)} is not a time zone this server knows; set an IANA zone such as Europe/Berlin (POST /api/scheduler/config with "timezone", or null for the server's zone)`, { timezone: tz });
+    throw new ArchiveError(
+      'invalid_state',
+      `The schedule's time zone ${JSON.stringify(tz)} is not a time zone this server knows; set an IANA zone such as Europe/Berlin (POST /api/scheduler/config with "timezone", or null for the server's zone)`,
+      { timezone: tz },
+    );
   }
   return tz;
 }
@@ -98,10 +102,12 @@ export async function dueRun(knex: Knex, serverTz: string, now: Date): Promise<D
   if (!row.enabled) return { due: false, reason: 'the schedule is disabled' };
   const tz = zoneOf(row, serverTz);
   const at = previousDue(row, tz, now);
-  if (at.getTime() < new Date(row.created_at).getTime()) return { due: false, reason: `the last due time (${at.toISOString()}) is older than the schedule itself; next: ${nextDue(row, tz, now).toISOString()}` };
+  if (at.getTime() < new Date(row.created_at).getTime())
+    return { due: false, reason: `the last due time (${at.toISOString()}) is older than the schedule itself; next: ${nextDue(row, tz, now).toISOString()}` };
   const ran = await knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
   if (ran) return { due: false, reason: `the run due at ${at.toISOString()} has already started (job ${ran.id}, ${ran.status}); next: ${nextDue(row, tz, now).toISOString()}` };
-  if (!row.snapshot_all_companies && (row.account_numbers ?? []).length === 0) return { due: false, reason: 'the schedule names no companies (snapshot_all_companies is false and account_numbers is empty)' };
+  if (!row.snapshot_all_companies && (row.account_numbers ?? []).length === 0)
+    return { due: false, reason: 'the schedule names no companies (snapshot_all_companies is false and account_numbers is empty)' };
   return {
     due: true,
     at,

@@ -51,17 +51,166 @@ export interface Plan {
 
 /** Modelled on the real plan list (codex/billing-plans.json). */
 export const PLANS: Plan[] = [
-  { plan_name: '[PLAN-A]', term_length: 'Month to Month', support_level: 'All Inclusive', per_user_cost: 125, per_workstation_cost: 45, per_server_cost: 175, per_vm_cost: 95, per_switch_cost: 25, per_firewall_cost: 45, per_hour_ticket_cost: 0, backup_base_fee_workstation: 25, backup_base_fee_server: 75, backup_included_tb: 1, backup_per_tb_fee: 50, features: { antivirus: 'SentinelOne', email_security: 'Included', network_management: 'Included', password_manager: 'Keeper', sat: 'Included', soc: 'Included' } },
-  { plan_name: '[PLAN-B]', term_length: 'Month to Month', support_level: 'Billed Hourly', per_user_cost: 0, per_workstation_cost: 35, per_server_cost: 125, per_vm_cost: 75, per_switch_cost: 20, per_firewall_cost: 35, per_hour_ticket_cost: 150, backup_base_fee_workstation: 20, backup_base_fee_server: 60, backup_included_tb: 0.5, backup_per_tb_fee: 45, features: { antivirus: 'Defender', email_security: 'Not Included', network_management: 'Not Included', password_manager: 'Not Included', sat: 'Not Included', soc: 'Not Included' } },
-  { plan_name: 'Essentials', term_length: 'Month to Month', support_level: 'Remote Only', per_user_cost: 89.99, per_workstation_cost: 29.99, per_server_cost: 149.99, per_vm_cost: 79.95, per_switch_cost: 12.5, per_firewall_cost: 39.95, per_hour_ticket_cost: 135, backup_base_fee_workstation: 15, backup_base_fee_server: 59.99, backup_included_tb: 0.25, backup_per_tb_fee: 49.99, features: { antivirus: 'Defender', email_security: 'Included', network_management: 'Not Included', password_manager: 'Keeper', sat: 'Not Included', soc: 'Not Included' } },
-  { plan_name: 'Non-Profit', term_length: '1 Year', support_level: 'All Inclusive', per_user_cost: 59.5, per_workstation_cost: 22.25, per_server_cost: 99, per_vm_cost: 49.5, per_switch_cost: 10, per_firewall_cost: 25, per_hour_ticket_cost: 95, backup_base_fee_workstation: 10, backup_base_fee_server: 45, backup_included_tb: 1, backup_per_tb_fee: 30, features: { antivirus: 'SentinelOne', email_security: 'Included', network_management: 'Included', password_manager: 'Keeper', sat: 'Included', soc: 'Not Included' } },
+  {
+    plan_name: '[PLAN-A]',
+    term_length: 'Month to Month',
+    support_level: 'All Inclusive',
+    per_user_cost: 125,
+    per_workstation_cost: 45,
+    per_server_cost: 175,
+    per_vm_cost: 95,
+    per_switch_cost: 25,
+    per_firewall_cost: 45,
+    per_hour_ticket_cost: 0,
+    backup_base_fee_workstation: 25,
+    backup_base_fee_server: 75,
+    backup_included_tb: 1,
+    backup_per_tb_fee: 50,
+    features: { antivirus: 'SentinelOne', email_security: 'Included', network_management: 'Included', password_manager: 'Keeper', sat: 'Included', soc: 'Included' },
+  },
+  {
+    plan_name: '[PLAN-B]',
+    term_length: 'Month to Month',
+    support_level: 'Billed Hourly',
+    per_user_cost: 0,
+    per_workstation_cost: 35,
+    per_server_cost: 125,
+    per_vm_cost: 75,
+    per_switch_cost: 20,
+    per_firewall_cost: 35,
+    per_hour_ticket_cost: 150,
+    backup_base_fee_workstation: 20,
+    backup_base_fee_server: 60,
+    backup_included_tb: 0.5,
+    backup_per_tb_fee: 45,
+    features: { antivirus: 'Defender', email_security: 'Not Included', network_management: 'Not Included', password_manager: 'Not Included', sat: 'Not Included', soc: 'Not Included' },
+  },
+  {
+    plan_name: 'Essentials',
+    term_length: 'Month to Month',
+    support_level: 'Remote Only',
+    per_user_cost: 89.99,
+    per_workstation_cost: 29.99,
+    per_server_cost: 149.99,
+    per_vm_cost: 79.95,
+    per_switch_cost: 12.5,
+    per_firewall_cost: 39.95,
+    per_hour_ticket_cost: 135,
+    backup_base_fee_workstation: 15,
+    backup_base_fee_server: 59.99,
+    backup_included_tb: 0.25,
+    backup_per_tb_fee: 49.99,
+    features: { antivirus: 'Defender', email_security: 'Included', network_management: 'Not Included', password_manager: 'Keeper', sat: 'Not Included', soc: 'Not Included' },
+  },
+  {
+    plan_name: 'Non-Profit',
+    term_length: '1 Year',
+    support_level: 'All Inclusive',
+    per_user_cost: 59.5,
+    per_workstation_cost: 22.25,
+    per_server_cost: 99,
+    per_vm_cost: 49.5,
+    per_switch_cost: 10,
+    per_firewall_cost: 25,
+    per_hour_ticket_cost: 95,
+    backup_base_fee_workstation: 10,
+    backup_base_fee_server: 45,
+    backup_included_tb: 1,
+    backup_per_tb_fee: 30,
+    features: { antivirus: 'SentinelOne', email_security: 'Included', network_management: 'Included', password_manager: 'Keeper', sat: 'Included', soc: 'Not Included' },
+  },
 ];
 const DEFAULT_PLAN = PLANS[0];
 
-const FIRST = ['Ana', 'Bea', 'Carla', 'David', 'Elif', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jürgen', 'Kofi', 'Lena', 'Marta', 'Nils', 'Olga', 'Priya', 'Quentin', 'Rosa', 'Søren', 'Tomás', 'Uma', 'Viktor', 'Wen', 'Yusuf', 'Zoë'];
-const LAST = ['Adams', 'Berg', 'Chen', 'Dubois', 'Eriksen', 'García', 'Hansen', 'Ivanova', 'Jensen', 'Kowalski', 'Lopez', 'Müller', 'Nguyen', 'Okafor', 'Patel', 'Quint', 'Rossi', 'Sato', 'Tanaka', 'Vargas', 'Weber'];
-const NAME_A = ['Acme', 'Northwind', 'Harbor', 'Blue Ridge', 'Summit', 'Cedar', 'Lakeside', 'Granite', 'Evergreen', 'Pioneer', 'Müller & Söhne', 'Østergaard', 'Silver Creek', 'Redwood', 'Bayview', 'Crescent', 'Ironwood', 'Maple', 'Orchard', 'Sterling'];
-const NAME_B = ['Dental Group', 'Logistics LLC', 'Legal Partners', 'Health Clinic', 'Architects', 'Accounting', 'Veterinary', 'Builders Inc.', 'Family Practice', 'Engineering GmbH', 'Realty', 'Insurance', 'Foundation', 'Labs', 'Consulting'];
+const FIRST = [
+  'Ana',
+  'Bea',
+  'Carla',
+  'David',
+  'Elif',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jürgen',
+  'Kofi',
+  'Lena',
+  'Marta',
+  'Nils',
+  'Olga',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Søren',
+  'Tomás',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Yusuf',
+  'Zoë',
+];
+const LAST = [
+  'Adams',
+  'Berg',
+  'Chen',
+  'Dubois',
+  'Eriksen',
+  'García',
+  'Hansen',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'Lopez',
+  'Müller',
+  'Nguyen',
+  'Okafor',
+  'Patel',
+  'Quint',
+  'Rossi',
+  'Sato',
+  'Tanaka',
+  'Vargas',
+  'Weber',
+];
+const NAME_A = [
+  'Acme',
+  'Northwind',
+  'Harbor',
+  'Blue Ridge',
+  'Summit',
+  'Cedar',
+  'Lakeside',
+  'Granite',
+  'Evergreen',
+  'Pioneer',
+  'Müller & Söhne',
+  'Østergaard',
+  'Silver Creek',
+  'Redwood',
+  'Bayview',
+  'Crescent',
+  'Ironwood',
+  'Maple',
+  'Orchard',
+  'Sterling',
+];
+const NAME_B = [
+  'Dental Group',
+  'Logistics LLC',
+  'Legal Partners',
+  'Health Clinic',
+  'Architects',
+  'Accounting',
+  'Veterinary',
+  'Builders Inc.',
+  'Family Practice',
+  'Engineering GmbH',
+  'Realty',
+  'Insurance',
+  'Foundation',
+  'Labs',
+  'Consulting',
+];
 const CUSTOM_ITEMS = ['Microsoft 365 Licences', 'Domain Renewal', 'Firewall Licence', 'Project: Office Move', 'Onsite Visit', 'Compliance Audit', 'Hardware Refresh'];
 
 export interface SimCompany {
@@ -102,10 +251,21 @@ export function simCompany(seed: string, index: number): SimCompany {
     users.push({ name: `${pick(r, FIRST)} ${pick(r, LAST)}`, type, cost: type === 'Custom' ? pick(r, [29.75, 45, 99.99, 64.5]) : undefined });
   }
   const assets: SimCompany['assets'] = [];
-  const prefix = name.replace(/[^A-Za-z]/g, '').slice(0, 4).toUpperCase() || 'HOST';
+  const prefix =
+    name
+      .replace(/[^A-Za-z]/g, '')
+      .slice(0, 4)
+      .toUpperCase() || 'HOST';
   const ws = between(r, 2, Math.max(3, userCount + 2));
   for (let i = 0; i < ws; i++) assets.push({ name: `${prefix}-WS${String(i + 1).padStart(3, '0')}`, type: 'Workstation' });
-  const extras: [SimCompany['assets'][number]['type'], number][] = [['Server', between(r, 0, 3)], ['VM', between(r, 0, 4)], ['Switch', between(r, 0, 2)], ['Firewall', between(r, 0, 1)], ['No Charge', between(r, 0, 2)], ['Custom', between(r, 0, 1)]];
+  const extras: [SimCompany['assets'][number]['type'], number][] = [
+    ['Server', between(r, 0, 3)],
+    ['VM', between(r, 0, 4)],
+    ['Switch', between(r, 0, 2)],
+    ['Firewall', between(r, 0, 1)],
+    ['No Charge', between(r, 0, 2)],
+    ['Custom', between(r, 0, 1)],
+  ];
   for (const [type, n] of extras) {
     for (let i = 0; i < n; i++) assets.push({ name: `${prefix}-${type.replace(/\s/g, '').toUpperCase().slice(0, 3)}${i + 1}`, type, cost: type === 'Custom' ? 49.5 : undefined });
   }

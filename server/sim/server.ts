@@ -272,7 +272,8 @@ function summary(b: { status: number; body: string }, account: string, year: num
   if (b.status !== 200) return [b.status, b.body];
   const a = JSON.parse(b.body) as BillingAnswer;
   const r = a.receipt;
-  const lines = r.billed_users.filter((u) => u.cost > 0).length + r.billed_assets.filter((x) => x.cost > 0).length + r.billed_line_items.length + (r.backup_charge > 0 ? 1 : 0) + (r.billable_hours > 0 ? 1 : 0);
+  const lines =
+    r.billed_users.filter((u) => u.cost > 0).length + r.billed_assets.filter((x) => x.cost > 0).length + r.billed_line_items.length + (r.backup_charge > 0 ? 1 : 0) + (r.billable_hours > 0 ? 1 : 0);
   return [
     200,
     JSON.stringify({
@@ -298,8 +299,10 @@ function pickSettings(input: unknown): Partial<SimSettings> {
     else if (['failingAccounts', 'changedAccounts'].includes(k) && Array.isArray(v) && v.every((x) => typeof x === 'string')) (out as Record<string, unknown>)[k] = v;
     else if ((k === 'codexDown' || k === 'oddCodexEntries') && typeof v === 'boolean') (out as Record<string, unknown>)[k] = v;
     else if (k === 'hugeBytes' && typeof v === 'number' && v >= 0) out.hugeBytes = v;
-    else if (k === 'codexOddAnswers' && v && typeof v === 'object' && Object.values(v).every((x) => ['400', 'not_json', 'huge'].includes(x as string))) out.codexOddAnswers = v as SimSettings['codexOddAnswers'];
-    else if (k === 'hostileAccounts' && v && typeof v === 'object' && Object.values(v).every((x) => ['nul', 'surrogate', 'huge'].includes(x as string))) out.hostileAccounts = v as SimSettings['hostileAccounts'];
+    else if (k === 'codexOddAnswers' && v && typeof v === 'object' && Object.values(v).every((x) => ['400', 'not_json', 'huge'].includes(x as string)))
+      out.codexOddAnswers = v as SimSettings['codexOddAnswers'];
+    else if (k === 'hostileAccounts' && v && typeof v === 'object' && Object.values(v).every((x) => ['nul', 'surrogate', 'huge'].includes(x as string)))
+      out.hostileAccounts = v as SimSettings['hostileAccounts'];
     else throw new Error(`unknown or malformed setting ${k}`);
   }
   return out;

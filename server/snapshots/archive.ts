@@ -119,7 +119,10 @@ type PgClient = { config: { client?: unknown }; acquireConnection(): Promise<PgC
 async function preparedQuery(knex: Knex, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: Record<string, unknown>[] }> {
   const client = knex.client as unknown as PgClient;
   if (client.config.client !== 'pg' || (knex as { isTransaction?: boolean }).isTransaction) return knex.raw(sql, bindings as Knex.RawBinding[]);
-  const native = knex.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative();
+  const native = knex
+    .raw(sql, bindings as Knex.RawBinding[])
+    .toSQL()
+    .toNative();
   const name = `archive_${createHash('sha1').update(native.sql).digest('hex').slice(0, 20)}`;
   const conn = await client.acquireConnection();
   try {

@@ -133,11 +133,11 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
   const warnings: SnapshotWarning[] = [];
   const total = n.row.total_amount;
   const refuse = (field: string, what: string, c: TotalsCheck) => {
-    throw new ArchiveError(
-      'totals_mismatch',
-      `${what} (${c.actual}) differs from total_amount (${c.expected}) by ${c.difference}, more than the tolerance of ${tolerance}`,
-      { field, ...c, tolerance },
-    );
+    throw new ArchiveError('totals_mismatch', `${what} (${c.actual}) differs from total_amount (${c.expected}) by ${c.difference}, more than the tolerance of ${tolerance}`, {
+      field,
+      ...c,
+      tolerance,
+    });
   };
 
   const linesSum = sumMoney(n.lineItems.map((l) => l.amount));
@@ -155,11 +155,14 @@ export function checkTotals(n: NormalisedSnapshot, tolerance: string): SnapshotW
     const sum = sumMoney(n.lineItems.filter((l) => l.line_type === type).map((l) => l.amount));
     const difference = subtractMoney(sum, stated);
     if (absGreaterThan(difference, tolerance)) {
-      throw new ArchiveError(
-        'totals_mismatch',
-        `The ${type} line items add up to ${sum}, but ${field} is ${stated}: a difference of ${difference}, more than the tolerance of ${tolerance}`,
-        { field, category: type, expected: stated, actual: sum, difference, tolerance },
-      );
+      throw new ArchiveError('totals_mismatch', `The ${type} line items add up to ${sum}, but ${field} is ${stated}: a difference of ${difference}, more than the tolerance of ${tolerance}`, {
+        field,
+        category: type,
+        expected: stated,
+        actual: sum,
+        difference,
+        tolerance,
+      });
     }
   }
 

@@ -5,11 +5,35 @@ import { ArchiveError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
 
 const DETAIL_COLUMNS = [
-  'id', 'company_account_number', 'company_name', 'invoice_number', 'billing_year', 'billing_month',
-  'invoice_date', 'due_date', 'billing_plan', 'contract_term', 'support_level', 'total_amount',
-  'total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges',
-  'total_line_item_charges', 'user_count', 'asset_count', 'billable_hours', 'created_by', 'notes',
-  'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at', 'billing_data_json', 'invoice_csv',
+  'id',
+  'company_account_number',
+  'company_name',
+  'invoice_number',
+  'billing_year',
+  'billing_month',
+  'invoice_date',
+  'due_date',
+  'billing_plan',
+  'contract_term',
+  'support_level',
+  'total_amount',
+  'total_user_charges',
+  'total_asset_charges',
+  'total_backup_charges',
+  'total_ticket_charges',
+  'total_line_item_charges',
+  'user_count',
+  'asset_count',
+  'billable_hours',
+  'created_by',
+  'notes',
+  'line_item_count',
+  'content_hash',
+  'warnings',
+  'source',
+  'archived_at',
+  'billing_data_json',
+  'invoice_csv',
 ];
 
 /** A bill with its line items in one round trip (the lines as one JSON array, money as text). */
@@ -38,7 +62,9 @@ export async function getSnapshotDetail(invoiceNumber: string): Promise<Snapshot
 }
 
 export async function getSnapshotColumns<K extends keyof Snapshot>(invoiceNumber: string, columns: K[]): Promise<Pick<Snapshot, K>> {
-  const s = await Snapshot.query().select(columns as string[]).findOne({ invoice_number: invoiceNumber });
+  const s = await Snapshot.query()
+    .select(columns as string[])
+    .findOne({ invoice_number: invoiceNumber });
   if (!s) throw notFound(invoiceNumber);
   return s;
 }

@@ -35,7 +35,7 @@ const SUMMARY_SELECT = [
   'asset_count',
   'line_item_count',
   'content_hash',
-  "jsonb_array_length(warnings) > 0 AS has_warnings",
+  'jsonb_array_length(warnings) > 0 AS has_warnings',
   'archived_at',
 ].join(', ');
 
@@ -96,7 +96,14 @@ const COUNTER = `(SELECT coalesce(sum(value), 0) FROM archive_counters WHERE nam
  * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
  * `unfiltered` takes the total from the counter instead of counting every row.
  */
-async function countAndPage(knex: Knex, filtered: () => Knex.QueryBuilder, order: [string, 'asc' | 'desc'][], limit: number, offset: number, unfiltered = false): Promise<{ total: number; results: SnapshotSummary[] }> {
+async function countAndPage(
+  knex: Knex,
+  filtered: () => Knex.QueryBuilder,
+  order: [string, 'asc' | 'desc'][],
+  limit: number,
+  offset: number,
+  unfiltered = false,
+): Promise<{ total: number; results: SnapshotSummary[] }> {
   const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*');
   const page = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
   for (const [col, dir] of order) page.orderBy(col, dir);
@@ -132,7 +139,16 @@ export async function companyHistory(accountNumber: string, limit: number, offse
   const companyName =
     offset === 0 && results.length > 0
       ? results[0].company_name
-      : ((await knex('billing_snapshots').select('company_name').where('company_account_number', accountNumber).orderBy([{ column: 'billing_year', order: 'desc' }, { column: 'billing_month', order: 'desc' }]).first())?.company_name ?? null);
+      : ((
+          await knex('billing_snapshots')
+            .select('company_name')
+            .where('company_account_number', accountNumber)
+            .orderBy([
+              { column: 'billing_year', order: 'desc' },
+              { column: 'billing_month', order: 'desc' },
+            ])
+            .first()
+        )?.company_name ?? null);
   return { account_number: accountNumber, company_name: companyName, total, limit, offset, results };
 }
 

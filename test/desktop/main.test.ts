@@ -189,7 +189,16 @@ describe('the app:// scheme', () => {
     expect(RENDERER_CSP).toMatch(/connect-src 'none'/);
     expect(index.headers.get('content-type')).toMatch(/text\/html/);
     expect((await serveRendererFile(root, 'app://archive/assets/a.js')).status).toBe(200);
-    for (const bad of ['app://archive/assets/..%2F..%2Fsecret.txt', 'app://archive/..%2Fsecret.txt', 'app://archive/..%5C..%5Csecret.txt', 'app://archive/%5C..%5Csecret.txt', 'app://archive/secret.txt%00.js', 'app://other/index.html', 'file:///etc/passwd', 'app://archive/%E0%A4%A']) {
+    for (const bad of [
+      'app://archive/assets/..%2F..%2Fsecret.txt',
+      'app://archive/..%2Fsecret.txt',
+      'app://archive/..%5C..%5Csecret.txt',
+      'app://archive/%5C..%5Csecret.txt',
+      'app://archive/secret.txt%00.js',
+      'app://other/index.html',
+      'file:///etc/passwd',
+      'app://archive/%E0%A4%A',
+    ]) {
       const res = await serveRendererFile(root, bad);
       expect(res.status, bad).toBe(404);
       expect(await res.text()).not.toContain('secret');
@@ -207,7 +216,7 @@ describe('calls are validated', () => {
     expect(await call('jobs:get', 'not-a-uuid', {})).toMatchObject({ ok: false, error: { code: 'invalid_arguments' } });
   });
 
-  it('passes the server\'s own error through with its code and fields', async () => {
+  it("passes the server's own error through with its code and fields", async () => {
     const env = await call('snapshots:search', { year: 'abc' });
     expect(env).toMatchObject({ ok: false, error: { code: 'validation_failed', status: 400, details: { fields: [{ field: 'year' }] } } });
     expect(await call('snapshots:get', 'nope-1')).toMatchObject({ ok: false, error: { code: 'not_found', status: 404 } });
@@ -252,7 +261,7 @@ describe('exports', () => {
     await vi.waitFor(() => expect(sent.some((s) => s.channel === 'exports:progress')).toBe(true), { timeout: 5000, interval: 5 });
     const { exportId } = sent.find((s) => s.channel === 'exports:progress')!.payload as BulkExportProgress;
     await call('exports:cancel', exportId);
-    const r = ((await running) as Envelope<{ state: string; files: number; manifest: string | null }>) as { ok: true; value: { state: string; files: number; manifest: string | null } };
+    const r = (await running) as Envelope<{ state: string; files: number; manifest: string | null }> as { ok: true; value: { state: string; files: number; manifest: string | null } };
     expect(r.value.state).toBe('cancelled');
     expect(r.value.files).toBeLessThan(8);
     const pdfs = fs.existsSync(folderTo) ? fs.readdirSync(folderTo).filter((f) => f.endsWith('.pdf')) : [];

@@ -4,10 +4,25 @@ import { PdfPool } from '../../desktop/main/pdf-pool';
 import { renderBillPdf, type BillForPdf } from '../../server/pdf/bill-pdf';
 
 const bill = (i: number): BillForPdf => ({
-  company_account_number: '620547', company_name: `Acme ${i}`, invoice_number: `620547-2026${String((i % 12) + 1).padStart(2, '0')}`, billing_year: 2026, billing_month: (i % 12) + 1,
-  invoice_date: '2026-10-31', due_date: '2026-11-30', billing_plan: '[PLAN-A]', contract_term: 'Month to Month', support_level: 'All Inclusive',
-  total_amount: '125.00', total_user_charges: '125.00', total_asset_charges: '0.00', total_backup_charges: '0.00', total_ticket_charges: '0.00', total_line_item_charges: '0.00',
-  content_hash: 'b'.repeat(64), archived_at: '2026-11-01T00:00:00.000Z', warnings: [],
+  company_account_number: '620547',
+  company_name: `Acme ${i}`,
+  invoice_number: `620547-2026${String((i % 12) + 1).padStart(2, '0')}`,
+  billing_year: 2026,
+  billing_month: (i % 12) + 1,
+  invoice_date: '2026-10-31',
+  due_date: '2026-11-30',
+  billing_plan: '[PLAN-A]',
+  contract_term: 'Month to Month',
+  support_level: 'All Inclusive',
+  total_amount: '125.00',
+  total_user_charges: '125.00',
+  total_asset_charges: '0.00',
+  total_backup_charges: '0.00',
+  total_ticket_charges: '0.00',
+  total_line_item_charges: '0.00',
+  content_hash: 'b'.repeat(64),
+  archived_at: '2026-11-01T00:00:00.000Z',
+  warnings: [],
   line_items: [{ line_type: 'user', item_name: 'Zoë', description: 'User: Zoë (Paid)', quantity: '1.00', rate: '125.00', amount: '125.00' }],
 });
 
@@ -18,7 +33,11 @@ describe('the PDF worker pool', () => {
   it('renders the same bytes as in process, many at a time', async () => {
     const [a, b] = await Promise.all([pool.render(bill(1)), renderBillPdf(bill(1))]);
     // Identical apart from the document ID and dates pdfkit stamps on each file.
-    const strip = (x: Buffer) => x.toString('latin1').replace(/\/ID \[<[0-9a-f]+> <[0-9a-f]+>\]/, '').replace(/\/CreationDate \(D:[^)]+\)/, '');
+    const strip = (x: Buffer) =>
+      x
+        .toString('latin1')
+        .replace(/\/ID \[<[0-9a-f]+> <[0-9a-f]+>\]/, '')
+        .replace(/\/CreationDate \(D:[^)]+\)/, '');
     expect(strip(a)).toBe(strip(b));
     const many = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.render(bill(i))));
     for (const pdf of many) expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');

@@ -30,7 +30,12 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     buildRenderer();
     w = await startRunWorld({ companies: 24, fixturesDir: FIXTURES, latencyMs: 15 });
     // Some history: the fixtures' months and a few generated ones, archived by real runs.
-    for (const [year, month] of [[2026, 1], [2026, 8], [2026, 9]] as const) await w.server.engine.run({ year, month, dryRun: false, triggeredBy: 'test-setup' });
+    for (const [year, month] of [
+      [2026, 1],
+      [2026, 8],
+      [2026, 9],
+    ] as const)
+      await w.server.engine.run({ year, month, dryRun: false, triggeredBy: 'test-setup' });
     web = await serveRenderer(w.server.url);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     const context = await browser.newContext({ viewport: { width: 1360, height: 880 }, acceptDownloads: true });

@@ -12,7 +12,7 @@ const pairs = fixtureBills().map((bill) => {
   return [bill.key, bill, answer] as const;
 });
 
-describe('building a bill from Ledger\'s billing answer', () => {
+describe("building a bill from Ledger's billing answer", () => {
   it('has every real pair', () => {
     expect(pairs.length).toBeGreaterThanOrEqual(24);
   });
@@ -23,7 +23,27 @@ describe('building a bill from Ledger\'s billing answer', () => {
       contract_term_length: bill.body.contract_term,
       support_level: bill.body.support_level,
     });
-    for (const f of ['company_account_number', 'company_name', 'invoice_number', 'billing_year', 'billing_month', 'invoice_date', 'due_date', 'billing_plan', 'contract_term', 'support_level', 'total_amount', 'total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges', 'total_line_item_charges', 'user_count', 'asset_count', 'billable_hours']) {
+    for (const f of [
+      'company_account_number',
+      'company_name',
+      'invoice_number',
+      'billing_year',
+      'billing_month',
+      'invoice_date',
+      'due_date',
+      'billing_plan',
+      'contract_term',
+      'support_level',
+      'total_amount',
+      'total_user_charges',
+      'total_asset_charges',
+      'total_backup_charges',
+      'total_ticket_charges',
+      'total_line_item_charges',
+      'user_count',
+      'asset_count',
+      'billable_hours',
+    ]) {
       expect(built[f], f).toEqual(bill.body[f]);
     }
     expect(built.line_items).toEqual(bill.body.line_items);
@@ -39,6 +59,8 @@ describe('building a bill from Ledger\'s billing answer', () => {
     const dates = invoiceDates(2026, 2);
     expect(dates).toEqual({ invoice_date: '2026-02-28', due_date: '2026-03-30' });
     const csv = invoiceCsv('1-202602', 'Smith, Jones & "Partners"', dates, [{ line_type: 'custom', item_name: 'X', description: 'X (One-Off)', quantity: 1, rate: 1.005, amount: 1.005 }], {} as never);
-    expect(csv).toBe('InvoiceNo,Customer,InvoiceDate,DueDate,Item(Product/Service),Description,Qty,Rate,Amount\r\n1-202602,"Smith, Jones & ""Partners""",2026-02-28,2026-03-30,Custom Charge,X (One-Off),1,1.00,1.00\r\n');
+    expect(csv).toBe(
+      'InvoiceNo,Customer,InvoiceDate,DueDate,Item(Product/Service),Description,Qty,Rate,Amount\r\n1-202602,"Smith, Jones & ""Partners""",2026-02-28,2026-03-30,Custom Charge,X (One-Off),1,1.00,1.00\r\n',
+    );
   });
 });

@@ -21,7 +21,19 @@ describe('the bundled server', () => {
     db = await freshDatabase();
     sim = await startSimulator({ token: SERVICE_TOKEN, companies: 12 });
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/archive.mjs'), 'serve'], {
-      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: db.url, SERVICE_TOKEN, ADMIN_TOKEN, SERVICE_PORT: '0', SCHEDULER: 'off', LOG_LEVEL: 'info', CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, RUN_WORKERS: '2' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: db.url,
+        SERVICE_TOKEN,
+        ADMIN_TOKEN,
+        SERVICE_PORT: '0',
+        SCHEDULER: 'off',
+        LOG_LEVEL: 'info',
+        CODEX_URL: sim.codexUrl,
+        LEDGER_URL: sim.ledgerUrl,
+        RUN_WORKERS: '2',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

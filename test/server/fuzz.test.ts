@@ -18,7 +18,10 @@ import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '..
 let server: TestServer;
 beforeAll(async () => {
   // Peers that are not there and no retries: a run the fuzz starts fails fast, on its own.
-  server = await startTestServer({ SCHEDULER: 'off', PEER_RETRIES: '0', CODEX_URL: 'http://127.0.0.1:9', LEDGER_URL: 'http://127.0.0.1:9' }, process.env.FUZZ_LOG ? { log: createLogger('error') } : {});
+  server = await startTestServer(
+    { SCHEDULER: 'off', PEER_RETRIES: '0', CODEX_URL: 'http://127.0.0.1:9', LEDGER_URL: 'http://127.0.0.1:9' },
+    process.env.FUZZ_LOG ? { log: createLogger('error') } : {},
+  );
 });
 afterAll(async () => {
   await server?.stop();
@@ -47,8 +50,40 @@ interface Case {
   body?: string | Buffer;
 }
 
-const NASTY_TEXT = ['\u0000', 'a\u0000b', '\ud800', 'x\udfff', '\udc00\ud800', '😀'.slice(0, 1), 'ok', 'Zoë & Søn', '😀', '', ' ', '\u202e', '%00', "'; DROP TABLE billing_snapshots; --", 'a'.repeat(300)];
-const NASTY_NUMBERS = ['1e400', '-1e400', '1e308', '9007199254740993', '2147483648', '-1', '-0', '0.1', '1e-400', '9999999999.995', '99999999.995', '10000000000', '1.5', '12345678901234567890123', '0'];
+const NASTY_TEXT = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfff',
+  '\udc00\ud800',
+  '😀'.slice(0, 1),
+  'ok',
+  'Zoë & Søn',
+  '😀',
+  '',
+  ' ',
+  '\u202e',
+  '%00',
+  "'; DROP TABLE billing_snapshots; --",
+  'a'.repeat(300),
+];
+const NASTY_NUMBERS = [
+  '1e400',
+  '-1e400',
+  '1e308',
+  '9007199254740993',
+  '2147483648',
+  '-1',
+  '-0',
+  '0.1',
+  '1e-400',
+  '9999999999.995',
+  '99999999.995',
+  '10000000000',
+  '1.5',
+  '12345678901234567890123',
+  '0',
+];
 const NASTY_INVOICES = ['.', '..', 'a/b', 'a\\b', '%2e%2e', 'é-1', ' 1', '1 ', 'a'.repeat(51), '', '-1', '_x', 'a?b', 'a#b', 'x\u0000', 'x\ud800', 'CON', 'a.b', 'A-1_2.3'];
 const TEXT_FIELDS = ['company_name', 'billing_plan', 'contract_term', 'support_level', 'created_by', 'notes', 'invoice_csv'];
 const MONEY_FIELDS = ['total_amount', 'total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges', 'total_line_item_charges', 'billable_hours'];
@@ -127,8 +162,25 @@ function postCase(): Case {
     }
     case 11: {
       const raw = toText(b);
-      body = rnd.pick([raw.slice(0, rnd.int(raw.length)), `\ufeff${raw}`, 'null', '[]', '"x"', '123', '{', raw.replace(/:/, '::'), `${raw}${raw}`, raw.replace('"line_items":[', '"line_items":{').replace(/]}$/, '}}')]);
-      return { kind: 'post', method: 'POST', path: '/api/snapshot', headers: rnd.next() < 0.2 ? { 'Content-Type': rnd.pick(['application/json; charset=latin1', 'application/json; charset=utf-16', 'text/plain']) } : headers, body };
+      body = rnd.pick([
+        raw.slice(0, rnd.int(raw.length)),
+        `\ufeff${raw}`,
+        'null',
+        '[]',
+        '"x"',
+        '123',
+        '{',
+        raw.replace(/:/, '::'),
+        `${raw}${raw}`,
+        raw.replace('"line_items":[', '"line_items":{').replace(/]}$/, '}}'),
+      ]);
+      return {
+        kind: 'post',
+        method: 'POST',
+        path: '/api/snapshot',
+        headers: rnd.next() < 0.2 ? { 'Content-Type': rnd.pick(['application/json; charset=latin1', 'application/json; charset=utf-16', 'text/plain']) } : headers,
+        body,
+      };
     }
     case 12:
       b.line_items[0].amount += rnd.pick([0.01, 0.06, 1, 1000]);
@@ -157,8 +209,59 @@ function postCase(): Case {
   return { kind: 'post', method: 'POST', path: '/api/snapshot', headers, body };
 }
 
-const QUERY_KEYS = ['account_number', 'company', 'invoice_number', 'year', 'month', 'from_period', 'to_period', 'min_total', 'max_total', 'archived_from', 'archived_to', 'tz', 'sort', 'order', 'limit', 'offset', '__proto__', 'constructor', 'x'];
-const QUERY_VALUES = ['US/Pacific-New', 'Canada/East-Saskatchewan', 'EST5EDT', 'Etc/GMT+12', 'UTC', '2026-03-01', '2026-12-31', '1', '620547', '2026', '13', '2026-13', '2026-01', '-1', '1e3', '100.5', '1,000', '%00', '%ED%A0%80', '%ZZ', "'", 'Europe/Berlin', 'Not/AZone', 'total_amount', 'desc', '1001', '99999999999999999999', '', 'a%20b', '%F0%9F%98%80'];
+const QUERY_KEYS = [
+  'account_number',
+  'company',
+  'invoice_number',
+  'year',
+  'month',
+  'from_period',
+  'to_period',
+  'min_total',
+  'max_total',
+  'archived_from',
+  'archived_to',
+  'tz',
+  'sort',
+  'order',
+  'limit',
+  'offset',
+  '__proto__',
+  'constructor',
+  'x',
+];
+const QUERY_VALUES = [
+  'US/Pacific-New',
+  'Canada/East-Saskatchewan',
+  'EST5EDT',
+  'Etc/GMT+12',
+  'UTC',
+  '2026-03-01',
+  '2026-12-31',
+  '1',
+  '620547',
+  '2026',
+  '13',
+  '2026-13',
+  '2026-01',
+  '-1',
+  '1e3',
+  '100.5',
+  '1,000',
+  '%00',
+  '%ED%A0%80',
+  '%ZZ',
+  "'",
+  'Europe/Berlin',
+  'Not/AZone',
+  'total_amount',
+  'desc',
+  '1001',
+  '99999999999999999999',
+  '',
+  'a%20b',
+  '%F0%9F%98%80',
+];
 
 function searchCase(): Case {
   const parts: string[] = [];
@@ -166,13 +269,42 @@ function searchCase(): Case {
   if (rnd.next() < 0.3) {
     // A well-formed date search in an odd zone.
     parts.length = 0;
-    parts.push(`archived_from=${rnd.pick(['2026-01-01', '2026-12-01'])}`, `archived_to=${rnd.pick(['2026-12-31', '2027-01-31'])}`, `tz=${rnd.pick(['US/Pacific-New', 'Canada/East-Saskatchewan', 'EST5EDT', 'Etc/GMT+12', 'Asia/Kathmandu', 'UTC'])}`);
+    parts.push(
+      `archived_from=${rnd.pick(['2026-01-01', '2026-12-01'])}`,
+      `archived_to=${rnd.pick(['2026-12-31', '2027-01-31'])}`,
+      `tz=${rnd.pick(['US/Pacific-New', 'Canada/East-Saskatchewan', 'EST5EDT', 'Etc/GMT+12', 'Asia/Kathmandu', 'UTC'])}`,
+    );
   }
-  const path = rnd.pick(['/api/snapshots/search', '/api/snapshots/search', '/api/snapshots/company/620547', '/api/stats', '/api/scheduler/jobs', `/api/scheduler/jobs/00000000-0000-4000-8000-000000000000`]);
+  const path = rnd.pick([
+    '/api/snapshots/search',
+    '/api/snapshots/search',
+    '/api/snapshots/company/620547',
+    '/api/stats',
+    '/api/scheduler/jobs',
+    `/api/scheduler/jobs/00000000-0000-4000-8000-000000000000`,
+  ]);
   return { kind: 'search', method: 'GET', path: `${path}?${parts.join('&')}`, token: path.startsWith('/api/scheduler') || rnd.next() < 0.5 ? ADMIN_TOKEN : SERVICE_TOKEN };
 }
 
-const PATH_VALUES = ['620547-202601', '.', '..', '%2e%2e', '%00', '%ED%A0%80', '%ZZ', 'a%2Fb', 'é', '%C3%A9', 'x'.repeat(300), '1', '-', '00000000-0000-4000-8000-000000000000', 'not-a-uuid', '%F0%9F%98%80', "'"];
+const PATH_VALUES = [
+  '620547-202601',
+  '.',
+  '..',
+  '%2e%2e',
+  '%00',
+  '%ED%A0%80',
+  '%ZZ',
+  'a%2Fb',
+  'é',
+  '%C3%A9',
+  'x'.repeat(300),
+  '1',
+  '-',
+  '00000000-0000-4000-8000-000000000000',
+  'not-a-uuid',
+  '%F0%9F%98%80',
+  "'",
+];
 
 function pathCase(): Case {
   const v = rnd.pick(PATH_VALUES);
@@ -273,7 +405,15 @@ describe('a fuzz of 10,000 requests', () => {
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
-    const table = [...statuses].map(([k, m]) => `${k}: ${[...m].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}x${n}`).join(' ')}`).join('\n');
+    const table = [...statuses]
+      .map(
+        ([k, m]) =>
+          `${k}: ${[...m]
+            .sort((a, b) => a[0] - b[0])
+            .map(([s, n]) => `${s}x${n}`)
+            .join(' ')}`,
+      )
+      .join('\n');
     console.log(`fuzz answers by kind and status:\n${table}`);
     expect(fiveHundreds.slice(0, 10)).toEqual([]);
 

@@ -47,9 +47,9 @@ describe('snapshot_line_items', () => {
     await expect(db.knex.raw(`DELETE FROM snapshot_line_items WHERE snapshot_id = ?`, [snapshotId])).rejects.toThrow(refused);
   });
   it('refuses adding a line to a bill archived in an earlier transaction', async () => {
-    await expect(
-      db.knex('snapshot_line_items').insert({ snapshot_id: snapshotId, position: 99, line_type: 'custom', item_name: 'Extra', quantity: 1, rate: 5, amount: 5 }),
-    ).rejects.toThrow(/line items cannot be added to a bill archived earlier/);
+    await expect(db.knex('snapshot_line_items').insert({ snapshot_id: snapshotId, position: 99, line_type: 'custom', item_name: 'Extra', quantity: 1, rate: 5, amount: 5 })).rejects.toThrow(
+      /line items cannot be added to a bill archived earlier/,
+    );
   });
   it('refuses it also when slipped in beside the lines of a new bill', async () => {
     const copy = await db.knex('billing_snapshots').where('id', snapshotId).first();

@@ -13,8 +13,7 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, token?: string) => server.api('/api/snapshot', { method: 'POST', json: body, token });
-const postRaw = (raw: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
-  server.api('/api/snapshot', { method: 'POST', body: raw, headers });
+const postRaw = (raw: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) => server.api('/api/snapshot', { method: 'POST', body: raw, headers });
 const count = async (table: string) => Number((await server.database.knex(table).count('* as n').first())!.n);
 
 describe('every real Ledger bill', () => {
@@ -33,7 +32,22 @@ describe('every real Ledger bill', () => {
     expect(created.content_hash).toMatch(/^[0-9a-f]{64}$/);
 
     const got = await (await server.api(`/api/snapshot/${bill.body.invoice_number}`)).json();
-    for (const f of ['company_account_number', 'company_name', 'invoice_number', 'billing_year', 'billing_month', 'invoice_date', 'due_date', 'billing_plan', 'contract_term', 'support_level', 'user_count', 'asset_count', 'created_by', 'notes']) {
+    for (const f of [
+      'company_account_number',
+      'company_name',
+      'invoice_number',
+      'billing_year',
+      'billing_month',
+      'invoice_date',
+      'due_date',
+      'billing_plan',
+      'contract_term',
+      'support_level',
+      'user_count',
+      'asset_count',
+      'created_by',
+      'notes',
+    ]) {
       expect(got[f], f).toEqual(bill.body[f] ?? null);
     }
     for (const f of ['total_amount', 'total_user_charges', 'total_asset_charges', 'total_backup_charges', 'total_ticket_charges', 'total_line_item_charges', 'billable_hours']) {
@@ -57,7 +71,11 @@ describe('every real Ledger bill', () => {
 
     // The line items, read back, match Ledger's own CSV cent for cent.
     if (bill.csv) {
-      const csvAmounts = bill.csv.trim().split('\r\n').slice(1).map((l) => l.split(',').at(-1));
+      const csvAmounts = bill.csv
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(',').at(-1));
       expect(got.line_items.map((l: any) => l.amount)).toEqual(csvAmounts);
     }
 
@@ -199,7 +217,14 @@ describe('non-ASCII', () => {
 describe('bad input', () => {
   it('names every bad field with its reason and changes nothing', async () => {
     const before = await count('billing_snapshots');
-    const res = await post({ ...makeBill({ company_account_number: '940001' }), billing_month: 13, billing_year: 'abc', company_account_number: 'ACME', invoice_date: '2026-02-30', line_items: [{ line_type: 'fee', item_name: 'x', quantity: 1, rate: 1, amount: 'lots' }] });
+    const res = await post({
+      ...makeBill({ company_account_number: '940001' }),
+      billing_month: 13,
+      billing_year: 'abc',
+      company_account_number: 'ACME',
+      invoice_date: '2026-02-30',
+      line_items: [{ line_type: 'fee', item_name: 'x', quantity: 1, rate: 1, amount: 'lots' }],
+    });
     const body = await res.json();
     expect(res.status).toBe(400);
     expect(body.code).toBe('validation_failed');

@@ -72,7 +72,25 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
   it('holds the header, every line, subtotals, the total and the footer, with non-ASCII names', async () => {
     const b = bill(6);
     const text = pdfText(await renderBillPdf(b));
-    for (const s of ['Invoice', 'Müller & Söhne GmbH', 'Account 731118', '731118-202610', 'October 2026', '2026-11-30', 'Essentials', 'Month to Month', 'Remote Only', 'Zoë Ångström 0', 'HOST-1', 'Subtotal users', 'Total', '60.00', 'Page 1 of 1', `sha256:${'a'.repeat(64)}`, 'Archived 2026-11-01 02:00 UTC']) {
+    for (const s of [
+      'Invoice',
+      'Müller & Söhne GmbH',
+      'Account 731118',
+      '731118-202610',
+      'October 2026',
+      '2026-11-30',
+      'Essentials',
+      'Month to Month',
+      'Remote Only',
+      'Zoë Ångström 0',
+      'HOST-1',
+      'Subtotal users',
+      'Total',
+      '60.00',
+      'Page 1 of 1',
+      `sha256:${'a'.repeat(64)}`,
+      'Archived 2026-11-01 02:00 UTC',
+    ]) {
       expect(text, s).toContain(s);
     }
   });
@@ -112,4 +130,3 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
     }
   });
 });
-

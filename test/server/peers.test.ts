@@ -70,7 +70,7 @@ describe('simulated bills', () => {
     expect(JSON.stringify(simBilling('s', c, 2026, 3))).not.toBe(JSON.stringify(simBilling('s', c, 2026, 4)));
   });
 
-  it('add up as Ledger\'s do, and every one archives within the rounding tolerance', () => {
+  it("add up as Ledger's do, and every one archives within the rounding tolerance", () => {
     let fractional = 0;
     let withCustom = 0;
     for (let i = 0; i < 60; i++) {

@@ -18,9 +18,7 @@ const task = (file: string, change?: (answer: Record<string, any>) => void): Pre
   return { text: JSON.stringify(answer), account, year, month, what, company: { billing_plan: '[PLAN-A]' }, createdBy: 'archive-run:test', notes: 'test', tolerance: '0.05' };
 };
 // Ledger's billing answers (the fixtures also hold its error answers for a company it cannot bill).
-const billingFiles = fs
-  .readdirSync(path.join(FIXTURES, 'billing'))
-  .filter((f) => f.endsWith('.json') && 'receipt' in JSON.parse(fs.readFileSync(path.join(FIXTURES, 'billing', f), 'utf8')));
+const billingFiles = fs.readdirSync(path.join(FIXTURES, 'billing')).filter((f) => f.endsWith('.json') && 'receipt' in JSON.parse(fs.readFileSync(path.join(FIXTURES, 'billing', f), 'utf8')));
 
 describe('preparing bills in worker threads', () => {
   it('gives exactly what the event loop gives, for every real Ledger billing answer', async () => {

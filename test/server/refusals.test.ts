@@ -36,7 +36,10 @@ async function refused(res: Response, status: number, field?: string | RegExp) {
   expect(res.status, JSON.stringify(body)).toBe(status);
   if (field !== undefined) {
     const fields = (body.details?.fields ?? [{ field: body.details?.field }]).map((f: { field: string }) => f.field);
-    expect(fields.some((f: string) => (typeof field === 'string' ? f === field : field.test(f))), JSON.stringify(body)).toBe(true);
+    expect(
+      fields.some((f: string) => (typeof field === 'string' ? f === field : field.test(f))),
+      JSON.stringify(body),
+    ).toBe(true);
   }
   return body;
 }

@@ -124,7 +124,7 @@ describe('only months that have ended', () => {
     for (const p of [current, next]) expect((await start({ ...p, dry_run: true })).status).toBe(202);
   });
 
-  it('judges the end of a month in the schedule\'s zone', async () => {
+  it("judges the end of a month in the schedule's zone", async () => {
     // In a zone far ahead of UTC the month may already have begun: whatever the clock, the
     // answer names that zone.
     await w.admin('/api/scheduler/config', { method: 'POST', json: { timezone: 'Pacific/Kiritimati' } });
@@ -155,10 +155,25 @@ describe('the recorder', () => {
     await knex('snapshot_jobs').insert({ id, job_type: 'dry_run', dry_run: true, status: 'running', target_year: 2026, target_month: 1 });
     await knex('snapshot_job_items').insert(['1', '2', '3'].map((a, i) => ({ job_id: id, account_number: a, position: i + 1 })));
     const recorded: JobItem[] = [];
-    const recorder = new Recorder(knex, id, (item) => recorded.push(item), async (v) => v);
+    const recorder = new Recorder(
+      knex,
+      id,
+      (item) => recorded.push(item),
+      async (v) => v,
+    );
     const values = (account: string, company_name: string | null) => ({
-      account_number: account, company_name, outcome: 'no_bill' as const, error: null, attempts: 1, duration_ms: 1,
-      snapshot_id: null, invoice_number: null, total_amount: null, line_item_count: null, details: null, finished_at: new Date(),
+      account_number: account,
+      company_name,
+      outcome: 'no_bill' as const,
+      error: null,
+      attempts: 1,
+      duration_ms: 1,
+      snapshot_id: null,
+      invoice_number: null,
+      total_amount: null,
+      line_item_count: null,
+      details: null,
+      finished_at: new Date(),
     });
     recorder.plain(values('1', 'One'));
     recorder.plain(values('2', 'Two\u0000')); // PostgreSQL refuses a NUL in text

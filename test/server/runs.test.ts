@@ -229,7 +229,9 @@ describe('a real run over 50 simulated companies', () => {
   it('keeps each recorded outcome: changing or deleting it with SQL is refused', async () => {
     const knex = w.server.db.knex;
     const item = await knex('snapshot_job_items').where({ outcome: 'archived' }).first();
-    await expect(knex('snapshot_job_items').where({ job_id: item.job_id, account_number: item.account_number }).update({ outcome: 'no_bill' })).rejects.toThrow(/outcome \(archived\) is recorded and cannot be changed/);
+    await expect(knex('snapshot_job_items').where({ job_id: item.job_id, account_number: item.account_number }).update({ outcome: 'no_bill' })).rejects.toThrow(
+      /outcome \(archived\) is recorded and cannot be changed/,
+    );
     await expect(knex('snapshot_job_items').where({ job_id: item.job_id, account_number: item.account_number }).update({ outcome: null })).rejects.toThrow(/cannot be changed/);
     await expect(knex('snapshot_job_items').where({ job_id: item.job_id }).delete()).rejects.toThrow(/deleting its items is refused/);
   });
@@ -295,7 +297,7 @@ describe('the real Ledger fixtures through the simulator', () => {
   });
   afterAll(() => w.stop());
 
-  it('archives each real bill with Ledger\'s own totals, lines and CSV; the company Ledger cannot bill fails', async () => {
+  it("archives each real bill with Ledger's own totals, lines and CSV; the company Ledger cannot bill fails", async () => {
     const job = await w.runToEnd({ year: 2026, month: 10, dry_run: false });
     expect(job.status).toBe('partial');
     expect(job.counts).toMatchObject({ total: 9, archived: 8, failed: 1 });

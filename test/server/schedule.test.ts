@@ -66,7 +66,18 @@ describe('the schedule in a running server (fake clock)', () => {
 
   it('serves the default configuration with the next run', async () => {
     const c = await config();
-    expect(c).toMatchObject({ enabled: true, day_of_month: 1, hour: 2, timezone: null, effective_timezone: 'UTC', snapshot_previous_month: true, snapshot_all_companies: true, account_numbers: [], last_run_at: null, last_run_status: null });
+    expect(c).toMatchObject({
+      enabled: true,
+      day_of_month: 1,
+      hour: 2,
+      timezone: null,
+      effective_timezone: 'UTC',
+      snapshot_previous_month: true,
+      snapshot_all_companies: true,
+      account_numbers: [],
+      last_run_at: null,
+      last_run_status: null,
+    });
     expect(c.next_run_at).toBe('2027-01-01T02:00:00.000Z');
     expect(c.next_run_period).toEqual({ year: 2026, month: 12 });
     expect(current().map((t) => t.at.toISOString())).toEqual(['2027-01-01T02:00:00.000Z']);
@@ -140,7 +151,10 @@ describe('catch-up at start-up', () => {
   it('runs a due time missed while the server was down, once', async () => {
     const w = await startRunWorld({ companies: 3 });
     try {
-      await w.server.db.knex('scheduled_snapshots').where({ id: 1 }).update({ created_at: at('2026-01-01T00:00:00Z') });
+      await w.server.db
+        .knex('scheduled_snapshots')
+        .where({ id: 1 })
+        .update({ created_at: at('2026-01-01T00:00:00Z') });
       const clock = { now: () => at('2027-03-01T05:00:00Z'), arm: () => ({ cancel() {} }), pollMs: 60_000 };
       const config = testConfig({ DATABASE_URL: w.server.database.url, CODEX_URL: w.sim.codexUrl, LEDGER_URL: w.sim.ledgerUrl, SCHEDULER: 'on' });
       const first = await startServer(config, { log: createLogger('silent'), quiet: true, schedulerClock: clock });

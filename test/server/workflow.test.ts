@@ -37,7 +37,10 @@ describe('archive test-workflow', () => {
     expect(code).toBe(1);
     expect(lines.join('\n')).toMatch(/✗ 6\. Archive the bill: \d{4}-\d{2} has not ended yet in UTC .*kept for good/);
     expect(lines.join('\n')).not.toMatch(/Next: archiving/);
-    const [{ n }] = await w.server.db.knex('billing_snapshots').where({ billing_year: now.getUTCFullYear(), billing_month: now.getUTCMonth() + 1 }).count({ n: '*' });
+    const [{ n }] = await w.server.db
+      .knex('billing_snapshots')
+      .where({ billing_year: now.getUTCFullYear(), billing_month: now.getUTCMonth() + 1 })
+      .count({ n: '*' });
     expect(Number(n)).toBe(0);
   });
 

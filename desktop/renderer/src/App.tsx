@@ -62,7 +62,12 @@ export function App() {
       <nav className="sidebar" aria-label="Main">
         <div className="brand">Archive</div>
         {NAV.map(([name, label]) => (
-          <button key={name} className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''} disabled={!server && name !== 'connect'} onClick={() => go({ name } as Route)}>
+          <button
+            key={name}
+            className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
+            disabled={!server && name !== 'connect'}
+            onClick={() => go({ name } as Route)}
+          >
             {label}
           </button>
         ))}

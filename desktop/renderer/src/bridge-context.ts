@@ -20,7 +20,8 @@ export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): { data: T | 
       (data) => n === seq.current && setState({ data, loading: false }),
       (error: Error) => n === seq.current && setState((s) => ({ data: s.data, error, loading: false })),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The caller's dependency list, as with useEffect (callers are checked: additionalHooks in eslint.config.js).
+    // eslint-disable-next-line react-hooks/exhaustive-deps, react-hooks/use-memo
   }, deps);
   useEffect(run, [run]);
   return { data: state.data, error: state.error, loading: state.loading, reload: run };

@@ -21,7 +21,7 @@ export function createWebBridge(): ArchiveBridge {
   const progressListeners = new Set<(p: BulkExportProgress) => void>();
   const cancelled = new Set<string>();
 
-  const saved = (): (Omit<SavedServer, 'hasToken' | 'sessionOnly'>)[] => JSON.parse(localStorage.getItem(KEY) ?? '[]');
+  const saved = (): Omit<SavedServer, 'hasToken' | 'sessionOnly'>[] => JSON.parse(localStorage.getItem(KEY) ?? '[]');
   const view = (s: Omit<SavedServer, 'hasToken' | 'sessionOnly'>): SavedServer => ({ ...s, hasToken: tokens.has(s.id), sessionOnly: true });
   const setStatus = (s: ConnectionStatus) => {
     status = s;
@@ -150,7 +150,9 @@ export function createWebBridge(): ArchiveBridge {
           const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(r.invoice_number)}/pdf`);
           const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
           download(await res.blob(), name);
-          rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, r.total_amount, r.content_hash].join(','));
+          rows.push(
+            [name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, r.total_amount, r.content_hash].join(','),
+          );
           done++;
           emit('running', name);
         }

@@ -34,47 +34,90 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
     }
   };
 
-  if (bill.error) return <section><button className="link" onClick={() => go({ name: 'snapshots' })}>← Snapshots</button><ErrorBox error={bill.error} title={`Cannot open ${invoice}`} /></section>;
-  if (!b) return <section><p className="muted">Loading {invoice}…</p></section>;
+  if (bill.error)
+    return (
+      <section>
+        <button className="link" onClick={() => go({ name: 'snapshots' })}>
+          ← Snapshots
+        </button>
+        <ErrorBox error={bill.error} title={`Cannot open ${invoice}`} />
+      </section>
+    );
+  if (!b)
+    return (
+      <section>
+        <p className="muted">Loading {invoice}…</p>
+      </section>
+    );
   return (
     <section>
-      <button className="link" onClick={() => go({ name: 'snapshots' })}>← Snapshots</button>
+      <button className="link" onClick={() => go({ name: 'snapshots' })}>
+        ← Snapshots
+      </button>
       <div className="bill-head">
         <div>
           <h1>{b.company_name ?? `Account ${b.company_account_number}`}</h1>
-          <div className="muted">Invoice {b.invoice_number} · {period(b.billing_year, b.billing_month)}</div>
+          <div className="muted">
+            Invoice {b.invoice_number} · {period(b.billing_year, b.billing_month)}
+          </div>
         </div>
         <div className="actions">
-          <button onClick={() => void exportAs('pdf')} disabled={busy !== null}>{busy === 'pdf' ? 'Exporting…' : 'Export PDF'}</button>
-          <button className="secondary" onClick={() => void exportAs('csv')} disabled={busy !== null}>{busy === 'csv' ? 'Exporting…' : 'Export CSV'}</button>
-          <button className="secondary" onClick={() => go({ name: 'company', account: b.company_account_number })}>Company history</button>
+          <button onClick={() => void exportAs('pdf')} disabled={busy !== null}>
+            {busy === 'pdf' ? 'Exporting…' : 'Export PDF'}
+          </button>
+          <button className="secondary" onClick={() => void exportAs('csv')} disabled={busy !== null}>
+            {busy === 'csv' ? 'Exporting…' : 'Export CSV'}
+          </button>
+          <button className="secondary" onClick={() => go({ name: 'company', account: b.company_account_number })}>
+            Company history
+          </button>
         </div>
       </div>
       {notice && <div className="notice">{notice}</div>}
       <ErrorBox error={error} title="Export failed" />
       <div className="grid2">
         <dl className="card details">
-          <dt>Account</dt><dd>{b.company_account_number}</dd>
-          <dt>Invoice number</dt><dd>{b.invoice_number}</dd>
-          <dt>Period</dt><dd>{period(b.billing_year, b.billing_month)}</dd>
-          <dt>Invoice date</dt><dd>{b.invoice_date}</dd>
-          <dt>Due date</dt><dd>{b.due_date ?? '—'}</dd>
-          <dt>Plan</dt><dd>{b.billing_plan || '—'}</dd>
-          <dt>Term</dt><dd>{b.contract_term || '—'}</dd>
-          <dt>Support level</dt><dd>{b.support_level || '—'}</dd>
+          <dt>Account</dt>
+          <dd>{b.company_account_number}</dd>
+          <dt>Invoice number</dt>
+          <dd>{b.invoice_number}</dd>
+          <dt>Period</dt>
+          <dd>{period(b.billing_year, b.billing_month)}</dd>
+          <dt>Invoice date</dt>
+          <dd>{b.invoice_date}</dd>
+          <dt>Due date</dt>
+          <dd>{b.due_date ?? '—'}</dd>
+          <dt>Plan</dt>
+          <dd>{b.billing_plan || '—'}</dd>
+          <dt>Term</dt>
+          <dd>{b.contract_term || '—'}</dd>
+          <dt>Support level</dt>
+          <dd>{b.support_level || '—'}</dd>
         </dl>
         <div className="card">
           <h2>Totals</h2>
           <table className="totals">
             <tbody>
               {GROUPS.map((g) => (
-                <tr key={g.type}><td>{g.title}</td><td className="num"><Money value={(b as unknown as Record<string, string | null>)[g.total]} /></td></tr>
+                <tr key={g.type}>
+                  <td>{g.title}</td>
+                  <td className="num">
+                    <Money value={(b as unknown as Record<string, string | null>)[g.total]} />
+                  </td>
+                </tr>
               ))}
-              <tr className="grand"><td>Total</td><td className="num" data-testid="bill-total"><Money value={b.total_amount} /></td></tr>
+              <tr className="grand">
+                <td>Total</td>
+                <td className="num" data-testid="bill-total">
+                  <Money value={b.total_amount} />
+                </td>
+              </tr>
             </tbody>
           </table>
           {b.warnings.length > 0 && <div className="warn small">{b.warnings.map((w) => w.message).join(' ')}</div>}
-          <div className="muted small hash">Archived {when(b.archived_at)} · sha256:{b.content_hash}</div>
+          <div className="muted small hash">
+            Archived {when(b.archived_at)} · sha256:{b.content_hash}
+          </div>
         </div>
       </div>
       {GROUPS.map((g) => {
@@ -82,12 +125,32 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
         if (!lines.length) return null;
         return (
           <div className="card" key={g.type}>
-            <h2>{g.title} <span className="muted small">({lines.length})</span></h2>
+            <h2>
+              {g.title} <span className="muted small">({lines.length})</span>
+            </h2>
             <table className="lines">
-              <thead><tr><th>Item</th><th>Description</th><th className="num">Qty</th><th className="num">Rate</th><th className="num">Amount</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Item</th>
+                  <th>Description</th>
+                  <th className="num">Qty</th>
+                  <th className="num">Rate</th>
+                  <th className="num">Amount</th>
+                </tr>
+              </thead>
               <tbody>
                 {lines.map((l, i) => (
-                  <tr key={i}><td>{l.item_name}</td><td>{l.description}</td><td className="num">{l.quantity}</td><td className="num"><Money value={l.rate} /></td><td className="num"><Money value={l.amount} /></td></tr>
+                  <tr key={i}>
+                    <td>{l.item_name}</td>
+                    <td>{l.description}</td>
+                    <td className="num">{l.quantity}</td>
+                    <td className="num">
+                      <Money value={l.rate} />
+                    </td>
+                    <td className="num">
+                      <Money value={l.amount} />
+                    </td>
+                  </tr>
                 ))}
               </tbody>
             </table>

@@ -10,9 +10,13 @@ export function Company({ account, go }: { account: string; go: Go }) {
   const chart = [...rows].reverse().map((r) => ({ period: `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, total: Number(r.total_amount), label: formatMoney(r.total_amount) }));
   return (
     <section>
-      <button className="link" onClick={() => go({ name: 'snapshots' })}>← Snapshots</button>
+      <button className="link" onClick={() => go({ name: 'snapshots' })}>
+        ← Snapshots
+      </button>
       <h1>{h.data?.company_name ?? `Account ${account}`}</h1>
-      <div className="muted">Account {account} · {h.data ? `${h.data.total} bills` : '…'}</div>
+      <div className="muted">
+        Account {account} · {h.data ? `${h.data.total} bills` : '…'}
+      </div>
       <ErrorBox error={h.error} />
       <div className="card">
         <h2>Total per month</h2>
@@ -30,11 +34,25 @@ export function Company({ account, go }: { account: string; go: Go }) {
       </div>
       <div className="card">
         <table className="lines">
-          <thead><tr><th>Period</th><th>Invoice</th><th className="num">Total</th><th className="num">Lines</th><th>Archived</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Period</th>
+              <th>Invoice</th>
+              <th className="num">Total</th>
+              <th className="num">Lines</th>
+              <th>Archived</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((r) => (
               <tr key={r.invoice_number} className="clickable" onClick={() => go({ name: 'bill', invoice: r.invoice_number })}>
-                <td>{period(r.billing_year, r.billing_month)}</td><td>{r.invoice_number}</td><td className="num"><Money value={r.total_amount} /></td><td className="num">{r.line_item_count}</td><td>{when(r.archived_at)}</td>
+                <td>{period(r.billing_year, r.billing_month)}</td>
+                <td>{r.invoice_number}</td>
+                <td className="num">
+                  <Money value={r.total_amount} />
+                </td>
+                <td className="num">{r.line_item_count}</td>
+                <td>{when(r.archived_at)}</td>
               </tr>
             ))}
           </tbody>

@@ -43,7 +43,7 @@ export function Connect({ onConnected, current }: { onConnected: (s: SavedServer
   return (
     <section>
       <h1>Servers</h1>
-      <p className="muted">Connect to an Archive server with its admin token. The token stays in the app's main process{' '}(encrypted with your system's keyring) and is never shown again.</p>
+      <p className="muted">Connect to an Archive server with its admin token. The token stays in the app's main process (encrypted with your system's keyring) and is never shown again.</p>
       <div className="grid2">
         <div className="card">
           <h2>Saved servers</h2>
@@ -58,8 +58,21 @@ export function Connect({ onConnected, current }: { onConnected: (s: SavedServer
                   {!s.hasToken && <div className="muted small">No token saved: add it with the form.</div>}
                 </div>
                 <div className="row-actions">
-                  <button disabled={busy || !s.hasToken} onClick={() => connect(s)}>Connect</button>
-                  <button className="secondary" disabled={busy} onClick={() => run(async () => { await bridge.servers.remove(s.id); servers.reload(); })}>Remove</button>
+                  <button disabled={busy || !s.hasToken} onClick={() => connect(s)}>
+                    Connect
+                  </button>
+                  <button
+                    className="secondary"
+                    disabled={busy}
+                    onClick={() =>
+                      run(async () => {
+                        await bridge.servers.remove(s.id);
+                        servers.reload();
+                      })
+                    }
+                  >
+                    Remove
+                  </button>
                 </div>
               </li>
             ))}
@@ -67,13 +80,32 @@ export function Connect({ onConnected, current }: { onConnected: (s: SavedServer
         </div>
         <div className="card">
           <h2>Add a server</h2>
-          <form onSubmit={(e) => { e.preventDefault(); void saveAndConnect(); }}>
-            <label>Name<input aria-label="Name" value={form.name} placeholder="Production" onChange={(e) => setForm({ ...form, name: e.target.value })} /></label>
-            <label>Server URL<input aria-label="Server URL" value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} />{fields['url'] && <span className="field-error">{fields['url']}</span>}</label>
-            <label>Admin token<input aria-label="Admin token" type="password" autoComplete="off" value={form.token} onChange={(e) => setForm({ ...form, token: e.target.value })} /></label>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              void saveAndConnect();
+            }}
+          >
+            <label>
+              Name
+              <input aria-label="Name" value={form.name} placeholder="Production" onChange={(e) => setForm({ ...form, name: e.target.value })} />
+            </label>
+            <label>
+              Server URL
+              <input aria-label="Server URL" value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} />
+              {fields['url'] && <span className="field-error">{fields['url']}</span>}
+            </label>
+            <label>
+              Admin token
+              <input aria-label="Admin token" type="password" autoComplete="off" value={form.token} onChange={(e) => setForm({ ...form, token: e.target.value })} />
+            </label>
             <div className="actions">
-              <button type="button" className="secondary" disabled={busy || !form.url} onClick={testIt}>Test connection</button>
-              <button type="submit" disabled={busy || !form.url || !form.token}>Save and connect</button>
+              <button type="button" className="secondary" disabled={busy || !form.url} onClick={testIt}>
+                Test connection
+              </button>
+              <button type="submit" disabled={busy || !form.url || !form.token}>
+                Save and connect
+              </button>
             </div>
           </form>
           {report && <ReportView report={report} />}
@@ -93,7 +125,11 @@ function ReportView({ report }: { report: ConnectionReport }) {
   return (
     <ul className="report" aria-label="Connection report">
       {line(report.reachable && report.health === 'ok', 'Health', report.reachable ? `${report.health}${report.database ? `, database ${report.database}` : ''}` : 'unreachable')}
-      {line(report.auth === 'untested' ? null : report.auth === 'ok', 'Sign-in', { ok: 'admin token accepted', rejected: 'token rejected', not_admin: 'not the admin token', untested: 'not tried' }[report.auth])}
+      {line(
+        report.auth === 'untested' ? null : report.auth === 'ok',
+        'Sign-in',
+        { ok: 'admin token accepted', rejected: 'token rejected', not_admin: 'not the admin token', untested: 'not tried' }[report.auth],
+      )}
       {line(report.version ? true : null, 'Version', report.version ?? 'unknown')}
       <li className="small">{report.message}</li>
     </ul>

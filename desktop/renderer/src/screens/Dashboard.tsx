@@ -18,14 +18,24 @@ export function Dashboard({ go }: { go: Go }) {
       <h1>Dashboard</h1>
       <ErrorBox error={stats.error ?? schedule.error} />
       <div className="cards">
-        <div className="card stat"><div className="muted">Bills archived</div><div className="big" data-testid="stat-snapshots">{s ? s.snapshots.toLocaleString() : '…'}</div></div>
-        <div className="card stat"><div className="muted">Companies</div><div className="big">{s ? s.companies.toLocaleString() : '…'}</div></div>
+        <div className="card stat">
+          <div className="muted">Bills archived</div>
+          <div className="big" data-testid="stat-snapshots">
+            {s ? s.snapshots.toLocaleString() : '…'}
+          </div>
+        </div>
+        <div className="card stat">
+          <div className="muted">Companies</div>
+          <div className="big">{s ? s.companies.toLocaleString() : '…'}</div>
+        </div>
         <div className="card stat">
           <div className="muted">Latest archived bill</div>
           {last ? (
             <button className="link big-link" onClick={() => go({ name: 'bill', invoice: last.invoice_number })}>
               {last.invoice_number}
-              <div className="muted small">{last.company_name} · {when(last.archived_at)}</div>
+              <div className="muted small">
+                {last.company_name} · {when(last.archived_at)}
+              </div>
             </button>
           ) : (
             <div className="big">—</div>
@@ -55,12 +65,19 @@ export function Dashboard({ go }: { go: Go }) {
               <CartesianGrid strokeDasharray="3 3" vertical={false} />
               <XAxis dataKey="period" tick={{ fontSize: 11 }} />
               <YAxis tickFormatter={(v: number) => v.toLocaleString()} tick={{ fontSize: 11 }} />
-              <Tooltip formatter={(_v, _n, item) => [(item.payload as { label: string }).label, 'Total']} labelFormatter={(l, items) => `${l} · ${(items?.[0]?.payload as { bills?: number })?.bills ?? 0} bills`} />
+              <Tooltip
+                formatter={(_v, _n, item) => [(item.payload as { label: string }).label, 'Total']}
+                labelFormatter={(l, items) => `${l} · ${(items?.[0]?.payload as { bills?: number })?.bills ?? 0} bills`}
+              />
               <Bar dataKey="total" fill="#3b6fd8" radius={[3, 3, 0, 0]} />
             </BarChart>
           </ResponsiveContainer>
         </div>
-        {s && <p className="muted small">Sum of the last 24 months: <Money value={sumMoney(s.monthly_totals.map((m) => m.total))} /></p>}
+        {s && (
+          <p className="muted small">
+            Sum of the last 24 months: <Money value={sumMoney(s.monthly_totals.map((m) => m.total))} />
+          </p>
+        )}
       </div>
     </section>
   );

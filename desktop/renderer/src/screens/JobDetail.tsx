@@ -24,6 +24,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
       if (e.type === 'end') job.reload();
     });
     return stop;
+    // Watch once per running job: job.data changes with every reload, the watch must not restart with it.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [bridge, id, job.data?.status]);
 
@@ -40,20 +41,41 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
     }
   };
 
-  if (job.error && !j) return <section><ErrorBox error={job.error} /></section>;
-  if (!j) return <section><p className="muted">Loading…</p></section>;
+  if (job.error && !j)
+    return (
+      <section>
+        <ErrorBox error={job.error} />
+      </section>
+    );
+  if (!j)
+    return (
+      <section>
+        <p className="muted">Loading…</p>
+      </section>
+    );
   const c = j.counts;
   const items = job.data?.items;
   return (
     <section>
-      <button className="link" onClick={() => go({ name: 'jobs' })}>← Jobs</button>
+      <button className="link" onClick={() => go({ name: 'jobs' })}>
+        ← Jobs
+      </button>
       <div className="bill-head">
         <div>
-          <h1>{j.dry_run ? 'Dry run' : 'Run'} for {period(j.target_year, j.target_month)} <StatusPill status={j.status} /></h1>
-          <div className="muted small">{j.all_companies ? 'all companies' : `accounts ${j.target_account_numbers?.join(', ')}`} · started {when(j.started_at)} by {j.triggered_by}{j.completed_at ? ` · ended ${when(j.completed_at)}` : ''}</div>
+          <h1>
+            {j.dry_run ? 'Dry run' : 'Run'} for {period(j.target_year, j.target_month)} <StatusPill status={j.status} />
+          </h1>
+          <div className="muted small">
+            {j.all_companies ? 'all companies' : `accounts ${j.target_account_numbers?.join(', ')}`} · started {when(j.started_at)} by {j.triggered_by}
+            {j.completed_at ? ` · ended ${when(j.completed_at)}` : ''}
+          </div>
         </div>
         <div className="actions">
-          {j.status === 'running' && <button className="secondary" onClick={() => void act('cancel')}>Cancel run</button>}
+          {j.status === 'running' && (
+            <button className="secondary" onClick={() => void act('cancel')}>
+              Cancel run
+            </button>
+          )}
           {RESUMABLE_STATUSES.includes(j.status) && <button onClick={() => void act('resume')}>Resume</button>}
           {j.dry_run && (j.status === 'completed' || j.status === 'partial') && <button onClick={() => go({ name: 'runs', year: j.target_year, month: j.target_month })}>Archive this period…</button>}
         </div>
@@ -63,13 +85,31 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
       <div className="card">
         <Progress done={c.done} total={c.total} label={j.status === 'running' ? 'Working' : 'Done'} />
         <div className="counts">
-          {([['archived', c.archived], ['would archive', c.would_archive], ['already archived', c.already_archived], ['changed since archived', c.changed_since_archived], ['no bill', c.no_bill], ['skipped', c.skipped], ['failed', c.failed]] as const).map(([k, v]) => (
-            <div key={k} className={`count ${k === 'failed' && v ? 'bad' : ''}`}><div className="big">{v}</div><div className="muted small">{k}</div></div>
+          {(
+            [
+              ['archived', c.archived],
+              ['would archive', c.would_archive],
+              ['already archived', c.already_archived],
+              ['changed since archived', c.changed_since_archived],
+              ['no bill', c.no_bill],
+              ['skipped', c.skipped],
+              ['failed', c.failed],
+            ] as const
+          ).map(([k, v]) => (
+            <div key={k} className={`count ${k === 'failed' && v ? 'bad' : ''}`}>
+              <div className="big">{v}</div>
+              <div className="muted small">{k}</div>
+            </div>
           ))}
         </div>
         {recent.length > 0 && (
           <ul className="recent small" aria-label="Latest companies">
-            {recent.map((i) => <li key={i.account_number}>{i.account_number} {i.company_name}: {i.outcome}{i.error ? ` — ${i.error}` : ''}</li>)}
+            {recent.map((i) => (
+              <li key={i.account_number}>
+                {i.account_number} {i.company_name}: {i.outcome}
+                {i.error ? ` — ${i.error}` : ''}
+              </li>
+            ))}
           </ul>
         )}
       </div>
@@ -78,16 +118,44 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
           <h2>Companies {items ? <span className="muted small">({items.total})</span> : null}</h2>
           <select aria-label="Outcome" value={outcome} onChange={(e) => setOutcome(e.target.value)}>
             <option value="">every outcome</option>
-            {[...ITEM_OUTCOMES, 'pending'].map((o) => <option key={o} value={o}>{o.replace(/_/g, ' ')}</option>)}
+            {[...ITEM_OUTCOMES, 'pending'].map((o) => (
+              <option key={o} value={o}>
+                {o.replace(/_/g, ' ')}
+              </option>
+            ))}
           </select>
         </div>
         <table className="lines">
-          <thead><tr><th>Account</th><th>Company</th><th>Outcome</th><th className="num">Total</th><th className="num">Lines</th><th className="num">Tries</th><th className="num">ms</th><th>Note</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Account</th>
+              <th>Company</th>
+              <th>Outcome</th>
+              <th className="num">Total</th>
+              <th className="num">Lines</th>
+              <th className="num">Tries</th>
+              <th className="num">ms</th>
+              <th>Note</th>
+            </tr>
+          </thead>
           <tbody>
             {items?.items.map((i) => (
-              <tr key={i.account_number} className={i.invoice_number && i.snapshot_id ? 'clickable' : ''} onClick={() => i.snapshot_id && i.invoice_number && go({ name: 'bill', invoice: i.invoice_number })}>
-                <td>{i.account_number}</td><td>{i.company_name}</td><td><StatusPill status={i.outcome ?? 'pending'} /></td>
-                <td className="num"><Money value={i.total_amount} /></td><td className="num">{i.line_item_count ?? ''}</td><td className="num">{i.attempts || ''}</td><td className="num">{i.duration_ms ?? ''}</td>
+              <tr
+                key={i.account_number}
+                className={i.invoice_number && i.snapshot_id ? 'clickable' : ''}
+                onClick={() => i.snapshot_id && i.invoice_number && go({ name: 'bill', invoice: i.invoice_number })}
+              >
+                <td>{i.account_number}</td>
+                <td>{i.company_name}</td>
+                <td>
+                  <StatusPill status={i.outcome ?? 'pending'} />
+                </td>
+                <td className="num">
+                  <Money value={i.total_amount} />
+                </td>
+                <td className="num">{i.line_item_count ?? ''}</td>
+                <td className="num">{i.attempts || ''}</td>
+                <td className="num">{i.duration_ms ?? ''}</td>
                 <td className="small">{note(i)}</td>
               </tr>
             ))}

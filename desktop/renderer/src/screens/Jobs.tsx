@@ -22,30 +22,60 @@ export function Jobs({ go }: { go: Go }) {
         <button onClick={() => go({ name: 'runs' })}>Start a run…</button>
       </div>
       <div className="filters card">
-        <label>Status
+        <label>
+          Status
           <select aria-label="Status" value={filter.status} onChange={(e) => setFilter({ ...filter, status: e.target.value, page: 1 })}>
             <option value="">any</option>
-            {JOB_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
           </select>
         </label>
-        <label>Type
+        <label>
+          Type
           <select aria-label="Type" value={filter.type} onChange={(e) => setFilter({ ...filter, type: e.target.value, page: 1 })}>
-            <option value="">any</option><option value="run">real runs</option><option value="dry_run">dry runs</option>
+            <option value="">any</option>
+            <option value="run">real runs</option>
+            <option value="dry_run">dry runs</option>
           </select>
         </label>
       </div>
       <ErrorBox error={jobs.error} />
       {jobs.data?.jobs.length === 0 && <Empty>No jobs yet.</Empty>}
       <table className="lines jobs">
-        <thead><tr><th>Started</th><th>Period</th><th>Type</th><th>Status</th><th>Progress</th><th>Triggered by</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Period</th>
+            <th>Type</th>
+            <th>Status</th>
+            <th>Progress</th>
+            <th>Triggered by</th>
+          </tr>
+        </thead>
         <tbody>
           {jobs.data?.jobs.map((j) => (
             <tr key={j.id} className="clickable" onClick={() => go({ name: 'job', id: j.id })}>
               <td>{when(j.started_at ?? j.created_at)}</td>
               <td>{period(j.target_year, j.target_month)}</td>
-              <td>{j.dry_run ? 'dry run' : 'run'}{j.all_companies ? '' : ` · ${j.target_account_numbers?.length ?? 0} accounts`}</td>
-              <td><StatusPill status={j.status} /></td>
-              <td style={{ minWidth: 220 }}>{j.status === 'running' ? <Progress done={j.counts.done} total={j.counts.total} /> : <span className="small">{j.counts.archived + j.counts.would_archive} {j.dry_run ? 'would archive' : 'archived'} · {j.counts.already_archived} already · {j.counts.failed} failed</span>}</td>
+              <td>
+                {j.dry_run ? 'dry run' : 'run'}
+                {j.all_companies ? '' : ` · ${j.target_account_numbers?.length ?? 0} accounts`}
+              </td>
+              <td>
+                <StatusPill status={j.status} />
+              </td>
+              <td style={{ minWidth: 220 }}>
+                {j.status === 'running' ? (
+                  <Progress done={j.counts.done} total={j.counts.total} />
+                ) : (
+                  <span className="small">
+                    {j.counts.archived + j.counts.would_archive} {j.dry_run ? 'would archive' : 'archived'} · {j.counts.already_archived} already · {j.counts.failed} failed
+                  </span>
+                )}
+              </td>
               <td className="small">{j.triggered_by}</td>
             </tr>
           ))}
@@ -53,9 +83,15 @@ export function Jobs({ go }: { go: Go }) {
       </table>
       {jobs.data && jobs.data.total > 50 && (
         <div className="pager">
-          <button className="secondary" disabled={filter.page === 1} onClick={() => setFilter({ ...filter, page: filter.page - 1 })}>Previous</button>
-          <span className="muted small">page {filter.page} of {Math.ceil(jobs.data.total / 50)}</span>
-          <button className="secondary" disabled={filter.page * 50 >= jobs.data.total} onClick={() => setFilter({ ...filter, page: filter.page + 1 })}>Next</button>
+          <button className="secondary" disabled={filter.page === 1} onClick={() => setFilter({ ...filter, page: filter.page - 1 })}>
+            Previous
+          </button>
+          <span className="muted small">
+            page {filter.page} of {Math.ceil(jobs.data.total / 50)}
+          </span>
+          <button className="secondary" disabled={filter.page * 50 >= jobs.data.total} onClick={() => setFilter({ ...filter, page: filter.page + 1 })}>
+            Next
+          </button>
         </div>
       )}
     </section>

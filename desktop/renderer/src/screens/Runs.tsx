@@ -13,7 +13,12 @@ function previousMonth(): string {
 
 export function Runs({ go, year, month }: { go: Go; year?: number; month?: number }) {
   const bridge = useBridge();
-  const [form, setForm] = useState({ period: year && month ? `${year}-${String(month).padStart(2, '0')}` : previousMonth(), scope: 'all' as 'all' | 'accounts', accounts: '', dryRun: !(year && month) });
+  const [form, setForm] = useState({
+    period: year && month ? `${year}-${String(month).padStart(2, '0')}` : previousMonth(),
+    scope: 'all' as 'all' | 'accounts',
+    accounts: '',
+    dryRun: !(year && month),
+  });
   const [confirm, setConfirm] = useState<{ dry: Job | null } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -50,33 +55,59 @@ export function Runs({ go, year, month }: { go: Go; year?: number; month?: numbe
     <section>
       <h1>Start a run</h1>
       <p className="muted">A run fetches each company's bill for one month from Ledger. A dry run checks everything and writes nothing: start with one.</p>
-      <form className="card form" onSubmit={(e) => { e.preventDefault(); void submit(); }}>
-        <label>Period<input aria-label="Period" type="month" required value={form.period} onChange={(e) => setForm({ ...form, period: e.target.value })} /></label>
+      <form
+        className="card form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label>
+          Period
+          <input aria-label="Period" type="month" required value={form.period} onChange={(e) => setForm({ ...form, period: e.target.value })} />
+        </label>
         <fieldset>
           <legend>Companies</legend>
-          <label className="inline"><input type="radio" name="scope" checked={form.scope === 'all'} onChange={() => setForm({ ...form, scope: 'all' })} /> All companies in Codex</label>
-          <label className="inline"><input type="radio" name="scope" checked={form.scope === 'accounts'} onChange={() => setForm({ ...form, scope: 'accounts' })} /> These accounts</label>
+          <label className="inline">
+            <input type="radio" name="scope" checked={form.scope === 'all'} onChange={() => setForm({ ...form, scope: 'all' })} /> All companies in Codex
+          </label>
+          <label className="inline">
+            <input type="radio" name="scope" checked={form.scope === 'accounts'} onChange={() => setForm({ ...form, scope: 'accounts' })} /> These accounts
+          </label>
           {form.scope === 'accounts' && <textarea aria-label="Accounts" placeholder="620547, 731002" value={form.accounts} onChange={(e) => setForm({ ...form, accounts: e.target.value })} />}
         </fieldset>
-        <label className="inline"><input type="checkbox" aria-label="Dry run" checked={form.dryRun} onChange={(e) => setForm({ ...form, dryRun: e.target.checked })} /> Dry run (write nothing, show the plan)</label>
-        <div className="actions"><button type="submit" disabled={busy || !form.period || (form.scope === 'accounts' && accounts.length === 0)}>{form.dryRun ? 'Start dry run' : 'Archive…'}</button></div>
+        <label className="inline">
+          <input type="checkbox" aria-label="Dry run" checked={form.dryRun} onChange={(e) => setForm({ ...form, dryRun: e.target.checked })} /> Dry run (write nothing, show the plan)
+        </label>
+        <div className="actions">
+          <button type="submit" disabled={busy || !form.period || (form.scope === 'accounts' && accounts.length === 0)}>
+            {form.dryRun ? 'Start dry run' : 'Archive…'}
+          </button>
+        </div>
       </form>
       <ErrorBox error={error} title="The run did not start" />
       {confirm && (
         <div className="modal" role="dialog" aria-label="Confirm run">
           <div className="card">
-            <h2>Archive {period(y, m)} for {form.scope === 'all' ? 'all companies' : `${accounts.length} accounts`}?</h2>
+            <h2>
+              Archive {period(y, m)} for {form.scope === 'all' ? 'all companies' : `${accounts.length} accounts`}?
+            </h2>
             {confirm.dry ? (
               <p>
-                The latest dry run ({confirm.dry.status}) found: <strong>{confirm.dry.counts.would_archive}</strong> to archive, {confirm.dry.counts.already_archived} already archived, {confirm.dry.counts.changed_since_archived} changed since archived, {confirm.dry.counts.no_bill} without a bill, {confirm.dry.counts.failed} failing.
+                The latest dry run ({confirm.dry.status}) found: <strong>{confirm.dry.counts.would_archive}</strong> to archive, {confirm.dry.counts.already_archived} already archived,{' '}
+                {confirm.dry.counts.changed_since_archived} changed since archived, {confirm.dry.counts.no_bill} without a bill, {confirm.dry.counts.failed} failing.
               </p>
             ) : (
               <p className="warn">No dry run of this period yet. A dry run first shows exactly what would be archived.</p>
             )}
             <p className="muted small">Archived bills can never be changed or removed.</p>
             <div className="actions">
-              <button className="secondary" onClick={() => setConfirm(null)}>Back</button>
-              <button onClick={() => void start()} disabled={busy}>Archive now</button>
+              <button className="secondary" onClick={() => setConfirm(null)}>
+                Back
+              </button>
+              <button onClick={() => void start()} disabled={busy}>
+                Archive now
+              </button>
             </div>
           </div>
         </div>

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { fieldErrors } from '../../../../shared/bridge';
 import type { SchedulerConfig } from '../../../../shared/runs';
 import { nextDue, periodFor } from '../../../../shared/schedule';
@@ -11,7 +11,12 @@ export function Schedule() {
   const [form, setForm] = useState<SchedulerConfig | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
-  useEffect(() => setForm(cfg.data ?? null), [cfg.data]);
+  // A newly loaded schedule replaces the form (set while rendering, not in an effect).
+  const [loaded, setLoaded] = useState(cfg.data);
+  if (cfg.data !== loaded) {
+    setLoaded(cfg.data);
+    setForm(cfg.data ?? null);
+  }
 
   const tz = form?.timezone || form?.effective_timezone || 'UTC';
   const preview = useMemo(() => {
@@ -24,8 +29,18 @@ export function Schedule() {
     }
   }, [form, tz]);
 
-  if (cfg.error) return <section><ErrorBox error={cfg.error} /></section>;
-  if (!form) return <section><p className="muted">Loading…</p></section>;
+  if (cfg.error)
+    return (
+      <section>
+        <ErrorBox error={cfg.error} />
+      </section>
+    );
+  if (!form)
+    return (
+      <section>
+        <p className="muted">Loading…</p>
+      </section>
+    );
   const fields = fieldErrors(error);
   const save = async () => {
     setError(null);
@@ -49,42 +64,79 @@ export function Schedule() {
   return (
     <section>
       <h1>Schedule</h1>
-      <form className="card form" onSubmit={(e) => { e.preventDefault(); void save(); }}>
-        <label className="inline"><input type="checkbox" aria-label="Enabled" checked={form.enabled} onChange={(e) => setForm({ ...form, enabled: e.target.checked })} /> Archive automatically every month</label>
+      <form
+        className="card form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <label className="inline">
+          <input type="checkbox" aria-label="Enabled" checked={form.enabled} onChange={(e) => setForm({ ...form, enabled: e.target.checked })} /> Archive automatically every month
+        </label>
         <div className="grid3">
-          <label>Day of the month
+          <label>
+            Day of the month
             <select aria-label="Day of the month" value={String(form.day_of_month)} onChange={(e) => setForm({ ...form, day_of_month: e.target.value === 'last' ? 'last' : Number(e.target.value) })}>
-              {Array.from({ length: 28 }, (_, i) => <option key={i + 1} value={i + 1}>{i + 1}</option>)}
+              {Array.from({ length: 28 }, (_, i) => (
+                <option key={i + 1} value={i + 1}>
+                  {i + 1}
+                </option>
+              ))}
               <option value="last">last day</option>
             </select>
             {fields['day_of_month'] && <span className="field-error">{fields['day_of_month']}</span>}
           </label>
-          <label>Hour
+          <label>
+            Hour
             <select aria-label="Hour" value={form.hour} onChange={(e) => setForm({ ...form, hour: Number(e.target.value) })}>
-              {Array.from({ length: 24 }, (_, h) => <option key={h} value={h}>{String(h).padStart(2, '0')}:00</option>)}
+              {Array.from({ length: 24 }, (_, h) => (
+                <option key={h} value={h}>
+                  {String(h).padStart(2, '0')}:00
+                </option>
+              ))}
             </select>
           </label>
-          <label>Time zone
+          <label>
+            Time zone
             <input aria-label="Time zone" placeholder={`server's (${form.effective_timezone})`} value={form.timezone ?? ''} onChange={(e) => setForm({ ...form, timezone: e.target.value || null })} />
             {fields['timezone'] && <span className="field-error">{fields['timezone']}</span>}
           </label>
         </div>
         <fieldset>
           <legend>Which month</legend>
-          <label className="inline"><input type="radio" name="month" checked={form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: true })} /> The month that just ended</label>
-          <label className="inline"><input type="radio" name="month" checked={!form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: false })} /> The current month</label>
+          <label className="inline">
+            <input type="radio" name="month" checked={form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: true })} /> The month that just ended
+          </label>
+          <label className="inline">
+            <input type="radio" name="month" checked={!form.snapshot_previous_month} onChange={() => setForm({ ...form, snapshot_previous_month: false })} /> The current month
+          </label>
         </fieldset>
         <fieldset>
           <legend>Which companies</legend>
-          <label className="inline"><input type="radio" name="companies" checked={form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: true })} /> All companies</label>
-          <label className="inline"><input type="radio" name="companies" checked={!form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: false })} /> These accounts</label>
-          {!form.snapshot_all_companies && <textarea aria-label="Scheduled accounts" value={form.account_numbers.join(', ')} onChange={(e) => setForm({ ...form, account_numbers: e.target.value.split(/[\s,]+/).filter(Boolean) })} />}
+          <label className="inline">
+            <input type="radio" name="companies" checked={form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: true })} /> All companies
+          </label>
+          <label className="inline">
+            <input type="radio" name="companies" checked={!form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: false })} /> These accounts
+          </label>
+          {!form.snapshot_all_companies && (
+            <textarea aria-label="Scheduled accounts" value={form.account_numbers.join(', ')} onChange={(e) => setForm({ ...form, account_numbers: e.target.value.split(/[\s,]+/).filter(Boolean) })} />
+          )}
           {fields['account_numbers'] && <span className="field-error">{fields['account_numbers']}</span>}
         </fieldset>
         <div className="preview" data-testid="schedule-preview">
-          {preview ? <>Next run: <strong>{when(preview.at.toISOString(), tz)}</strong> ({tz} time), archiving {period(preview.period.year, preview.period.month)}</> : 'The schedule is off: nothing runs by itself.'}
+          {preview ? (
+            <>
+              Next run: <strong>{when(preview.at.toISOString(), tz)}</strong> ({tz} time), archiving {period(preview.period.year, preview.period.month)}
+            </>
+          ) : (
+            'The schedule is off: nothing runs by itself.'
+          )}
         </div>
-        <div className="actions"><button type="submit">Save schedule</button></div>
+        <div className="actions">
+          <button type="submit">Save schedule</button>
+        </div>
         {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at)}` : ''}.</div>}
         <ErrorBox error={error} title="Not saved" />
       </form>

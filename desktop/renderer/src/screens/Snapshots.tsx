@@ -45,7 +45,12 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
   const [exportDone, setExportDone] = useState<string | null>(null);
 
   useEffect(() => bridge.exports.onProgress(setExporting), [bridge]);
-  useEffect(() => setPage((p) => ({ ...p, offset: 0 })), [debounced, sort]);
+  // Other filters or another order start again at the first page (set while rendering, not in an effect).
+  const [searched, setSearched] = useState({ debounced, sort });
+  if (searched.debounced !== debounced || searched.sort !== sort) {
+    setSearched({ debounced, sort });
+    if (page.offset !== 0) setPage((p) => ({ ...p, offset: 0 }));
+  }
 
   const setFilter = (k: keyof SearchParams, v: string) => setFilters((f) => ({ ...f, [k]: v }));
   const toggleSort = (key?: string) => key && setSort((s) => ({ sort: key, order: s.sort === key && s.order === 'desc' ? 'asc' : 'desc' }));
@@ -76,31 +81,51 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
           </label>
         ))}
         <div className="actions">
-          <button type="button" className="secondary" onClick={() => setFilters({})}>Clear</button>
+          <button type="button" className="secondary" onClick={() => setFilters({})}>
+            Clear
+          </button>
         </div>
       </form>
       <ErrorBox error={result.error} title="The search was refused" />
       <div className="toolbar">
-        <span className="muted" data-testid="result-count">{result.loading ? 'Searching…' : `${total.toLocaleString()} bills`}</span>
+        <span className="muted" data-testid="result-count">
+          {result.loading ? 'Searching…' : `${total.toLocaleString()} bills`}
+        </span>
         <div className="pager">
-          <button className="secondary" disabled={page.offset === 0} onClick={() => setPage((p) => ({ ...p, offset: Math.max(0, p.offset - p.limit) }))}>Previous</button>
+          <button className="secondary" disabled={page.offset === 0} onClick={() => setPage((p) => ({ ...p, offset: Math.max(0, p.offset - p.limit) }))}>
+            Previous
+          </button>
           <span className="muted small">{total ? `${page.offset + 1}–${Math.min(total, page.offset + page.limit)}` : '0'}</span>
-          <button className="secondary" disabled={page.offset + page.limit >= total} onClick={() => setPage((p) => ({ ...p, offset: p.offset + p.limit }))}>Next</button>
+          <button className="secondary" disabled={page.offset + page.limit >= total} onClick={() => setPage((p) => ({ ...p, offset: p.offset + p.limit }))}>
+            Next
+          </button>
           <select aria-label="Rows per page" value={page.limit} onChange={(e) => setPage({ limit: Number(e.target.value), offset: 0 })}>
-            {[50, 100, 250, 1000].map((n) => <option key={n} value={n}>{n} per page</option>)}
+            {[50, 100, 250, 1000].map((n) => (
+              <option key={n} value={n}>
+                {n} per page
+              </option>
+            ))}
           </select>
-          <button disabled={!total || exporting?.state === 'running'} onClick={() => void bulk()}>Export all {total ? total.toLocaleString() : ''} as PDF…</button>
+          <button disabled={!total || exporting?.state === 'running'} onClick={() => void bulk()}>
+            Export all {total ? total.toLocaleString() : ''} as PDF…
+          </button>
         </div>
       </div>
       {exporting?.state === 'running' && (
         <div className="card export">
           <Progress done={exporting.done} total={exporting.total} label="Exporting PDFs" />
-          <button className="secondary" onClick={() => void bridge.exports.cancel(exporting.exportId)}>Cancel</button>
+          <button className="secondary" onClick={() => void bridge.exports.cancel(exporting.exportId)}>
+            Cancel
+          </button>
         </div>
       )}
       {exportDone && <div className="notice">{exportDone}</div>}
       <ErrorBox error={exportError} title="The export stopped" />
-      {rows.length === 0 && !result.loading ? <Empty>No bills match.</Empty> : <ResultTable rows={rows} sort={sort} onSort={toggleSort} onOpen={(r) => go({ name: 'bill', invoice: r.invoice_number })} />}
+      {rows.length === 0 && !result.loading ? (
+        <Empty>No bills match.</Empty>
+      ) : (
+        <ResultTable rows={rows} sort={sort} onSort={toggleSort} onOpen={(r) => go({ name: 'bill', invoice: r.invoice_number })} />
+      )}
     </section>
   );
 }
@@ -112,7 +137,13 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
     <div className="table" role="table" aria-label="Bills">
       <div className="thead" role="row">
         {COLUMNS.map((c) => (
-          <div key={c.key} role="columnheader" className={`th ${c.className ?? ''} ${c.sort ? 'sortable' : ''}`} onClick={() => onSort(c.sort)} aria-sort={sort.sort === c.sort ? (sort.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+          <div
+            key={c.key}
+            role="columnheader"
+            className={`th ${c.className ?? ''} ${c.sort ? 'sortable' : ''}`}
+            onClick={() => onSort(c.sort)}
+            aria-sort={sort.sort === c.sort ? (sort.order === 'asc' ? 'ascending' : 'descending') : 'none'}
+          >
             {c.label}
             {sort.sort === c.sort ? (sort.order === 'asc' ? ' ▲' : ' ▼') : ''}
           </div>
@@ -123,14 +154,41 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
           {v.getVirtualItems().map((item) => {
             const r = rows[item.index];
             return (
-              <div key={r.invoice_number} role="row" className="tr" style={{ transform: `translateY(${item.start}px)` }} onClick={() => onOpen(r)} tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && onOpen(r)}>
-                <div className="td" role="cell">{r.invoice_number}{r.has_warnings && <span className="warn-dot" title="archived with a rounding warning">•</span>}</div>
-                <div className="td" role="cell">{r.company_name}</div>
-                <div className="td" role="cell">{r.company_account_number}</div>
-                <div className="td" role="cell">{r.billing_year}-{String(r.billing_month).padStart(2, '0')}</div>
-                <div className="td num" role="cell"><Money value={r.total_amount} /></div>
-                <div className="td num" role="cell">{r.line_item_count}</div>
-                <div className="td" role="cell">{when(r.archived_at)}</div>
+              <div
+                key={r.invoice_number}
+                role="row"
+                className="tr"
+                style={{ transform: `translateY(${item.start}px)` }}
+                onClick={() => onOpen(r)}
+                tabIndex={0}
+                onKeyDown={(e) => e.key === 'Enter' && onOpen(r)}
+              >
+                <div className="td" role="cell">
+                  {r.invoice_number}
+                  {r.has_warnings && (
+                    <span className="warn-dot" title="archived with a rounding warning">
+                      •
+                    </span>
+                  )}
+                </div>
+                <div className="td" role="cell">
+                  {r.company_name}
+                </div>
+                <div className="td" role="cell">
+                  {r.company_account_number}
+                </div>
+                <div className="td" role="cell">
+                  {r.billing_year}-{String(r.billing_month).padStart(2, '0')}
+                </div>
+                <div className="td num" role="cell">
+                  <Money value={r.total_amount} />
+                </div>
+                <div className="td num" role="cell">
+                  {r.line_item_count}
+                </div>
+                <div className="td" role="cell">
+                  {when(r.archived_at)}
+                </div>
               </div>
             );
           })}
