@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { invoiceDates, invoiceNumber } from '../server/ledger/build-snapshot';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../shared/fixtures/ledger/snapshot/731118-202601.json');
+const FIXTURE = path.resolve(import.meta.dirname, '../test/fixtures/ledger/snapshot/731118-202601.json');
 const template = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
 
 const CSV_HEADER = 'InvoiceNo,Customer,InvoiceDate,DueDate,Item(Product/Service),Description,Qty,Rate,Amount';

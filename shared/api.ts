@@ -52,7 +52,7 @@ export const LineItemIn = z.object({
 });
 export type LineItemIn = z.infer<typeof LineItemIn>;
 
-/** The body Ledger posts to `POST /api/snapshot` (CONTRACT.md section 1). */
+/** The body Ledger posts to `POST /api/snapshot` (docs/contract.md section 1). */
 export const SnapshotPost = z.object({
   company_account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be a string of 1 to 50 digits' }),
   billing_year: z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' }),

@@ -1,5 +1,5 @@
 /**
- * The contract of snapshot runs, jobs and the schedule (CONTRACT.md sections 2 and 3):
+ * The contract of snapshot runs, jobs and the schedule (docs/contract.md sections 2 and 3):
  * request schemas, response types and the progress events. Browser-safe.
  */
 import { z } from 'zod';

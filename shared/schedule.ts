@@ -1,5 +1,5 @@
 /**
- * Due times of the schedule (CONTRACT.md section 3): day 1-28 or `last`, an hour, read in a
+ * Due times of the schedule (docs/contract.md section 3): day 1-28 or `last`, an hour, read in a
  * time zone. Pure and browser-safe: the server arms its timer with these, the CLI decides
  * "is a run due?" with them, and the desktop app previews the next run while editing.
  */

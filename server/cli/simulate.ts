@@ -15,8 +15,8 @@ export async function simulate(opts: SimOptions, out: (l: string) => void = (l) 
   return () => sim.close();
 }
 
-/** The real Ledger fixtures beside the checkout, when they are there (development machines). */
+/** The real Ledger fixtures of the checkout (test/fixtures/ledger), when they are there. */
 export function defaultFixturesDir(): string | undefined {
-  const dir = path.resolve(process.cwd(), '../shared/fixtures/ledger');
+  const dir = path.resolve(process.cwd(), 'test/fixtures/ledger');
   return fs.existsSync(path.join(dir, 'companies.json')) ? dir : undefined;
 }

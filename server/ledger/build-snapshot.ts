@@ -1,6 +1,6 @@
 /**
  * Building the bill Ledger would post from Ledger's billing answer
- * (`GET /api/billing/<account>?year&month`), for our own snapshot runs. Follows CONTRACT.md
+ * (`GET /api/billing/<account>?year&month`), for our own snapshot runs. Follows docs/contract.md
  * sections 1 and 4 and is pinned by tests to the real pairs in the fixtures: the result
  * equals Ledger's own POST body in every field the answer determines (totals, counts, line
  * items, CSV). Numbers stay Ledger's floats here; the money rule applies when it is archived.

@@ -1,5 +1,5 @@
 /**
- * The two peers a run talks to (CONTRACT.md section 2): Codex for the companies, Ledger
+ * The two peers a run talks to (docs/contract.md section 2): Codex for the companies, Ledger
  * for each company's bill. Note the plural `companies` in both Codex paths.
  */
 import type { Config } from '../config';

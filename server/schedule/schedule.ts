@@ -1,5 +1,5 @@
 /**
- * The schedule, driven by the one `scheduled_snapshots` row (CONTRACT.md section 3): the
+ * The schedule, driven by the one `scheduled_snapshots` row (docs/contract.md section 3): the
  * day (1-28 or `last`) and hour in a time zone, previous or current month, all companies
  * or a stored list. node-schedule fires at the next due time; a change through the API
  * re-arms at once, a change with plain SQL is noticed by polling `updated_at` (the row's

@@ -1,6 +1,6 @@
 /**
- * Deterministic companies and bills in the shapes Codex and Ledger use (CONTRACT.md
- * section 2 and the real answers in ../shared/fixtures/ledger): the same seed, account and
+ * Deterministic companies and bills in the shapes Codex and Ledger use (docs/contract.md
+ * section 2 and the real answers in test/fixtures/ledger): the same seed, account and
  * month always give the same bill, byte for byte. Money is computed as Ledger computes it,
  * in binary floats that are never rounded (hours x rate, TB overage x fee), so the bills
  * carry the same fractional cents real ones do.

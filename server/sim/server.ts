@@ -1,7 +1,7 @@
 /**
  * A simulator of Codex and Ledger for tests, the demo and the benchmark: the endpoints
- * Archive calls (CONTRACT.md section 2), with their status codes and error bodies, over
- * generated companies and, optionally, the real fixtures in ../shared/fixtures/ledger.
+ * Archive calls (docs/contract.md section 2), with their status codes and error bodies, over
+ * generated companies and, optionally, the real fixtures in test/fixtures/ledger.
  * Switches (also at run time, `POST /_sim/settings`): latency, an error rate, timeouts,
  * permanently failing companies, Codex down, and companies whose bill changed after it was
  * archived. Fault decisions are deterministic per company and attempt, so a seeded test

@@ -1,8 +1,8 @@
-/** The real Ledger's output in ../shared/fixtures/ledger: bills to test against. */
+/** The real Ledger's output in test/fixtures/ledger (its README says how it was made): bills to test against. */
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/ledger');
+export const FIXTURES = path.resolve(__dirname, '../fixtures/ledger');
 
 export interface FixtureBill {
   key: string; // e.g. 620547-202601
