@@ -16,6 +16,7 @@ import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
 import { startServerProcess, type ServerProcess } from './lib/server-process';
 import { browserSearchLatency } from './lib/browser-search';
 import { ms, summarise, table } from './lib/stats';
+import { invoiceNumberFor } from '../shared/period';
 
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 500);
 const MONTHS = Number(process.env.BENCH_MONTHS ?? 10);
@@ -132,7 +133,7 @@ async function main() {
   };
   const invoice = () => {
     const [y, m] = ps[rand(ps.length)];
-    return `${accounts[rand(accounts.length)]}-${y}${String(m).padStart(2, '0')}`;
+    return invoiceNumberFor(accounts[rand(accounts.length)], y, m);
   };
   const mix: (() => LoadRequest)[] = [
     () => ({ kind: 'search by account', path: `/api/snapshots/search?account_number=${accounts[rand(accounts.length)]}`, expect: [200] }),

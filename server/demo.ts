@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Config } from './config';
 import { runServerProcess } from './main';
 import { startSimulator } from './sim/server';
+import { periodText } from '../shared/period';
 
 export async function runDemo(config: Config, out: (l: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const sim = await startSimulator({ companies: 40, latencyMs: 5, seed: 'demo' });
@@ -28,7 +29,7 @@ export async function runDemo(config: Config, out: (l: string) => void = (l) => 
   for (let k = 12; k >= 1; k--) {
     const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - k, 1));
     const job = await running.engine.run({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, dryRun: false, triggeredBy: 'demo' });
-    out(`  ${job.target_year}-${String(job.target_month).padStart(2, '0')}: ${job.status}, ${job.archived_count} archived, ${job.no_bill_count} without a bill`);
+    out(`  ${periodText(job.target_year, job.target_month)}: ${job.status}, ${job.archived_count} archived, ${job.no_bill_count} without a bill`);
   }
   const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   await running.engine.run({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, dryRun: true, triggeredBy: 'demo' });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DECIMAL_TEXT } from './money';
+import { ACCOUNT_NUMBER } from './period';
 
 export const LINE_TYPES = ['user', 'asset', 'backup', 'ticket', 'custom'] as const;
 export type LineType = (typeof LINE_TYPES)[number];
@@ -54,7 +55,7 @@ export type LineItemIn = z.infer<typeof LineItemIn>;
 
 /** The body Ledger posts to `POST /api/snapshot` (docs/contract.md section 1). */
 export const SnapshotPost = z.object({
-  company_account_number: z.string().regex(/^\d{1,50}$/, { message: 'must be a string of 1 to 50 digits' }),
+  company_account_number: z.string().regex(ACCOUNT_NUMBER, { message: 'must be a string of 1 to 50 digits' }),
   billing_year: z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' }),
   billing_month: z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' }),
   invoice_number: z.string().regex(INVOICE_NUMBER, { message: INVOICE_NUMBER_RULE }),
@@ -161,10 +162,7 @@ const queryPeriod = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'must
 /** `GET /api/snapshots/search` query parameters; unknown ones are refused. */
 export const SearchQuery = z.strictObject(
   {
-    account_number: z
-      .string()
-      .regex(/^\d{1,50}$/, { message: 'must be digits' })
-      .optional(),
+    account_number: z.string().regex(ACCOUNT_NUMBER, { message: 'must be digits' }).optional(),
     company: z.string().min(1).max(150).optional(),
     invoice_number: z.string().min(1).max(50).optional(),
     year: queryInt(2000, 2100).optional(),

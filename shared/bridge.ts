@@ -45,7 +45,7 @@ export type ServerInput = z.infer<typeof ServerInput>;
 
 const id = z.string().min(1).max(100);
 const invoice = z.string().min(1).max(50);
-const account = z.string().regex(/^\d{1,50}$/, { message: 'must be digits' });
+const account = z.string().regex(ACCOUNT_NUMBER, { message: 'must be digits' });
 const jobId = z.string().uuid({ message: 'must be a job id' });
 const JobsFilter = z.strictObject({
   status: z.string().optional(),
@@ -152,6 +152,7 @@ export type JobWithItems = Job & { items: { items: JobItem[]; total: number; pag
 
 export type { BridgeErrorShape } from './bridge-error';
 import type { BridgeErrorShape } from './bridge-error';
+import { ACCOUNT_NUMBER } from './period';
 
 export interface ArchiveBridge {
   servers: {

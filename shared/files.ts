@@ -1,3 +1,4 @@
+import { periodText } from './period';
 /**
  * File names of a bill's exports, as Ledger names its CSV download: `<Company_Name>_<YYYY>-<MM>.<ext>`
  * (spaces to `_`, only letters, digits, `_` and `-` kept; the account number when nothing is left).
@@ -12,7 +13,7 @@ export function billFileName(companyName: string | null, accountNumber: string, 
     .replace(/ /g, '_')
     .replace(/[^\p{L}\p{N}_-]/gu, '')
     .slice(0, MAX_BASE);
-  return `${base || accountNumber}_${year}-${String(month).padStart(2, '0')}.${ext}`;
+  return `${base || accountNumber}_${periodText(year, month)}.${ext}`;
 }
 
 /** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`; made safe (safeFileName). */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isTimeZone } from './api';
 import { textProblem } from './storable';
+import { ACCOUNT_NUMBER } from './period';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'partial', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -19,7 +20,7 @@ export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 export const JOB_TYPES = ['run', 'dry_run'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-const ACCOUNT = z.string().regex(/^\d{1,50}$/, { message: 'must be an account number (digits)' });
+const ACCOUNT = z.string().regex(ACCOUNT_NUMBER, { message: 'must be an account number (digits)' });
 const year = z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' });
 const month = z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' });
 

@@ -12,6 +12,7 @@ import { BridgeError } from '../../shared/bridge';
 import { billFileName, safeFileName, UniqueNames } from '../../shared/files';
 import { renderBillPdf } from '../../server/pdf/bill-pdf';
 import type { ApiClient } from './api-client';
+import { periodText } from '../../shared/period';
 
 /** The part of Electron's dialog we use (a fake in tests). */
 export interface DialogLike {
@@ -104,7 +105,7 @@ export class Exporter {
           const data = await (this.deps.renderPdf ?? renderBillPdf)(bill);
           const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf'), bill.invoice_number);
           await writeAtomically(path.join(folder!, name), data);
-          manifest.push([name, bill.invoice_number, bill.company_name ?? '', `${bill.billing_year}-${String(bill.billing_month).padStart(2, '0')}`, bill.total_amount, bill.content_hash]);
+          manifest.push([name, bill.invoice_number, bill.company_name ?? '', periodText(bill.billing_year, bill.billing_month), bill.total_amount, bill.content_hash]);
           done++;
           report('running', name);
         }

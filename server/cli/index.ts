@@ -15,6 +15,7 @@ import { initDb } from './init-db';
 import { scheduledSnapshots } from './scheduled-snapshots';
 import { defaultFixturesDir, simulate } from './simulate';
 import { testWorkflow } from './test-workflow';
+import { ACCOUNT_NUMBER } from '../../shared/period';
 
 const USAGE = `Usage: archive <command> [options]
 
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
         ?.split(',')
         .map((a) => a.trim())
         .filter(Boolean);
-      if (accounts?.some((a) => !/^\d{1,50}$/.test(a))) throw new UsageError(`--accounts must be account numbers separated by commas (got ${values.accounts})`);
+      if (accounts?.some((a) => !ACCOUNT_NUMBER.test(a))) throw new UsageError(`--accounts must be account numbers separated by commas (got ${values.accounts})`);
       return scheduledSnapshots(loadConfig(), {
         year: int('year', values.year, 2000, 2100),
         month: int('month', values.month, 1, 12),

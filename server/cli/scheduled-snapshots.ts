@@ -18,6 +18,7 @@ import { listItems, toJob, type JobRow } from '../runs/jobs';
 import { dueRun, readSchedule } from '../schedule/schedule';
 import { embeddedTokens } from '../tokens';
 import { formatTable } from './table';
+import { periodText } from '../../shared/period';
 
 export interface ScheduledSnapshotsOptions {
   year?: number;
@@ -174,7 +175,7 @@ async function request(knex: import('knex').Knex, config: Config, opts: Schedule
     out(`Nothing to do: ${decision.reason}.`);
     return null;
   }
-  out(`Scheduled run due at ${decision.at.toISOString()}: ${decision.period.year}-${String(decision.period.month).padStart(2, '0')}`);
+  out(`Scheduled run due at ${decision.at.toISOString()}: ${periodText(decision.period.year, decision.period.month)}`);
   return {
     ...decision.period,
     accounts: opts.accounts ?? decision.accounts,
@@ -188,7 +189,7 @@ async function request(knex: import('knex').Knex, config: Config, opts: Schedule
 }
 
 function period(job: { target_year: number; target_month: number }): string {
-  return `${job.target_year}-${String(job.target_month).padStart(2, '0')}`;
+  return periodText(job.target_year, job.target_month);
 }
 
 /** One line per company for small runs; a progress line every few seconds for big ones. */

@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
 import type { Job, JobItem, SchedulerConfig } from '../../shared/runs';
 import { periodState } from '../../shared/schedule';
+import { invoiceNumberFor, periodText } from '../../shared/period';
 
 export interface WorkflowOptions {
   account: string;
@@ -29,8 +30,8 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     out('✗ Set ADMIN_TOKEN and SERVICE_TOKEN (in .env or the environment): the workflow calls Archive as an administrator and Ledger and Codex as Archive does');
     return 2;
   }
-  const period = `${opts.year}-${String(opts.month).padStart(2, '0')}`;
-  const invoice = `${opts.account}-${opts.year}${String(opts.month).padStart(2, '0')}`;
+  const period = periodText(opts.year, opts.month);
+  const invoice = invoiceNumberFor(opts.account, opts.year, opts.month);
   out(`Archive workflow check: account ${opts.account}, ${period}, Archive at ${base}`);
   let step = 0;
   const run = async <T>(title: string, fn: () => Promise<[T, string]>): Promise<T> => {
@@ -150,7 +151,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     });
     await run('Scheduler configuration', async () => {
       const c = await api<SchedulerConfig>('/api/scheduler/config');
-      const when = c.enabled ? `next run ${c.next_run_at} (${c.effective_timezone}) for ${c.next_run_period?.year}-${String(c.next_run_period?.month).padStart(2, '0')}` : 'disabled';
+      const when = c.enabled ? `next run ${c.next_run_at} (${c.effective_timezone}) for ${c.next_run_period ? periodText(c.next_run_period.year, c.next_run_period.month) : '?'}` : 'disabled';
       return [c, `${when}; last run ${c.last_run_at ?? 'never'}${c.last_run_status ? ` (${c.last_run_status})` : ''}`];
     });
   } catch (err) {

@@ -7,6 +7,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { roundLedger } from '../../shared/money';
+import { invoiceNumberFor, periodText } from '../../shared/period';
 
 export interface BilledItem {
   name: string;
@@ -51,7 +52,7 @@ export function readBillingAnswer(text: string, account: string, year: number, m
   }
   if (!a || typeof a !== 'object') return 'the answer is not a JSON object';
   if (a.account_number !== account) return `the answer is for account ${String(a.account_number)}, not ${account}`;
-  const period = `${year}-${String(month).padStart(2, '0')}`;
+  const period = periodText(year, month);
   if (a.billing_period !== period) return `the answer is for ${String(a.billing_period)}, not ${period}`;
   const r = a.receipt;
   if (!r || typeof r !== 'object') return 'the answer has no receipt';
@@ -96,7 +97,7 @@ export function invoiceDates(year: number, month: number): { invoice_date: strin
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export function invoiceNumber(account: string, year: number, month: number): string {
-  return `${account}-${year}${String(month).padStart(2, '0')}`;
+  return invoiceNumberFor(account, year, month);
 }
 
 /** Ledger's receipt as line items: zero-cost users and assets left out, hours whenever billed. */

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
 import { archiveStats, companyHistory, searchSnapshots } from '../snapshots/search';
 import { get, type Route } from './table';
+import { ACCOUNT_NUMBER } from '../../shared/period';
 
 export function searchRoutes(deps: AppDeps): Route[] {
   return [
@@ -15,7 +16,7 @@ export function searchRoutes(deps: AppDeps): Route[] {
 
     get('/api/snapshots/company/:account_number', 'read', async (ctx) => {
       const account = ctx.params.account_number;
-      if (!/^\d{1,50}$/.test(account)) parseOrThrow(SearchQuery.pick({ account_number: true }), { account_number: account }, 'account number');
+      if (!ACCOUNT_NUMBER.test(account)) parseOrThrow(SearchQuery.pick({ account_number: true }), { account_number: account }, 'account number');
       const page = parseOrThrow(PageQuery, singleValued(ctx.query), 'query');
       ctx.body = await companyHistory(account, page.limit, page.offset);
     }),

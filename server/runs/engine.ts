@@ -31,6 +31,7 @@ import { countColumns, getJobRow, toJob, type JobRow } from './jobs';
 import { describeLine, lineKey, linesDigest, LINES_DIGEST_SQL } from './prepare';
 import { createPreparer, type Preparer } from './prepare-pool';
 import { Recorder, type ItemValues } from './recorder';
+import { ACCOUNT_NUMBER, periodText } from '../../shared/period';
 
 export interface RunRequestInput {
   year: number;
@@ -167,7 +168,7 @@ export class RunEngine {
     const now = this.deps.now?.() ?? new Date();
     const p = periodState(req.year, req.month, tz, now);
     if (p.state === 'ended') return;
-    const period = `${req.year}-${String(req.month).padStart(2, '0')}`;
+    const period = periodText(req.year, req.month);
     const details = { year: req.year, month: req.month, state: p.state, timezone: tz, ends_at: p.ends_at.toISOString() };
     if (p.state === 'future') {
       throw new ArchiveError(
@@ -291,7 +292,7 @@ export class RunEngine {
       .where({ target_year: year, target_month: month, dry_run: false })
       .whereIn('status', ['running', 'pending'])
       .first('id', 'triggered_by', 'started_at');
-    const period = `${year}-${String(month).padStart(2, '0')}`;
+    const period = periodText(year, month);
     return new ArchiveError(
       'run_in_progress',
       `A run for ${period} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`,
@@ -339,7 +340,7 @@ export class RunEngine {
 
   private async execute(job: JobRow, signal: AbortSignal, abortLocal: AbortController): Promise<JobRow> {
     const { knex, log } = this.deps;
-    const jlog = log.child({ job_id: job.id, period: `${job.target_year}-${String(job.target_month).padStart(2, '0')}`, dry_run: job.dry_run });
+    const jlog = log.child({ job_id: job.id, period: periodText(job.target_year, job.target_month), dry_run: job.dry_run });
     const release = await this.holdLock(job.id);
     const counts: JobCounts = { ...EMPTY_COUNTS };
     const timings: PhaseTimings = { fetch_ms: 0, build_ms: 0, record_ms: 0 };
@@ -542,7 +543,7 @@ export class RunEngine {
     const out: { account_number: string; company_name: string | null; company: CodexCompany | null }[] = [];
     for (const e of todo) {
       const fact = facts.get(e.account_number);
-      const odd = /^\d{1,50}$/.test(e.account_number)
+      const odd = ACCOUNT_NUMBER.test(e.account_number)
         ? fact
           ? oddCompany(fact, e.account_number)
           : undefined
@@ -735,7 +736,7 @@ function codexAccount(c: unknown): string {
  * for distinct entries, and text the database takes).
  */
 function itemKey(acct: string): string {
-  if (/^\d{1,50}$/.test(acct)) return acct;
+  if (ACCOUNT_NUMBER.test(acct)) return acct;
   const readable = cleanText(acct).replace(/[^\x20-\x7e]/g, '?');
   if (readable === acct && acct.length <= 50) return acct;
   return `${readable.slice(0, 36)}~${createHash('sha256').update(acct, 'utf8').digest('hex').slice(0, 12)}`;
@@ -743,7 +744,7 @@ function itemKey(acct: string): string {
 
 /** Why Codex's entry for a company cannot be run, or undefined when it can. */
 function oddCompany(c: CodexCompany, acct: string): string | undefined {
-  if (!/^\d{1,50}$/.test(acct)) return `Codex lists the account number ${JSON.stringify(cleanText(acct.slice(0, 80)))}, which is not 1 to 50 digits; fix the entry in Codex`;
+  if (!ACCOUNT_NUMBER.test(acct)) return `Codex lists the account number ${JSON.stringify(cleanText(acct.slice(0, 80)))}, which is not 1 to 50 digits; fix the entry in Codex`;
   if (c.name !== undefined && c.name !== null && typeof c.name !== 'string') return `Codex gives company ${acct} a name that is not text (${typeof c.name}); fix the entry in Codex`;
   if (typeof c.name === 'string' && textProblem(c.name)) return `Codex gives company ${acct} a name that ${textProblem(c.name)}; fix the entry in Codex`;
   if (typeof c.name === 'string' && c.name.length > 150) return `Codex gives company ${acct} a name longer than 150 characters; fix the entry in Codex`;

@@ -7,6 +7,7 @@
  */
 import type { BillingAnswer, BilledItem, BillingReceipt } from '../ledger/build-snapshot';
 import type { CodexCompany } from '../peers/clients';
+import { periodText } from '../../shared/period';
 
 /** mulberry32: small, fast, good enough for test data; seeded from a string. */
 export function rng(seed: string): () => number {
@@ -382,7 +383,7 @@ export function simBilling(seed: string, company: SimCompany, year: number, mont
   const { features, plan_name: _n, term_length: _t, ...rates } = plan;
   return {
     account_number: company.codex.account_number!,
-    billing_period: `${year}-${String(month).padStart(2, '0')}`,
+    billing_period: periodText(year, month),
     company_name: company.codex.name!,
     effective_rates: { ...rates, per_hour_ticket_cost: hourRate },
     feature_override_status: {},

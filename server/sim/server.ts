@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { BillingAnswer } from '../ledger/build-snapshot';
 import type { CodexCompany } from '../peers/clients';
 import { rng, simBilling, simCompany, type SimCompany } from './generate';
+import { invoiceNumberFor, periodText } from '../../shared/period';
 
 export interface SimSettings {
   /** Added to every Ledger and Codex answer. */
@@ -125,10 +126,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const pending = new Set<NodeJS.Timeout>();
 
   const billingBody = (account: string, year: number, month: number): { status: number; body: string } => {
-    const key = `${account}-${year}${String(month).padStart(2, '0')}`;
+    const key = invoiceNumberFor(account, year, month);
     const fixture = fixtures?.billing.get(key);
     if (fixture) return fixture;
-    if (fixtures?.companyBodies.has(account)) return { status: 404, body: JSON.stringify({ error: `No billing data for ${year}-${String(month).padStart(2, '0')}` }) };
+    if (fixtures?.companyBodies.has(account)) return { status: 404, body: JSON.stringify({ error: `No billing data for ${periodText(year, month)}` }) };
     const company = byAccount.get(account);
     if (!company) return { status: 404, body: JSON.stringify({ error: 'Company not found' }) };
     const changed = settings.changedAccounts.includes(account);
@@ -277,7 +278,7 @@ function summary(b: { status: number; body: string }, account: string, year: num
   return [
     200,
     JSON.stringify({
-      invoice_number: `${account}-${year}${String(month).padStart(2, '0')}`,
+      invoice_number: invoiceNumberFor(account, year, month),
       company_name: a.company_name,
       total_amount: r.total,
       user_count: r.billed_users.filter((u) => u.cost > 0).length,
@@ -318,7 +319,7 @@ function loadFixtures(dir: string): FixtureSet {
   }
   const billing = new Map<string, { status: number; body: string }>();
   for (const e of index) {
-    billing.set(`${e.account_number}-${e.year}${String(e.month).padStart(2, '0')}`, { status: e.billing_status, body: fs.readFileSync(path.join(dir, e.billing_file), 'utf8') });
+    billing.set(invoiceNumberFor(e.account_number, e.year, e.month), { status: e.billing_status, body: fs.readFileSync(path.join(dir, e.billing_file), 'utf8') });
   }
   return { companies, companyBodies, billing };
 }

@@ -9,6 +9,7 @@ import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../share
 import { canonicalSnapshot } from '../../shared/canonical';
 import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type LineItemRow, type NormalisedSnapshot, type SnapshotRow } from './normalise';
+import { periodText } from '../../shared/period';
 
 export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import';
 
@@ -148,7 +149,7 @@ async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint
     })
     .first();
   const identical = existing?.content_hash === p.contentHash;
-  const period = `${p.row.billing_year}-${String(p.row.billing_month).padStart(2, '0')}`;
+  const period = periodText(p.row.billing_year, p.row.billing_month);
   const what = byInvoice
     ? `Invoice ${p.row.invoice_number} has already been archived`
     : `The bill of company ${p.row.company_account_number} for ${period} has already been archived${existing ? ` as invoice ${existing.invoice_number}` : ''}`;

@@ -8,6 +8,7 @@ import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats 
 import { ArchiveError, validationError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
 import { zonedTime } from '../../shared/schedule';
+import { periodText } from '../../shared/period';
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
   archived_at: ['archived_at'],
@@ -187,7 +188,7 @@ function fillMonths(rows: MonthRow[]): Stats['monthly_totals'] {
   const out: Stats['monthly_totals'] = [];
   for (let n = y0 * 12 + m0 - 1, i = 0; i < 24; i++, n++) {
     const r = byPeriod.get(n);
-    out.push({ period: `${Math.floor(n / 12)}-${String((n % 12) + 1).padStart(2, '0')}`, total: r?.total ?? '0.00', snapshots: r?.snapshots ?? 0 });
+    out.push({ period: periodText(Math.floor(n / 12), (n % 12) + 1), total: r?.total ?? '0.00', snapshots: r?.snapshots ?? 0 });
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBills, fixtureIndex, makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../helpers/server';
 import { roundLedger } from '../../shared/money';
+import { invoiceNumberFor } from '../../shared/period';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -84,7 +85,7 @@ describe('every real Ledger bill', () => {
     expect(csvRes.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(await csvRes.text()).toBe(bill.body.invoice_csv);
     if (bill.csv) expect(bill.body.invoice_csv).toBe(bill.csv);
-    const expectedDisposition = index.find((e) => `${e.account_number}-${e.year}${String(e.month).padStart(2, '0')}` === bill.key)?.csv_content_disposition;
+    const expectedDisposition = index.find((e) => invoiceNumberFor(e.account_number, e.year, e.month) === bill.key)?.csv_content_disposition;
     const fileName = /filename="([^"]+)"/.exec(expectedDisposition ?? '')?.[1];
     const disposition = csvRes.headers.get('content-disposition')!;
     const utf8Name = decodeURIComponent(/filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1] ?? /filename="([^"]+)"/.exec(disposition)![1]);

@@ -10,6 +10,7 @@ import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/conne
 import { billFileName, fileNameOf, UniqueNames } from '../../../shared/files';
 import type { Job, RunEvent, SchedulerConfig } from '../../../shared/runs';
 import { readEvents } from '../../../shared/sse';
+import { periodText } from '../../../shared/period';
 
 const KEY = 'archive.servers';
 
@@ -150,9 +151,7 @@ export function createWebBridge(): ArchiveBridge {
           const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(r.invoice_number)}/pdf`);
           const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
           download(await res.blob(), name);
-          rows.push(
-            [name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, r.total_amount, r.content_hash].join(','),
-          );
+          rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, periodText(r.billing_year, r.billing_month), r.total_amount, r.content_hash].join(','));
           done++;
           emit('running', name);
         }

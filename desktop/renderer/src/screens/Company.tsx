@@ -2,12 +2,13 @@ import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YA
 import type { Go } from '../App';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, formatMoney, Money, period, when } from '../ui';
+import { periodText } from '../../../../shared/period';
 
 export function Company({ account, go }: { account: string; go: Go }) {
   const bridge = useBridge();
   const h = useAsync(() => bridge.snapshots.company(account, { limit: 1000, offset: 0 }), [bridge, account]);
   const rows = h.data?.results ?? [];
-  const chart = [...rows].reverse().map((r) => ({ period: `${r.billing_year}-${String(r.billing_month).padStart(2, '0')}`, total: Number(r.total_amount), label: formatMoney(r.total_amount) }));
+  const chart = [...rows].reverse().map((r) => ({ period: periodText(r.billing_year, r.billing_month), total: Number(r.total_amount), label: formatMoney(r.total_amount) }));
   return (
     <section>
       <button className="link" onClick={() => go({ name: 'snapshots' })}>

@@ -3,18 +3,19 @@ import type { Job } from '../../../../shared/runs';
 import type { Go } from '../App';
 import { useBridge } from '../bridge-context';
 import { ErrorBox, period } from '../ui';
+import { periodText } from '../../../../shared/period';
 
 function previousMonth(): string {
   const d = new Date();
   d.setDate(1);
   d.setMonth(d.getMonth() - 1);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+  return periodText(d.getFullYear(), d.getMonth() + 1);
 }
 
 export function Runs({ go, year, month }: { go: Go; year?: number; month?: number }) {
   const bridge = useBridge();
   const [form, setForm] = useState({
-    period: year && month ? `${year}-${String(month).padStart(2, '0')}` : previousMonth(),
+    period: year && month ? periodText(year, month) : previousMonth(),
     scope: 'all' as 'all' | 'accounts',
     accounts: '',
     dryRun: !(year && month),

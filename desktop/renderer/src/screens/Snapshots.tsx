@@ -5,6 +5,7 @@ import type { BulkExportProgress, SearchParams } from '../../../../shared/bridge
 import type { Go } from '../App';
 import { useAsync, useBridge, useDebounced } from '../bridge-context';
 import { Empty, ErrorBox, Money, Progress, when } from '../ui';
+import { periodText } from '../../../../shared/period';
 
 const FILTERS: { key: keyof SearchParams; label: string; placeholder?: string; type?: string }[] = [
   { key: 'company', label: 'Company', placeholder: 'name contains…' },
@@ -178,7 +179,7 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
                   {r.company_account_number}
                 </div>
                 <div className="td" role="cell">
-                  {r.billing_year}-{String(r.billing_month).padStart(2, '0')}
+                  {periodText(r.billing_year, r.billing_month)}
                 </div>
                 <div className="td num" role="cell">
                   <Money value={r.total_amount} />
