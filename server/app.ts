@@ -5,33 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { Knex } from 'knex';
-import { authenticator, requireScope, type Tokens } from './http/auth';
+import type { AppDeps } from './deps';
+import { authenticator, requireScope } from './http/auth';
 import { errorMiddleware } from './http/errors';
-import type { Logger } from './log';
 import { healthRoutes } from './routes/health';
 import { runRoutes } from './routes/runs';
 import { schedulerRoutes } from './routes/scheduler';
-import type { RunEngine } from './runs/engine';
-import type { JobWatch } from './runs/watch';
-import type { Scheduler } from './schedule/schedule';
 import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
 import type { Route } from './routes/table';
 
-export interface AppDeps {
-  knex: Knex;
-  tokens: Tokens;
-  log: Logger;
-  totalsTolerance: string;
-  bodyLimit: string;
-  timeZone: string;
-  version: string;
-  engine?: RunEngine;
-  scheduler?: Scheduler;
-  /** Live followers of jobs (event streams), capped. */
-  watch: JobWatch;
-}
+export type { AppDeps };
+
 
 /** Every route the server answers, each with the scope it needs (the route-table test walks it). */
 export function routeTable(deps: AppDeps): Route[] {

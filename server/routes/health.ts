@@ -1,5 +1,5 @@
 /** `GET /health`: no auth; 200 when the database answers and takes writes, 503 "degraded" (database `unavailable` or `read_only`) otherwise. */
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { get, type Route } from './table';
 
 export function healthRoutes(deps: AppDeps): Route[] {

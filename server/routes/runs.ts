@@ -7,7 +7,7 @@
 import { PassThrough } from 'node:stream';
 import bodyParser from 'koa-bodyparser';
 import { RunRequest, type RunEvent } from '../../shared/runs';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ArchiveError, parseOrThrow } from '../errors';
 import { getJobRow, toJob } from '../runs/jobs';
 import { get, post, type Route } from './table';

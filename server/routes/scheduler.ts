@@ -1,12 +1,11 @@
 /** The schedule and the record of runs (admin token): `/api/scheduler/*`. */
 import bodyParser from 'koa-bodyparser';
-import { isTimeZone } from '../../shared/api';
 import { JobItemsQuery, JobsQuery, SchedulerConfigUpdate } from '../../shared/runs';
-import type { AppDeps } from '../app';
-import { parseOrThrow, validationError } from '../errors';
+import type { AppDeps } from '../deps';
+import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
 import { getJobRow, listItems, listJobs, toJob } from '../runs/jobs';
-import { readSchedule, scheduleView } from '../schedule/schedule';
+import { readSchedule, scheduleView, updateSchedule } from '../schedule/schedule';
 import { get, post, type Route } from './table';
 
 export function schedulerRoutes(deps: AppDeps): Route[] {
@@ -18,21 +17,9 @@ export function schedulerRoutes(deps: AppDeps): Route[] {
     }),
 
     post('/api/scheduler/config', 'admin', json, async (ctx) => {
-      const update = parseOrThrow(SchedulerConfigUpdate, ctx.request.body, 'scheduler configuration');
-      if (update.timezone && !isTimeZone(update.timezone)) throw validationError([{ field: 'timezone', reason: 'must be an IANA time zone such as Europe/Berlin' }], 'scheduler configuration');
-      const current = await readSchedule(deps.knex);
-      const allCompanies = update.snapshot_all_companies ?? current.snapshot_all_companies;
-      const accounts = update.account_numbers ?? current.account_numbers ?? [];
-      if (!allCompanies && accounts.length === 0) {
-        throw validationError([{ field: 'account_numbers', reason: 'must list at least one account when snapshot_all_companies is false' }], 'scheduler configuration');
-      }
-      const { account_numbers, day_of_month, ...rest } = update;
-      const changes: Record<string, unknown> = { ...rest };
-      if (day_of_month !== undefined) changes.day_of_month = String(day_of_month);
-      if (account_numbers !== undefined) changes.account_numbers = JSON.stringify([...new Set(account_numbers)]);
-      if (Object.keys(changes).length > 0) await deps.knex('scheduled_snapshots').where({ id: 1 }).update(changes);
+      const row = await updateSchedule(deps.knex, parseOrThrow(SchedulerConfigUpdate, ctx.request.body, 'scheduler configuration'));
       await deps.scheduler?.reload();
-      ctx.body = scheduleView(await readSchedule(deps.knex), deps.timeZone, deps.scheduler?.now());
+      ctx.body = scheduleView(row, deps.timeZone, deps.scheduler?.now());
     }),
 
     get('/api/scheduler/jobs', 'admin', async (ctx) => {

@@ -1,6 +1,6 @@
 /** Finding bills: search, a company's history, and dashboard figures. */
 import { PageQuery, SearchQuery } from '../../shared/api';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
 import { archiveStats, companyHistory, searchSnapshots } from '../snapshots/search';

@@ -2,7 +2,7 @@
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';

@@ -22,7 +22,7 @@ import type { DatabaseKind } from '../db/database';
 import { ArchiveError } from '../errors';
 import { cleanText, textProblem } from '../../shared/storable';
 import { periodState } from '../../shared/schedule';
-import { zoneOf } from '../schedule/schedule';
+import { recordScheduledRun, zoneOf } from '../schedule/schedule';
 import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type BillText, type CodexCompany, type PeerSettings } from '../peers/clients';
 import { PeerError } from '../peers/request';
@@ -453,16 +453,8 @@ export class RunEngine {
       })
       .returning('*')) as JobRow[];
     await release().catch((err) => jlog.warn({ err }, 'could not release the run lock'));
-    if (!job.dry_run && job.scheduled_for && ['completed', 'partial', 'failed'].includes(final.status)) {
-      await knex('scheduled_snapshots')
-        .where({ id: 1 })
-        .update({
-          last_run_at: row.started_at,
-          last_run_status: final.status === 'completed' ? 'success' : final.status,
-          last_run_count: counts.archived,
-          last_run_job_id: job.id,
-          last_run_log: final.error,
-        });
+    if (!job.dry_run && job.scheduled_for && (final.status === 'completed' || final.status === 'partial' || final.status === 'failed')) {
+      await recordScheduledRun(knex, { jobId: job.id, startedAt: row.started_at, status: final.status, archived: counts.archived, error: final.error });
     }
     jlog.info({ status: final.status, ...counts }, 'run finished');
     this.emit(job.id, { type: 'end', job: toJob(row) });

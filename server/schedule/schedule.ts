@@ -9,9 +9,9 @@
  */
 import type { Knex } from 'knex';
 import schedule from 'node-schedule';
-import type { SchedulerConfig } from '../../shared/runs';
+import type { SchedulerConfig, SchedulerConfigUpdate } from '../../shared/runs';
 import type { Logger } from '../log';
-import { ArchiveError } from '../errors';
+import { ArchiveError, validationError } from '../errors';
 import type { RunEngine } from '../runs/engine';
 import { nextDue, periodFor, previousDue } from '../../shared/schedule';
 import { isTimeZone } from '../../shared/api';
@@ -38,6 +38,38 @@ export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
   const row = await knex('scheduled_snapshots').where({ id: 1 }).first();
   if (!row) throw new ArchiveError('not_found', 'The scheduler configuration row is missing; run `archive init-db` to create it');
   return row as ScheduleRow;
+}
+
+/**
+ * Applies a validated change (any subset of the editable fields) and returns the row as it
+ * now is. A schedule of a list of accounts must name at least one.
+ */
+export async function updateSchedule(knex: Knex, update: SchedulerConfigUpdate): Promise<ScheduleRow> {
+  const current = await readSchedule(knex);
+  const allCompanies = update.snapshot_all_companies ?? current.snapshot_all_companies;
+  const accounts = update.account_numbers ?? current.account_numbers ?? [];
+  if (!allCompanies && accounts.length === 0) {
+    throw validationError([{ field: 'account_numbers', reason: 'must list at least one account when snapshot_all_companies is false' }], 'scheduler configuration');
+  }
+  const { account_numbers, day_of_month, ...rest } = update;
+  const changes: Record<string, unknown> = { ...rest };
+  if (day_of_month !== undefined) changes.day_of_month = String(day_of_month);
+  if (account_numbers !== undefined) changes.account_numbers = JSON.stringify([...new Set(account_numbers)]);
+  if (Object.keys(changes).length > 0) await knex('scheduled_snapshots').where({ id: 1 }).update(changes);
+  return readSchedule(knex);
+}
+
+/** A scheduled real run has ended: the schedule's last-run fields say how. */
+export async function recordScheduledRun(knex: Knex, run: { jobId: string; startedAt: unknown; status: 'completed' | 'partial' | 'failed'; archived: number; error: string | null }): Promise<void> {
+  await knex('scheduled_snapshots')
+    .where({ id: 1 })
+    .update({
+      last_run_at: run.startedAt,
+      last_run_status: run.status === 'completed' ? 'success' : run.status,
+      last_run_count: run.archived,
+      last_run_job_id: run.jobId,
+      last_run_log: run.error,
+    });
 }
 
 /**

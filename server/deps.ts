@@ -1,0 +1,25 @@
+/**
+ * What the routes are given: the services (the run engine, the schedule, the live job
+ * followers), the database, and the settings they read. Declared beside the services, so
+ * routes import neither the app nor each other.
+ */
+import type { Knex } from 'knex';
+import type { Tokens } from './http/auth';
+import type { Logger } from './log';
+import type { RunEngine } from './runs/engine';
+import type { JobWatch } from './runs/watch';
+import type { Scheduler } from './schedule/schedule';
+
+export interface AppDeps {
+  knex: Knex;
+  tokens: Tokens;
+  log: Logger;
+  totalsTolerance: string;
+  bodyLimit: string;
+  timeZone: string;
+  version: string;
+  engine?: RunEngine;
+  scheduler?: Scheduler;
+  /** Live followers of jobs (event streams), capped. */
+  watch: JobWatch;
+}
