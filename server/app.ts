@@ -17,7 +17,6 @@ import type { Route } from './routes/table';
 
 export type { AppDeps };
 
-
 /** Every route the server answers, each with the scope it needs (the route-table test walks it). */
 export function routeTable(deps: AppDeps): Route[] {
   return [...healthRoutes(deps), ...snapshotRoutes(deps), ...searchRoutes(deps), ...schedulerRoutes(deps), ...runRoutes(deps)];

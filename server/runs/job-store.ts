@@ -1,0 +1,189 @@
+/**
+ * The life cycle of a job row (`snapshot_jobs`), one state change a function: claim a period
+ * (the unique indexes decide), reopen for a resume, ask to cancel, mark interrupted, save the
+ * live counters (and see a cancel asked elsewhere), finish with the status and the timings.
+ * Reading jobs for the API is jobs.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { periodText } from '../../shared/period';
+import { RESUMABLE_STATUSES, type JobCounts, type JobItem, type JobStatus } from '../../shared/runs';
+import { ArchiveError } from '../errors';
+import { countColumns, type JobRow } from './jobs';
+
+export const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, not_found: 0, failed: 0 };
+
+/** Which counter each outcome adds to. */
+export const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = {
+  archived: 'archived',
+  would_archive: 'would_archive',
+  already_archived: 'already_archived',
+  changed_since_archived: 'changed_since_archived',
+  no_bill: 'no_bill',
+  skipped: 'skipped',
+  not_found: 'not_found',
+  failed: 'failed',
+};
+
+const ACTIVE: JobStatus[] = ['running', 'pending'];
+export const INTERRUPTED_MESSAGE = 'The server stopped during this run; resume it to archive the companies not yet done';
+
+export interface NewJob {
+  year: number;
+  month: number;
+  accounts?: string[];
+  dryRun: boolean;
+  triggeredBy: string;
+  concurrency: number;
+  owner: string;
+  scheduledFor?: Date;
+  openPeriodReason?: string;
+}
+
+/** Inserts a running job; 409 when a real run for the period is going, or the due time was taken. */
+export async function claimJob(knex: Knex, j: NewJob): Promise<JobRow> {
+  try {
+    const [row] = await knex('snapshot_jobs')
+      .insert({
+        id: randomUUID(),
+        job_type: j.dryRun ? 'dry_run' : 'run',
+        dry_run: j.dryRun,
+        status: 'running',
+        target_year: j.year,
+        target_month: j.month,
+        target_account_numbers: j.accounts ? JSON.stringify(j.accounts) : null,
+        all_companies: !j.accounts,
+        concurrency: j.concurrency,
+        triggered_by: j.triggeredBy,
+        started_at: knex.fn.now(),
+        heartbeat_at: knex.fn.now(),
+        owner: j.owner,
+        scheduled_for: j.scheduledFor ?? null,
+        open_period_reason: j.dryRun ? null : (j.openPeriodReason ?? null),
+      })
+      .returning('*');
+    return row as JobRow;
+  } catch (err) {
+    const constraint = (err as { constraint?: string }).constraint;
+    if (constraint === 'snapshot_jobs_one_active_run') throw await inProgressError(knex, j.year, j.month);
+    if (constraint === 'snapshot_jobs_scheduled_once') {
+      throw new ArchiveError('run_in_progress', `The scheduled run due at ${j.scheduledFor?.toISOString()} has already been started by another server or the timer`, {
+        scheduled_for: j.scheduledFor?.toISOString(),
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reopens an interrupted, cancelled, partial or failed job for `owner`; undefined when it is in
+ * another state. Its failed companies are to do again, their failure kept in
+ * `details.earlier_failures`.
+ */
+export async function reopenJob(knex: Knex, row: JobRow, owner: string, triggeredBy?: string): Promise<JobRow | undefined> {
+  let updated: JobRow | undefined;
+  try {
+    [updated] = await knex('snapshot_jobs')
+      .where({ id: row.id })
+      .whereIn('status', RESUMABLE_STATUSES)
+      .update({
+        status: 'running',
+        cancel_requested_at: null,
+        completed_at: null,
+        error: null,
+        success: null,
+        owner,
+        heartbeat_at: knex.fn.now(),
+        resume_count: knex.raw('resume_count + 1'),
+        triggered_by: triggeredBy ? knex.raw(`coalesce(triggered_by, '') || ?`, [` (resumed by ${triggeredBy})`]) : knex.ref('triggered_by'),
+      })
+      .returning('*');
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint === 'snapshot_jobs_one_active_run') throw await inProgressError(knex, row.target_year, row.target_month);
+    throw err;
+  }
+  if (!updated) return undefined;
+  await knex.raw(
+    `UPDATE snapshot_job_items
+        SET details = jsonb_build_object('earlier_failures',
+              coalesce(details -> 'earlier_failures', '[]'::jsonb)
+              || jsonb_build_array(jsonb_build_object('error', error, 'attempts', attempts, 'finished_at', finished_at))),
+            outcome = NULL, error = NULL, finished_at = NULL
+      WHERE job_id = ? AND outcome = 'failed'`,
+    [row.id],
+  );
+  return updated;
+}
+
+/** Records that a running job should stop; its runner sees it at the next save. */
+export async function requestCancel(knex: Knex, id: string): Promise<JobRow | undefined> {
+  const [updated] = await knex('snapshot_jobs').where({ id }).whereIn('status', ACTIVE).update({ cancel_requested_at: knex.fn.now() }).returning('*');
+  return updated as JobRow | undefined;
+}
+
+export async function activeJobIds(knex: Knex): Promise<string[]> {
+  return (await knex('snapshot_jobs').whereIn('status', ACTIVE).pluck('id')) as string[];
+}
+
+export async function markInterrupted(knex: Knex, ids: string[]): Promise<void> {
+  await knex('snapshot_jobs').whereIn('id', ids).whereIn('status', ACTIVE).update({ status: 'interrupted', completed_at: knex.fn.now(), error: INTERRUPTED_MESSAGE });
+}
+
+/** Saves the live counters and the heartbeat; true when a cancel has been asked for meanwhile. */
+export async function saveProgress(knex: Knex, id: string, counts: JobCounts): Promise<boolean> {
+  const [r] = await knex('snapshot_jobs')
+    .where({ id })
+    .update({ ...countColumns(counts), heartbeat_at: knex.fn.now() })
+    .returning('cancel_requested_at');
+  return Boolean(r?.cancel_requested_at);
+}
+
+/** The counters as the job's items say (after planning, or when a resume takes up a job). */
+export async function countOutcomes(knex: Knex, jobId: string): Promise<JobCounts> {
+  const rows = (await knex('snapshot_job_items').where({ job_id: jobId }).groupBy('outcome').select('outcome').count({ n: '*' })) as { outcome: string | null; n: number }[];
+  const counts = { ...EMPTY_COUNTS };
+  for (const r of rows) {
+    const n = Number(r.n);
+    counts.total += n;
+    if (r.outcome) {
+      counts.done += n;
+      counts[OUTCOME_COUNT[r.outcome as keyof typeof OUTCOME_COUNT]] += n;
+    }
+  }
+  return counts;
+}
+
+/** The job's end: status, error, counters, and where the time went (wall time, mean per company of each phase). */
+export async function finishJob(knex: Knex, id: string, end: { status: JobStatus; error: string | null; counts: JobCounts; wallMs: number; phaseMs: Record<string, number> }): Promise<JobRow> {
+  const { counts } = end;
+  const [row] = (await knex('snapshot_jobs')
+    .where({ id })
+    .update({
+      ...countColumns(counts),
+      status: end.status,
+      error: end.error,
+      success: end.status === 'completed',
+      completed_at: knex.fn.now(),
+      heartbeat_at: knex.fn.now(),
+      output: JSON.stringify({
+        success_count: counts.archived + counts.would_archive + counts.already_archived,
+        failed_count: counts.failed,
+        counts,
+        timings: {
+          wall_ms: Math.round(end.wallMs),
+          ...Object.fromEntries(Object.entries(end.phaseMs).map(([k, v]) => [`${k.replace('_ms', '')}_mean_ms`, Math.round((10 * v) / Math.max(1, counts.done)) / 10])),
+        },
+      }),
+    })
+    .returning('*')) as JobRow[];
+  return row;
+}
+
+async function inProgressError(knex: Knex, year: number, month: number): Promise<ArchiveError> {
+  const existing = await knex('snapshot_jobs').where({ target_year: year, target_month: month, dry_run: false }).whereIn('status', ACTIVE).first('id', 'triggered_by', 'started_at');
+  return new ArchiveError(
+    'run_in_progress',
+    `A run for ${periodText(year, month)} is already going${existing ? ` (job ${existing.id}, started by ${existing.triggered_by ?? 'unknown'})` : ''}; watch it or cancel it first`,
+    { job_id: existing?.id ?? null, year, month },
+  );
+}
