@@ -5,14 +5,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { createRunEngine, openMigratedPostgres } from './boot';
 import { loadConfig, requireTokens, type Config } from './config';
 import { openDatabase, type Database } from './db/database';
-import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from './db/migrate';
+import { ensureDefaultSchedule, migrateToLatest } from './db/migrate';
 import type { Tokens } from './http/auth';
 import { answerClientError } from './http/errors';
 import { createLogger, type Logger } from './log';
-import { peerSettings } from './peers/clients';
-import { RunEngine } from './runs/engine';
+import type { RunEngine } from './runs/engine';
 import { JobWatch } from './runs/watch';
 import { StartupError } from './startup-error';
 import { Scheduler } from './schedule/schedule';
@@ -44,27 +44,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   let db: Database;
   if (config.databaseUrl) {
     tokens = requireTokens(config);
-    db = await openDatabase({
-      databaseUrl: config.databaseUrl,
-      dataDir: config.dataDir,
-      poolMax: config.poolMax,
-      poolMin: config.poolMin,
-      statementTimeoutMs: config.statementTimeoutMs,
-      lockTimeoutMs: config.lockTimeoutMs,
-      log,
-    });
-    try {
-      const pending = await pendingMigrations(db.knex);
-      if (pending.length > 0) {
-        throw new StartupError(
-          `The database ${db.location} is not migrated (${pending.length} pending: ${pending.join(', ')}). Run \`npm run init-db\` (or \`archive init-db --migrate-only\`) first.`,
-        );
-      }
-    } catch (err) {
-      await db.close();
-      if (err instanceof StartupError) throw err;
-      throw new StartupError(`Cannot use the database ${db.location}: ${describeDbError(err)}`);
-    }
+    db = await openMigratedPostgres({ ...config, databaseUrl: config.databaseUrl }, { log, server: true });
   } else {
     db = await openDatabase({ dataDir: config.dataDir });
     await migrateToLatest(db.knex);
@@ -75,17 +55,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
   }
 
-  const engine = new RunEngine({
-    knex: db.knex,
-    dbKind: db.kind,
-    log,
-    tolerance: config.totalsTolerance,
-    peers: peerSettings(config, tokens.serviceToken),
-    defaultConcurrency: config.runConcurrency,
-    prepareThreads: config.runWorkers,
-    timeZone: config.timeZone,
-    now: opts.schedulerClock?.now,
-  });
+  const engine = createRunEngine(config, db, log, tokens.serviceToken, opts.schedulerClock?.now);
   await engine.recoverInterrupted();
   // A run whose server died while this one is up is noticed too (its lock is gone).
   const recovery = setInterval(() => engine.recoverInterrupted().catch((err) => log.warn({ err }, 'could not check for interrupted runs')), 30_000);
@@ -137,25 +107,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   return { url, port, db, tokens, log, engine, scheduler, watch, close };
 }
 
-export function describeDbError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'nothing is listening at that host and port (is PostgreSQL running?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name cannot be resolved';
-    case 'ETIMEDOUT':
-      return 'the connection timed out (host unreachable or firewalled)';
-    case '28P01':
-    case '28000':
-      return `authentication failed (${e.message})`;
-    case '3D000':
-      return `${e.message}: create it first (CREATE DATABASE ...)`;
-    default:
-      return e.message ?? String(err);
-  }
-}
+export { describeDbError } from './boot';
 
 function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {
   process.stdout.write(

@@ -6,7 +6,7 @@ import readline from 'node:readline/promises';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from '../db/migrate';
-import { describeDbError } from '../main';
+import { describeDbError } from '../boot';
 
 export interface InitDbOptions {
   databaseUrl?: string;

@@ -6,14 +6,11 @@
  * completed.
  */
 import type { Config } from '../config';
-import { openDatabase } from '../db/database';
-import { pendingMigrations } from '../db/migrate';
+import { createRunEngine, openMigratedPostgres, requireMigrated } from '../boot';
+import { openDatabase, type Database } from '../db/database';
 import { ArchiveError } from '../errors';
 import { createLogger } from '../log';
-import { describeDbError } from '../main';
-import { StartupError } from '../startup-error';
-import { peerSettings } from '../peers/clients';
-import { RunEngine, type RunRequestInput } from '../runs/engine';
+import type { RunEngine, RunRequestInput } from '../runs/engine';
 import { listItems, toJob, type JobRow } from '../runs/jobs';
 import { dueRun, readSchedule } from '../schedule/schedule';
 import { embeddedTokens } from '../tokens';
@@ -51,27 +48,16 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
     return 2;
   }
   const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: Math.max(4, (opts.concurrency ?? config.runConcurrency) + 2) });
+  const poolMax = Math.max(4, (opts.concurrency ?? config.runConcurrency) + 2);
+  let db: Database;
+  if (config.databaseUrl) db = await openMigratedPostgres({ ...config, databaseUrl: config.databaseUrl }, { poolMax });
+  else {
+    db = await openDatabase({ dataDir: config.dataDir, poolMax });
+    await requireMigrated(db);
+  }
   let engine: RunEngine | undefined;
   try {
-    try {
-      const pending = await pendingMigrations(db.knex);
-      if (pending.length) throw new StartupError(`The database ${db.location} is not migrated; run \`archive init-db\` first`);
-    } catch (err) {
-      if (err instanceof StartupError) throw err;
-      throw new StartupError(`Cannot use the database ${db.location}: ${describeDbError(err)}`);
-    }
-    engine = new RunEngine({
-      knex: db.knex,
-      dbKind: db.kind,
-      log,
-      tolerance: config.totalsTolerance,
-      peers: peerSettings(config, serviceToken ?? ''),
-      defaultConcurrency: config.runConcurrency,
-      prepareThreads: config.runWorkers,
-      timeZone: config.timeZone,
-      now: () => now,
-    });
+    engine = createRunEngine(config, db, log, serviceToken ?? '', () => now);
     await engine.recoverInterrupted();
 
     let started: JobRow;

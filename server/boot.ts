@@ -1,0 +1,76 @@
+/**
+ * One start-up path for the server and the CLI: open the database and refuse one that is not
+ * migrated (saying what to run), describe a database error in words, and build the run
+ * engine from the configuration. Imports nothing of the HTTP layer.
+ */
+import type { Config } from './config';
+import { openDatabase, type Database } from './db/database';
+import { pendingMigrations } from './db/migrate';
+import type { Logger } from './log';
+import { peerSettings } from './peers/clients';
+import { RunEngine } from './runs/engine';
+import { StartupError } from './startup-error';
+
+/**
+ * The configured PostgreSQL, migrated, or a StartupError that says what is wrong. `server`
+ * adds the request-serving settings (warm connections, statement and lock timeouts).
+ */
+export async function openMigratedPostgres(config: Config & { databaseUrl: string }, opts: { log?: Logger; poolMax?: number; server?: boolean } = {}): Promise<Database> {
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: opts.poolMax ?? config.poolMax,
+    ...(opts.server ? { poolMin: config.poolMin, statementTimeoutMs: config.statementTimeoutMs, lockTimeoutMs: config.lockTimeoutMs } : {}),
+    log: opts.log,
+  });
+  await requireMigrated(db);
+  return db;
+}
+
+/** Refuses (and closes) a database with pending migrations or that cannot be used. */
+export async function requireMigrated(db: Database): Promise<void> {
+  try {
+    const pending = await pendingMigrations(db.knex);
+    if (pending.length > 0) {
+      throw new StartupError(`The database ${db.location} is not migrated (${pending.length} pending: ${pending.join(', ')}). Run \`npm run init-db\` (or \`archive init-db --migrate-only\`) first.`);
+    }
+  } catch (err) {
+    await db.close();
+    if (err instanceof StartupError) throw err;
+    throw new StartupError(`Cannot use the database ${db.location}: ${describeDbError(err)}`);
+  }
+}
+
+export function createRunEngine(config: Config, db: Database, log: Logger, serviceToken: string, now?: () => Date): RunEngine {
+  return new RunEngine({
+    knex: db.knex,
+    dbKind: db.kind,
+    log,
+    tolerance: config.totalsTolerance,
+    peers: peerSettings(config, serviceToken),
+    defaultConcurrency: config.runConcurrency,
+    prepareThreads: config.runWorkers,
+    timeZone: config.timeZone,
+    now,
+  });
+}
+
+export function describeDbError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'nothing is listening at that host and port (is PostgreSQL running?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name cannot be resolved';
+    case 'ETIMEDOUT':
+      return 'the connection timed out (host unreachable or firewalled)';
+    case '28P01':
+    case '28000':
+      return `authentication failed (${e.message})`;
+    case '3D000':
+      return `${e.message}: create it first (CREATE DATABASE ...)`;
+    default:
+      return e.message ?? String(err);
+  }
+}
