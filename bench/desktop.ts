@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiClient } from '../desktop/main/api-client';
+import { ArchiveClient } from '../shared/archive-client';
 import { Exporter } from '../desktop/main/exporter';
 import { PdfPool } from '../desktop/main/pdf-pool';
 import { benchBill } from './bills';
@@ -52,7 +52,7 @@ async function main() {
     const cpu0 = process.cpuUsage();
     const s0 = server.cpuSeconds();
     const t0 = performance.now();
-    const r = await exporter.bulkPdf(new ApiClient(server.url, ADMIN_TOKEN), { year: '2026', month: '10' }, { folder });
+    const r = await exporter.bulkPdf(new ArchiveClient(server.url, ADMIN_TOKEN), { year: '2026', month: '10' }, { folder });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     if (r.state !== 'done') throw new Error(`export ${label}: ${r.state}: ${r.error}`);

@@ -6,12 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import type { SearchResult, SnapshotDetail } from '../../shared/api';
 import type { BulkExportProgress, BulkExportResult, ExportResult, SearchParams } from '../../shared/bridge';
 import { BridgeError } from '../../shared/bridge';
 import { billFileName, safeFileName, UniqueNames } from '../../shared/files';
 import { renderBillPdf } from '../../server/pdf/bill-pdf';
-import type { ApiClient } from './api-client';
+import type { ArchiveClient } from '../../shared/archive-client';
 import { periodText } from '../../shared/period';
 
 /** The part of Electron's dialog we use (a fake in tests). */
@@ -35,8 +34,8 @@ export class Exporter {
 
   constructor(private readonly deps: ExporterDeps) {}
 
-  async pdf(api: ApiClient, invoice: string): Promise<ExportResult> {
-    const bill = await api.json<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`);
+  async pdf(api: ArchiveClient, invoice: string): Promise<ExportResult> {
+    const bill = await api.snapshot(invoice);
     const name = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
     const target = await this.deps.dialog.showSaveDialog({ title: `Export ${invoice} as PDF`, defaultPath: path.join(this.deps.downloadsDir, name), filters: [{ name: 'PDF', extensions: ['pdf'] }] });
     if (target.canceled || !target.filePath) return { file: null, bytes: 0 };
@@ -45,14 +44,14 @@ export class Exporter {
     return { file: target.filePath, bytes: data.length };
   }
 
-  async csv(api: ApiClient, invoice: string): Promise<ExportResult> {
-    const { data, fileName } = await api.bytes(`/api/snapshot/${encodeURIComponent(invoice)}/csv`);
+  async csv(api: ArchiveClient, invoice: string): Promise<ExportResult> {
+    const { data, fileName } = await api.file(invoice, 'csv');
     // The server suggests the name: only a plain base name of it is used, always ending .csv.
     let name = safeFileName(fileName ?? '') || safeFileName(`${invoice}.csv`) || 'invoice.csv';
     if (!/\.csv$/i.test(name)) name += '.csv';
     const target = await this.deps.dialog.showSaveDialog({ title: `Export ${invoice} as CSV`, defaultPath: path.join(this.deps.downloadsDir, name), filters: [{ name: 'CSV', extensions: ['csv'] }] });
     if (target.canceled || !target.filePath) return { file: null, bytes: 0 };
-    await writeAtomically(target.filePath, data);
+    await writeAtomically(target.filePath, Buffer.from(data));
     return { file: target.filePath, bytes: data.length };
   }
 
@@ -60,7 +59,7 @@ export class Exporter {
     this.running.get(exportId)?.abort();
   }
 
-  async bulkPdf(api: ApiClient, params: SearchParams, opts: { folder?: string } = {}): Promise<BulkExportResult> {
+  async bulkPdf(api: ArchiveClient, params: SearchParams, opts: { folder?: string } = {}): Promise<BulkExportResult> {
     const exportId = `export-${++this.counter}-${Date.now()}`;
     let folder = opts.folder;
     if (!folder) {
@@ -83,13 +82,7 @@ export class Exporter {
     };
     try {
       // Every invoice of the search, in its order (pages of 1,000).
-      const invoices: string[] = [];
-      for (let offset = 0; ; offset += 1000) {
-        const page = await api.json<SearchResult>(`/api/snapshots/search?${new URLSearchParams({ ...params, limit: '1000', offset: String(offset) })}`, { signal: abort.signal });
-        total = page.total;
-        invoices.push(...page.results.map((r) => r.invoice_number));
-        if (page.results.length < 1000 || invoices.length >= page.total) break;
-      }
+      const invoices = (await api.allResults(params, abort.signal, (_done, all) => (total = all))).map((r) => r.invoice_number);
       total = invoices.length;
       report('running', null);
       await fs.mkdir(folder, { recursive: true });
@@ -101,7 +94,7 @@ export class Exporter {
       const worker = async () => {
         while (next < invoices.length && !abort.signal.aborted) {
           const invoice = invoices[next++];
-          const bill = await api.json<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`, { signal: abort.signal });
+          const bill = await api.snapshot(invoice, abort.signal);
           const data = await (this.deps.renderPdf ?? renderBillPdf)(bill);
           const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf'), bill.invoice_number);
           await writeAtomically(path.join(folder!, name), data);

@@ -4,22 +4,9 @@
  * an envelope that keeps the error's code. No Electron import here: the window, the
  * keyring and the dialogs come in as dependencies, so tests drive it with fakes.
  */
-import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../shared/api';
-import {
-  BridgeError,
-  CHANNELS,
-  type BridgeErrorShape,
-  type Channel,
-  type ConnectionReport,
-  type ConnectionStatus,
-  type Envelope,
-  type JobsPage,
-  type JobWithItems,
-  type SavedServer,
-} from '../../shared/bridge';
-import { ADMIN_PROBE, checkConnection, queryString } from '../../shared/connection';
-import type { Job, RunEvent, SchedulerConfig } from '../../shared/runs';
-import { ApiClient, readEvents, type FetchLike } from './api-client';
+import { BridgeError, CHANNELS, type BridgeErrorShape, type Channel, type ConnectionReport, type ConnectionStatus, type Envelope, type SavedServer } from '../../shared/bridge';
+import { checkConnection } from '../../shared/connection';
+import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
 import type { ServerStore } from './servers';
 
@@ -45,7 +32,7 @@ export interface MainApi {
 }
 
 export function createMainApi(deps: MainDeps): MainApi {
-  let current: { server: SavedServer; api: ApiClient } | undefined;
+  let current: { server: SavedServer; api: ArchiveClient } | undefined;
   let status: ConnectionStatus = { server: null, online: false, message: null, checkedAt: null };
   const watches = new Map<string, AbortController>();
   const exporter = new Exporter({
@@ -56,7 +43,7 @@ export function createMainApi(deps: MainDeps): MainApi {
     renderPdf: deps.renderPdf,
   });
 
-  const api = (): ApiClient => {
+  const api = (): ArchiveClient => {
     if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
     return current.api;
   };
@@ -67,18 +54,12 @@ export function createMainApi(deps: MainDeps): MainApi {
   };
 
   function test(url: string, token: string | undefined): Promise<ConnectionReport> {
-    const client = new ApiClient(url, token, deps.fetchImpl, 10_000);
+    const client = new ArchiveClient(url, token, { fetch: deps.fetchImpl, timeoutMs: 10_000 });
     return checkConnection(
       url,
       Boolean(token),
-      async () => {
-        const res = await client.request('/health', { auth: false }).catch((err: BridgeError) => {
-          if (err.status === 503) return null; // reachable, degraded
-          throw err;
-        });
-        return res ? ((await res.json()) as Awaited<ReturnType<Parameters<typeof checkConnection>[2]>>) : null;
-      },
-      () => client.json(ADMIN_PROBE),
+      () => client.health(),
+      () => client.adminProbe(),
     );
   }
 
@@ -106,7 +87,7 @@ export function createMainApi(deps: MainDeps): MainApi {
       const token = deps.store.token(id);
       const report = await test(server.url, token);
       if (report.auth === 'ok') {
-        current = { server, api: new ApiClient(server.url, token, deps.fetchImpl) };
+        current = { server, api: new ArchiveClient(server.url, token, { fetch: deps.fetchImpl }) };
         setStatus({ server, online: true, message: null, checkedAt: new Date().toISOString() });
       }
       return report;
@@ -118,19 +99,16 @@ export function createMainApi(deps: MainDeps): MainApi {
       setStatus({ server: null, online: false, message: null, checkedAt: null });
     },
     'servers:status': async () => status,
-    'snapshots:search': async (params: never) => api().json<SearchResult>(`/api/snapshots/search?${new URLSearchParams(params as Record<string, string>)}`),
-    'snapshots:get': async (invoice: never) => api().json<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`),
-    'snapshots:company': async (account: never, page: never) => {
-      const p = page as { limit: number; offset: number };
-      return api().json<CompanyHistory>(`/api/snapshots/company/${encodeURIComponent(account)}?limit=${p.limit}&offset=${p.offset}`);
-    },
-    'snapshots:stats': async () => api().json<Stats>('/api/stats'),
+    'snapshots:search': async (params: never) => api().search(params),
+    'snapshots:get': async (invoice: never) => api().snapshot(invoice),
+    'snapshots:company': async (account: never, page: never) => api().company(account, page),
+    'snapshots:stats': async () => api().stats(),
     'exports:pdf': async (invoice: never) => exporter.pdf(api(), invoice),
     'exports:csv': async (invoice: never) => exporter.csv(api(), invoice),
     'exports:bulkPdf': async (params: never) => exporter.bulkPdf(api(), params),
     'exports:cancel': async (id: never) => exporter.cancel(id),
-    'jobs:list': async (filter: never) => api().json<JobsPage>(`/api/scheduler/jobs?${queryString(filter as object)}`),
-    'jobs:get': async (id: never, filter: never) => api().json<JobWithItems>(`/api/scheduler/jobs/${id}?${queryString(filter as object)}`),
+    'jobs:list': async (filter: never) => api().jobs(filter),
+    'jobs:get': async (id: never, filter: never) => api().job(id, filter),
     'jobs:watch': async (id: never) => {
       const jobId = id as string;
       watches.get(jobId)?.abort();
@@ -140,8 +118,7 @@ export function createMainApi(deps: MainDeps): MainApi {
       // Follows the stream in the background; the renderer gets `jobs:event` messages.
       void (async () => {
         try {
-          const res = await client.request(`/api/runs/${jobId}/events`, { signal: abort.signal });
-          await readEvents(res, (_type, data) => deps.send('jobs:event', { jobId, event: data as RunEvent }));
+          await client.events(jobId, (event) => deps.send('jobs:event', { jobId, event }), abort.signal);
         } catch (err) {
           if (!abort.signal.aborted) deps.send('jobs:event', { jobId, error: (err as Error).message });
         } finally {
@@ -153,11 +130,11 @@ export function createMainApi(deps: MainDeps): MainApi {
       watches.get(id)?.abort();
       watches.delete(id);
     },
-    'runs:start': async (req: never) => api().json<{ job_id: string; status: string }>('/api/runs', { method: 'POST', json: req }),
-    'runs:cancel': async (id: never) => api().json<Job>(`/api/runs/${id}/cancel`, { method: 'POST' }),
-    'runs:resume': async (id: never) => api().json<{ job_id: string; status: string }>(`/api/runs/${id}/resume`, { method: 'POST' }),
-    'schedule:get': async () => api().json<SchedulerConfig>('/api/scheduler/config'),
-    'schedule:update': async (patch: never) => api().json<SchedulerConfig>('/api/scheduler/config', { method: 'POST', json: patch }),
+    'runs:start': async (req: never) => api().startRun(req),
+    'runs:cancel': async (id: never) => api().cancelRun(id),
+    'runs:resume': async (id: never) => api().resumeRun(id),
+    'schedule:get': async () => api().schedule(),
+    'schedule:update': async (patch: never) => api().updateSchedule(patch),
   };
 
   return {
@@ -165,7 +142,7 @@ export function createMainApi(deps: MainDeps): MainApi {
     async ping() {
       if (!current) return status;
       try {
-        await current.api.request('/health', { auth: false });
+        await current.api.request('/health', { auth: false, timeoutMs: 10_000 });
         setStatus({ server: current.server, online: true, message: null, checkedAt: new Date().toISOString() });
       } catch (err) {
         setStatus({ server: current.server, online: false, message: (err as Error).message, checkedAt: new Date().toISOString() });

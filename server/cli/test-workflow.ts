@@ -7,7 +7,9 @@
  */
 import type { Config } from '../config';
 import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
-import type { Job, JobItem, SchedulerConfig } from '../../shared/runs';
+import { ArchiveClient } from '../../shared/archive-client';
+import { BridgeError } from '../../shared/bridge-error';
+import type { Job, JobItem } from '../../shared/runs';
 import { periodState } from '../../shared/schedule';
 import { invoiceNumberFor, periodText } from '../../shared/period';
 
@@ -46,32 +48,22 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       throw new StepFailed();
     }
   };
-  const api = async <T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> => {
-    const headers: Record<string, string> = { Authorization: `Bearer ${adminToken}` };
-    if (init.json !== undefined) headers['Content-Type'] = 'application/json';
-    let res: Response;
+  const client = new ArchiveClient(base, adminToken, { timeoutMs: 30_000 });
+  /** A call through the API client, its failure in the words of a deployment check. */
+  const api = async <T>(what: string, fn: (c: ArchiveClient) => Promise<T>): Promise<T> => {
     try {
-      res = await fetch(base + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : undefined, signal: AbortSignal.timeout(30_000) });
+      return await fn(client);
     } catch (err) {
-      throw new Error(`cannot reach Archive at ${base} (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is archive.service running?`, { cause: err });
+      if (err instanceof BridgeError && err.code === 'unreachable') throw new Error(`${err.message}; is archive.service running?`, { cause: err });
+      if (err instanceof BridgeError) throw new Error(`Archive answered ${err.status} to ${what}: ${err.message}`, { cause: err });
+      throw err;
     }
-    const text = await res.text();
-    if (!res.ok) {
-      let message = text.slice(0, 300);
-      try {
-        message = (JSON.parse(text) as { error: string }).error ?? message;
-      } catch {
-        /* not JSON */
-      }
-      throw new Error(`Archive answered ${res.status} to ${init.method ?? 'GET'} ${path}: ${message}`);
-    }
-    return (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T;
   };
   const runAndWait = async (dryRun: boolean): Promise<{ job: Job; item: JobItem }> => {
-    const { job_id } = await api<{ job_id: string }>('/api/runs', { method: 'POST', json: { year: opts.year, month: opts.month, accounts: [opts.account], dry_run: dryRun } });
+    const { job_id } = await api('POST /api/runs', (c) => c.startRun({ year: opts.year, month: opts.month, accounts: [opts.account], dry_run: dryRun }));
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const job = await api<Job & { items: { items: JobItem[] } }>(`/api/scheduler/jobs/${job_id}`);
+      const job = await api(`GET /api/scheduler/jobs/${job_id}`, (c) => c.job(job_id));
       if (!['running', 'pending'].includes(job.status)) {
         const item = job.items.items[0];
         if (!item) throw new Error(`job ${job_id} ended ${job.status} without an outcome: ${job.error ?? ''}`);
@@ -93,7 +85,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       return [body, `${body.status}, database ${body.database ?? 'ok'}, version ${body.version ?? '?'}`];
     });
     await run('Admin token accepted', async () => {
-      const c = await api<SchedulerConfig>('/api/scheduler/config');
+      const c = await api('GET /api/scheduler/config', (c) => c.schedule());
       return [c, 'yes'];
     });
     const peers = peerSettings({ ...config, peerRetries: 1 }, serviceToken);
@@ -117,7 +109,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
     });
     // The one step that writes for good: say so before it happens, and keep the server's rule
     // (only a month that has ended in the schedule's zone) in words here too.
-    const schedule = await api<SchedulerConfig>('/api/scheduler/config');
+    const schedule = await api('GET /api/scheduler/config', (c) => c.schedule());
     const state = periodState(opts.year, opts.month, schedule.effective_timezone, new Date());
     if (state.state !== 'ended') {
       out(
@@ -131,26 +123,26 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       return [item, `${item.outcome}: ${item.invoice_number}, snapshot ${item.snapshot_id}; job ${job.id}`];
     });
     const bill = await run('Read it back', async () => {
-      const b = await api<{ total_amount: string; line_items: unknown[]; content_hash: string; company_name: string }>(`/api/snapshot/${encodeURIComponent(invoice)}`);
+      const b = await api(`GET /api/snapshot/${invoice}`, (c) => c.snapshot(invoice));
       const expected = plan.outcome === 'would_archive' ? plan.total_amount : archived.total_amount;
       if (expected && b.total_amount !== expected) throw new Error(`the archived total ${b.total_amount} differs from the planned ${expected}`);
       return [b, `${b.company_name}, total ${b.total_amount}, ${b.line_items.length} lines, hash ${b.content_hash.slice(0, 12)}…`];
     });
     await run('Its CSV', async () => {
-      const csv = await api<string>(`/api/snapshot/${encodeURIComponent(invoice)}/csv`);
+      const csv = new TextDecoder().decode((await api(`GET /api/snapshot/${invoice}/csv`, (c) => c.file(invoice, 'csv'))).data);
       if (!String(csv).startsWith('InvoiceNo,Customer,InvoiceDate,DueDate')) throw new Error('the CSV does not start with the invoice header');
       const rows = String(csv).split('\r\n').filter(Boolean).length - 1;
       if (rows !== bill.line_items.length) throw new Error(`the CSV has ${rows} rows but the bill ${bill.line_items.length} lines`);
       return [csv, `${rows} rows`];
     });
     await run("The company's history", async () => {
-      const h = await api<{ snapshots?: { invoice_number: string }[]; results?: { invoice_number: string }[]; total?: number }>(`/api/snapshots/company/${encodeURIComponent(opts.account)}`);
-      const list = h.snapshots ?? h.results ?? [];
+      const h = await api(`GET /api/snapshots/company/${opts.account}`, (c) => c.company(opts.account, { limit: 1000, offset: 0 }));
+      const list = h.results;
       if (!list.some((s) => s.invoice_number === invoice)) throw new Error(`${invoice} is not in the company's history`);
       return [h, `${list.length} bill(s) for ${company.name ?? opts.account}`];
     });
     await run('Scheduler configuration', async () => {
-      const c = await api<SchedulerConfig>('/api/scheduler/config');
+      const c = await api('GET /api/scheduler/config', (c) => c.schedule());
       const when = c.enabled ? `next run ${c.next_run_at} (${c.effective_timezone}) for ${c.next_run_period ? periodText(c.next_run_period.year, c.next_run_period.month) : '?'}` : 'disabled';
       return [c, `${when}; last run ${c.last_run_at ?? 'never'}${c.last_run_status ? ` (${c.last_run_status})` : ''}`];
     });

@@ -3,13 +3,10 @@
  * without Electron): it calls the server over HTTP with the token typed in Connect, keeps
  * that token in memory only, and turns file exports into downloads.
  */
-import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from '../../../shared/api';
-import { errorFromResponse } from '../../../shared/bridge-error';
+import { ArchiveClient } from '../../../shared/archive-client';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
-import { ADMIN_PROBE, checkConnection, queryString } from '../../../shared/connection';
-import { billFileName, fileNameOf, UniqueNames } from '../../../shared/files';
-import type { Job, RunEvent, SchedulerConfig } from '../../../shared/runs';
-import { readEvents } from '../../../shared/sse';
+import { checkConnection } from '../../../shared/connection';
+import { billFileName, UniqueNames } from '../../../shared/files';
 import { periodText } from '../../../shared/period';
 
 const KEY = 'archive.servers';
@@ -29,24 +26,17 @@ export function createWebBridge(): ArchiveBridge {
     for (const l of statusListeners) l(s);
   };
 
-  async function request(url: string, token: string | undefined, path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (token) headers.set('Authorization', `Bearer ${token}`);
-    if (init.json !== undefined) headers.set('Content-Type', 'application/json');
-    let res: Response;
-    try {
-      res = await fetch(url.replace(/\/+$/, '') + path, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
-    } catch (err) {
-      if (current) setStatus({ server: current, online: false, message: `Cannot reach ${url}`, checkedAt: new Date().toISOString() });
-      throw new BridgeError('unreachable', `Cannot reach the server at ${url}: ${(err as Error).message}`);
-    }
-    if (current && !status.online) setStatus({ server: current, online: true, message: null, checkedAt: new Date().toISOString() });
-    if (!res.ok) throw await errorFromResponse(res);
-    return res;
-  }
-  const api = async <T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> => {
+  const clientFor = (url: string, token: string | undefined) =>
+    new ArchiveClient(url, token, {
+      onReachable: (reachable, message) => {
+        if (!current || current.url !== url.replace(/\/+$/, '')) return;
+        if (!reachable) setStatus({ server: current, online: false, message: message ?? `Cannot reach ${url}`, checkedAt: new Date().toISOString() });
+        else if (!status.online) setStatus({ server: current, online: true, message: null, checkedAt: new Date().toISOString() });
+      },
+    });
+  const api = (): ArchiveClient => {
     if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
-    return (await (await request(current.url, tokens.get(current.id), path, init)).json()) as T;
+    return clientFor(current.url, tokens.get(current.id));
   };
   const download = (blob: Blob, name: string) => {
     const a = document.createElement('a');
@@ -58,21 +48,27 @@ export function createWebBridge(): ArchiveBridge {
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
 
-  const test = (url: string, token: string | undefined): Promise<ConnectionReport> =>
-    checkConnection(
+  const test = (url: string, token: string | undefined): Promise<ConnectionReport> => {
+    const client = new ArchiveClient(url, token, { timeoutMs: 10_000 });
+    return checkConnection(
       url,
       Boolean(token),
-      async () => {
-        let res: Response;
-        try {
-          res = await fetch(url.replace(/\/+$/, '') + '/health');
-        } catch (err) {
-          throw new BridgeError('unreachable', `Cannot reach the server at ${url}: ${(err as Error).message}`);
-        }
-        return res.status === 503 ? null : await res.json();
-      },
-      () => request(url, token, ADMIN_PROBE),
+      () => client.health(),
+      () => client.adminProbe(),
     );
+  };
+  /** A file of a bill, downloaded under the name the server gives it (made safe), else ours. */
+  const downloadFile = async (
+    client: ArchiveClient,
+    bill: { invoice_number: string; company_name: string | null; company_account_number: string; billing_year: number; billing_month: number },
+    kind: 'csv' | 'pdf',
+    name?: string,
+  ) => {
+    const f = await client.file(bill.invoice_number, kind);
+    const fileName = name ?? (f.fileName || billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, kind));
+    download(new Blob([f.data as BlobPart], { type: f.type }), fileName);
+    return { file: fileName, bytes: f.data.length };
+  };
 
   return {
     servers: {
@@ -92,7 +88,16 @@ export function createWebBridge(): ArchiveBridge {
         tokens.delete(id);
         if (current?.id === id) current = null;
       },
-      test: async ({ url, token, serverId }) => test(url, token ?? (serverId ? tokens.get(serverId) : undefined)),
+      test: async ({ url, token, serverId }) => {
+        if (serverId && !token) {
+          // A saved token goes only to the address it was saved for.
+          const s = saved().find((x) => x.id === serverId);
+          if (!s) throw new BridgeError('not_found', 'This server is not saved (any more)');
+          if (s.url !== url.replace(/\/+$/, '')) throw new BridgeError('invalid_arguments', `The token saved for ${s.name} is only sent to ${s.url}; to test ${url}, enter its token`);
+          return test(s.url, tokens.get(serverId));
+        }
+        return test(url, token);
+      },
       connect: async (id) => {
         const s = saved().find((x) => x.id === id);
         if (!s) throw new BridgeError('not_found', 'This server is not saved (any more)');
@@ -115,49 +120,39 @@ export function createWebBridge(): ArchiveBridge {
       },
     },
     snapshots: {
-      search: (params) => api<SearchResult>(`/api/snapshots/search?${new URLSearchParams(params as Record<string, string>)}`),
-      get: (invoice) => api<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`),
-      company: (account, page) => api<CompanyHistory>(`/api/snapshots/company/${encodeURIComponent(account)}?limit=${page.limit}&offset=${page.offset}`),
-      stats: () => api<Stats>('/api/stats'),
+      search: (params) => api().search(params),
+      get: (invoice) => api().snapshot(invoice),
+      company: (account, page) => api().company(account, page),
+      stats: () => api().stats(),
     },
     exports: {
-      pdf: async (invoice) => {
-        const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(invoice)}/pdf`);
-        const blob = await res.blob();
-        const name = fileNameOf(res.headers.get('content-disposition')) ?? `${invoice}.pdf`;
-        download(blob, name);
-        return { file: name, bytes: blob.size };
-      },
-      csv: async (invoice) => {
-        const bill = await api<SnapshotDetail>(`/api/snapshot/${encodeURIComponent(invoice)}`);
-        const name = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'csv');
-        const blob = new Blob([bill.invoice_csv], { type: 'text/csv' });
-        download(blob, name);
-        return { file: name, bytes: blob.size };
-      },
+      // One strategy for both files and the bulk export: the server's bytes, the server's name.
+      pdf: async (invoice) => downloadFile(api(), await api().snapshot(invoice), 'pdf'),
+      csv: async (invoice) => downloadFile(api(), await api().snapshot(invoice), 'csv'),
       bulkPdf: async (params) => {
         const exportId = `web-${Date.now()}`;
-        const page = await api<SearchResult>(`/api/snapshots/search?${new URLSearchParams({ ...(params as Record<string, string>), limit: '1000', offset: '0' })}`);
+        const client = api();
+        // Every bill of the search, in pages of 1,000, as the desktop's exporter does.
+        const bills = await client.allResults(params);
         const rows: string[] = ['file,invoice_number,company,period,total_amount,content_hash'];
         let done = 0;
-        const emit = (state: BulkExportProgress['state'], file: string | null) => progressListeners.forEach((l) => l({ exportId, done, total: page.results.length, file, state }));
+        const emit = (state: BulkExportProgress['state'], file: string | null) => progressListeners.forEach((l) => l({ exportId, done, total: bills.length, file, state }));
         const names = new UniqueNames();
-        names.take('manifest.csv');
-        for (const r of page.results) {
+        const manifest = names.take('manifest.csv');
+        for (const r of bills) {
           if (cancelled.has(exportId)) {
             emit('cancelled', null);
             return { exportId, folder: 'Downloads', files: done, manifest: null, state: 'cancelled' };
           }
-          const res = await request(current!.url, tokens.get(current!.id), `/api/snapshot/${encodeURIComponent(r.invoice_number)}/pdf`);
           const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
-          download(await res.blob(), name);
+          await downloadFile(client, r, 'pdf', name);
           rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, periodText(r.billing_year, r.billing_month), r.total_amount, r.content_hash].join(','));
           done++;
           emit('running', name);
         }
-        download(new Blob([rows.join('\r\n') + '\r\n'], { type: 'text/csv' }), 'manifest.csv');
+        download(new Blob([rows.join('\r\n') + '\r\n'], { type: 'text/csv' }), manifest);
         emit('done', null);
-        return { exportId, folder: 'Downloads', files: done, manifest: 'manifest.csv', state: 'done' };
+        return { exportId, folder: 'Downloads', files: done, manifest, state: 'done' };
       },
       cancel: async (id) => void cancelled.add(id),
       onProgress: (l) => {
@@ -166,14 +161,13 @@ export function createWebBridge(): ArchiveBridge {
       },
     },
     jobs: {
-      list: (f) => api(`/api/scheduler/jobs?${queryString(f)}`),
-      get: (id, f) => api(`/api/scheduler/jobs/${id}?${queryString(f)}`),
+      list: (f) => api().jobs(f),
+      get: (id, f) => api().job(id, f),
       watch: (id, listener) => {
         const abort = new AbortController();
         void (async () => {
           try {
-            const res = await request(current!.url, tokens.get(current!.id), `/api/runs/${id}/events`, { signal: abort.signal });
-            await readEvents(res, (_t, data) => listener(data as RunEvent));
+            await api().events(id, listener, abort.signal);
           } catch {
             /* ended or cancelled */
           }
@@ -182,13 +176,13 @@ export function createWebBridge(): ArchiveBridge {
       },
     },
     runs: {
-      start: (req) => api('/api/runs', { method: 'POST', json: req }),
-      cancel: (id) => api<Job>(`/api/runs/${id}/cancel`, { method: 'POST' }),
-      resume: (id) => api(`/api/runs/${id}/resume`, { method: 'POST' }),
+      start: (req) => api().startRun(req),
+      cancel: (id) => api().cancelRun(id),
+      resume: (id) => api().resumeRun(id),
     },
     schedule: {
-      get: () => api<SchedulerConfig>('/api/scheduler/config'),
-      update: (patch) => api<SchedulerConfig>('/api/scheduler/config', { method: 'POST', json: patch }),
+      get: () => api().schedule(),
+      update: (patch) => api().updateSchedule(patch),
     },
   };
 }

@@ -1,0 +1,182 @@
+/**
+ * The one typed client of Archive's REST API, typed by the shared schemas: the desktop's main
+ * process, the web bridge, `archive test-workflow` and the tests call the server through it.
+ * Every failure is a BridgeError: the server's own message and code for an API error,
+ * `unreachable` (with the reason) when nothing answers, `cancelled` when the caller stopped.
+ * Browser-safe: fetch, no Node imports.
+ */
+import type { CompanyHistory, SearchResult, SnapshotDetail, SnapshotSummary, Stats } from './api';
+import type { JobsPage, JobWithItems, SearchParams } from './bridge';
+import { BridgeError, errorFromResponse } from './bridge-error';
+import { ADMIN_PROBE, queryString } from './connection';
+import { fileNameOf } from './files';
+import type { Job, RunEvent, RunRequest, SchedulerConfig, SchedulerConfigUpdate } from './runs';
+import { readEvents } from './sse';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  fetch?: FetchLike;
+  /** Per request; 0 waits as long as the server takes (event streams). */
+  timeoutMs?: number;
+  /** Told after each call whether the server answered (for "connection lost" banners). */
+  onReachable?: (reachable: boolean, message: string | null) => void;
+}
+
+type Init = RequestInit & { json?: unknown; signal?: AbortSignal; auth?: boolean; timeoutMs?: number };
+
+/** `GET /health`'s answer (also when it is 503, degraded). */
+export interface Health {
+  status?: string;
+  service?: string;
+  database?: string;
+  version?: string;
+}
+
+/** A bill's file as the server serves it, with the name it suggests (already made safe). */
+export interface BillFile {
+  data: Uint8Array;
+  fileName: string | null;
+  type: string;
+}
+
+/** Bills fetched per page when a caller wants every bill of a search. */
+export const PAGE = 1000;
+
+export class ArchiveClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly timeoutMs: number;
+
+  constructor(
+    baseUrl: string,
+    private readonly token: string | undefined,
+    private readonly opts: ClientOptions = {},
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** One call; resolves only with a 2xx answer. */
+  async request(path: string, init: Init = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (init.auth !== false && this.token) headers.set('Authorization', `Bearer ${this.token}`);
+    if (init.json !== undefined) headers.set('Content-Type', 'application/json');
+    const ms = init.timeoutMs ?? this.timeoutMs;
+    const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
+    const signals = [init.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.baseUrl + path, {
+        ...init,
+        headers,
+        body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+        signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+      });
+    } catch (err) {
+      if (init.signal?.aborted) throw new BridgeError('cancelled', 'Cancelled');
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = timeout?.aborted
+        ? `no answer within ${ms / 1000} s`
+        : cause?.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : cause?.code === 'ENOTFOUND'
+            ? 'unknown host'
+            : (cause?.message ?? (err as Error).message);
+      const message = `Cannot reach the server at ${this.baseUrl}: ${why}`;
+      this.opts.onReachable?.(false, message);
+      throw new BridgeError('unreachable', message);
+    }
+    this.opts.onReachable?.(true, null);
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  }
+
+  async json<T>(path: string, init: Init = {}): Promise<T> {
+    return (await (await this.request(path, init)).json()) as T;
+  }
+
+  /** `/health` without a token: its answer, or null when the server says it is degraded (503). */
+  async health(): Promise<Health | null> {
+    try {
+      return await this.json<Health>('/health', { auth: false, timeoutMs: Math.min(this.timeoutMs, 10_000) });
+    } catch (err) {
+      if (err instanceof BridgeError && err.status === 503) return null;
+      throw err;
+    }
+  }
+
+  /** Proves the token is the admin token (401/403 otherwise). */
+  adminProbe(): Promise<unknown> {
+    return this.json(ADMIN_PROBE);
+  }
+
+  search(params: SearchParams, signal?: AbortSignal): Promise<SearchResult> {
+    return this.json(`/api/snapshots/search?${new URLSearchParams(params as Record<string, string>)}`, { signal });
+  }
+
+  /** Every bill of a search, in its order, fetched in pages of 1,000 (`onPage` after each). */
+  async allResults(params: SearchParams, signal?: AbortSignal, onPage?: (done: number, total: number) => void): Promise<SnapshotSummary[]> {
+    const { limit: _limit, offset: _offset, ...filters } = params;
+    const out: SnapshotSummary[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.search({ ...filters, limit: String(PAGE), offset: String(offset) }, signal);
+      out.push(...page.results);
+      onPage?.(out.length, page.total);
+      if (page.results.length < PAGE || out.length >= page.total) return out;
+    }
+  }
+
+  snapshot(invoice: string, signal?: AbortSignal): Promise<SnapshotDetail> {
+    return this.json(`/api/snapshot/${encodeURIComponent(invoice)}`, { signal });
+  }
+
+  /** The bill's CSV (Ledger's own bytes) or PDF, with the file name the server suggests. */
+  async file(invoice: string, kind: 'csv' | 'pdf', signal?: AbortSignal): Promise<BillFile> {
+    const res = await this.request(`/api/snapshot/${encodeURIComponent(invoice)}/${kind}`, { signal });
+    return { data: new Uint8Array(await res.arrayBuffer()), fileName: fileNameOf(res.headers.get('content-disposition')), type: res.headers.get('content-type') ?? '' };
+  }
+
+  company(account: string, page: { limit: number; offset: number }): Promise<CompanyHistory> {
+    return this.json(`/api/snapshots/company/${encodeURIComponent(account)}?limit=${page.limit}&offset=${page.offset}`);
+  }
+
+  stats(): Promise<Stats> {
+    return this.json('/api/stats');
+  }
+
+  jobs(filter: object = {}): Promise<JobsPage> {
+    return this.json(`/api/scheduler/jobs?${queryString(filter)}`);
+  }
+
+  job(id: string, filter: object = {}): Promise<JobWithItems> {
+    return this.json(`/api/scheduler/jobs/${encodeURIComponent(id)}?${queryString(filter)}`);
+  }
+
+  startRun(req: Partial<RunRequest> & Pick<RunRequest, 'year' | 'month' | 'dry_run'>): Promise<{ job_id: string; status: string; dry_run: boolean; events: string }> {
+    return this.json('/api/runs', { method: 'POST', json: req });
+  }
+
+  cancelRun(id: string): Promise<Job> {
+    return this.json(`/api/runs/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+  }
+
+  resumeRun(id: string): Promise<{ job_id: string; status: string; events: string }> {
+    return this.json(`/api/runs/${encodeURIComponent(id)}/resume`, { method: 'POST' });
+  }
+
+  /** Follows a job's event stream until its `end` (or the signal). */
+  async events(id: string, onEvent: (event: RunEvent) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.request(`/api/runs/${encodeURIComponent(id)}/events`, { signal, timeoutMs: 0 });
+    await readEvents(res, (_type, data) => onEvent(data as RunEvent));
+  }
+
+  schedule(): Promise<SchedulerConfig> {
+    return this.json('/api/scheduler/config');
+  }
+
+  updateSchedule(patch: SchedulerConfigUpdate): Promise<SchedulerConfig> {
+    return this.json('/api/scheduler/config', { method: 'POST', json: patch });
+  }
+}
