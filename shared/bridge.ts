@@ -10,7 +10,6 @@ import { z } from 'zod';
 import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
 import type { Job, JobItem, RunEvent, SchedulerConfig } from './runs';
 import { RunRequest as RunRequestSchema, SchedulerConfigUpdate as SchedulerConfigUpdateSchema } from './runs';
-import type { RunRequest, SchedulerConfigUpdate } from './runs';
 
 export const SEARCH_KEYS = [
   'account_number',
@@ -57,39 +56,67 @@ const JobsFilter = z.strictObject({
 });
 const ItemsFilter = z.strictObject({ outcome: z.string().optional(), page: z.number().int().min(1).optional(), per_page: z.number().int().min(1).max(1000).optional() });
 
-/** Every channel, its arguments, in order. */
+/** A result type carried by the table for the type checker only (no value at run time). */
+const returns = <T>() => undefined as unknown as T;
+
+/**
+ * Every channel: its arguments in order (a zod tuple: the main process validates each call
+ * with it) and its result type. ArchiveBridge, the preload, the main process's handlers and
+ * the web bridge are all typed from this one table, so a channel cannot be wired to the wrong
+ * call without the type check failing.
+ */
 export const CHANNELS = {
-  'servers:list': z.tuple([]),
-  'servers:save': z.tuple([ServerInput]),
-  'servers:remove': z.tuple([id]),
-  'servers:test': z.tuple([z.strictObject({ url: ServerInput.shape.url, token: z.string().max(500).optional(), serverId: id.optional() })]),
-  'servers:connect': z.tuple([id]),
-  'servers:current': z.tuple([]),
-  'servers:disconnect': z.tuple([]),
-  'servers:status': z.tuple([]),
-  'snapshots:search': z.tuple([SearchParamsSchema]),
-  'snapshots:get': z.tuple([invoice]),
-  'snapshots:company': z.tuple([account, z.strictObject({ limit: z.number().int().min(1).max(1000), offset: z.number().int().min(0) })]),
-  'snapshots:stats': z.tuple([]),
-  'exports:pdf': z.tuple([invoice]),
-  'exports:csv': z.tuple([invoice]),
-  'exports:bulkPdf': z.tuple([SearchParamsSchema]),
-  'exports:cancel': z.tuple([id]),
-  'jobs:list': z.tuple([JobsFilter]),
-  'jobs:get': z.tuple([jobId, ItemsFilter]),
-  'jobs:watch': z.tuple([jobId]),
-  'jobs:unwatch': z.tuple([jobId]),
-  'runs:start': z.tuple([RunRequestSchema]),
-  'runs:cancel': z.tuple([jobId]),
-  'runs:resume': z.tuple([jobId]),
-  'schedule:get': z.tuple([]),
-  'schedule:update': z.tuple([SchedulerConfigUpdateSchema]),
+  'servers:list': { args: z.tuple([]), result: returns<SavedServer[]>() },
+  'servers:save': { args: z.tuple([ServerInput]), result: returns<SavedServer>() },
+  'servers:remove': { args: z.tuple([id]), result: returns<void>() },
+  'servers:test': { args: z.tuple([z.strictObject({ url: ServerInput.shape.url, token: z.string().max(500).optional(), serverId: id.optional() })]), result: returns<ConnectionReport>() },
+  'servers:connect': { args: z.tuple([id]), result: returns<ConnectionReport>() },
+  'servers:current': { args: z.tuple([]), result: returns<SavedServer | null>() },
+  'servers:disconnect': { args: z.tuple([]), result: returns<void>() },
+  'servers:status': { args: z.tuple([]), result: returns<ConnectionStatus>() },
+  'snapshots:search': { args: z.tuple([SearchParamsSchema]), result: returns<SearchResult>() },
+  'snapshots:get': { args: z.tuple([invoice]), result: returns<SnapshotDetail>() },
+  'snapshots:company': { args: z.tuple([account, z.strictObject({ limit: z.number().int().min(1).max(1000), offset: z.number().int().min(0) })]), result: returns<CompanyHistory>() },
+  'snapshots:stats': { args: z.tuple([]), result: returns<Stats>() },
+  'exports:pdf': { args: z.tuple([invoice]), result: returns<ExportResult>() },
+  'exports:csv': { args: z.tuple([invoice]), result: returns<ExportResult>() },
+  'exports:bulkPdf': { args: z.tuple([SearchParamsSchema]), result: returns<BulkExportResult>() },
+  'exports:cancel': { args: z.tuple([id]), result: returns<void>() },
+  'jobs:list': { args: z.tuple([JobsFilter]), result: returns<JobsPage>() },
+  'jobs:get': { args: z.tuple([jobId, ItemsFilter]), result: returns<JobWithItems>() },
+  'jobs:watch': { args: z.tuple([jobId]), result: returns<void>() },
+  'jobs:unwatch': { args: z.tuple([jobId]), result: returns<void>() },
+  'runs:start': { args: z.tuple([RunRequestSchema]), result: returns<RunStarted>() },
+  'runs:cancel': { args: z.tuple([jobId]), result: returns<Job>() },
+  'runs:resume': { args: z.tuple([jobId]), result: returns<RunStarted>() },
+  'schedule:get': { args: z.tuple([]), result: returns<SchedulerConfig>() },
+  'schedule:update': { args: z.tuple([SchedulerConfigUpdateSchema]), result: returns<SchedulerConfig>() },
 } as const;
 export type Channel = keyof typeof CHANNELS;
+/** A channel's arguments as the caller passes them, and as the handler receives them (validated). */
+export type ChannelArgs<C extends Channel> = z.input<(typeof CHANNELS)[C]['args']>;
+export type HandlerArgs<C extends Channel> = z.output<(typeof CHANNELS)[C]['args']>;
+export type ChannelResult<C extends Channel> = (typeof CHANNELS)[C]['result'];
+/** The bridge method of a channel. */
+export type Call<C extends Channel> = (...args: ChannelArgs<C>) => Promise<ChannelResult<C>>;
+/** The main process's handler of a channel. */
+export type Handler<C extends Channel> = (...args: HandlerArgs<C>) => Promise<ChannelResult<C>>;
+export type Handlers = { [C in Channel]: Handler<C> };
 
-/** Events the main process sends to the renderer. */
-export const EVENTS = ['exports:progress', 'jobs:event', 'servers:status'] as const;
-export type EventChannel = (typeof EVENTS)[number];
+/** A run just started or taken up again. */
+export interface RunStarted {
+  job_id: string;
+  status: string;
+}
+
+/** Events the main process sends to the renderer, with their payloads. */
+export const EVENTS = {
+  'exports:progress': returns<BulkExportProgress>(),
+  'jobs:event': returns<{ jobId: string; event?: RunEvent; error?: string }>(),
+  'servers:status': returns<ConnectionStatus>(),
+} as const;
+export type EventChannel = keyof typeof EVENTS;
+export type EventPayload<E extends EventChannel> = (typeof EVENTS)[E];
 
 export interface SavedServer {
   id: string;
@@ -154,45 +181,46 @@ export type { BridgeErrorShape } from './bridge-error';
 import type { BridgeErrorShape } from './bridge-error';
 import { ACCOUNT_NUMBER } from './period';
 
+/** `window.archive`: every call typed from CHANNELS, plus the event subscriptions. */
 export interface ArchiveBridge {
   servers: {
-    list(): Promise<SavedServer[]>;
-    save(input: ServerInput): Promise<SavedServer>;
-    remove(id: string): Promise<void>;
-    test(input: { url: string; token?: string; serverId?: string }): Promise<ConnectionReport>;
-    connect(id: string): Promise<ConnectionReport>;
-    current(): Promise<SavedServer | null>;
-    disconnect(): Promise<void>;
-    status(): Promise<ConnectionStatus>;
-    onStatus(listener: (s: ConnectionStatus) => void): () => void;
+    list: Call<'servers:list'>;
+    save: Call<'servers:save'>;
+    remove: Call<'servers:remove'>;
+    test: Call<'servers:test'>;
+    connect: Call<'servers:connect'>;
+    current: Call<'servers:current'>;
+    disconnect: Call<'servers:disconnect'>;
+    status: Call<'servers:status'>;
+    onStatus(listener: (s: EventPayload<'servers:status'>) => void): () => void;
   };
   snapshots: {
-    search(params: SearchParams): Promise<SearchResult>;
-    get(invoice: string): Promise<SnapshotDetail>;
-    company(account: string, page: { limit: number; offset: number }): Promise<CompanyHistory>;
-    stats(): Promise<Stats>;
+    search: Call<'snapshots:search'>;
+    get: Call<'snapshots:get'>;
+    company: Call<'snapshots:company'>;
+    stats: Call<'snapshots:stats'>;
   };
   exports: {
-    pdf(invoice: string): Promise<ExportResult>;
-    csv(invoice: string): Promise<ExportResult>;
-    bulkPdf(params: SearchParams): Promise<BulkExportResult>;
-    cancel(exportId: string): Promise<void>;
-    onProgress(listener: (p: BulkExportProgress) => void): () => void;
+    pdf: Call<'exports:pdf'>;
+    csv: Call<'exports:csv'>;
+    bulkPdf: Call<'exports:bulkPdf'>;
+    cancel: Call<'exports:cancel'>;
+    onProgress(listener: (p: EventPayload<'exports:progress'>) => void): () => void;
   };
   jobs: {
-    list(filter: z.infer<typeof JobsFilter>): Promise<JobsPage>;
-    get(id: string, filter: z.infer<typeof ItemsFilter>): Promise<JobWithItems>;
-    /** Live events of one run until it ends. */
+    list: Call<'jobs:list'>;
+    get: Call<'jobs:get'>;
+    /** Live events of one run until it ends (jobs:watch, jobs:unwatch and the jobs:event events). */
     watch(id: string, listener: (e: RunEvent) => void): () => void;
   };
   runs: {
-    start(req: RunRequest): Promise<{ job_id: string; status: string }>;
-    cancel(id: string): Promise<Job>;
-    resume(id: string): Promise<{ job_id: string; status: string }>;
+    start: Call<'runs:start'>;
+    cancel: Call<'runs:cancel'>;
+    resume: Call<'runs:resume'>;
   };
   schedule: {
-    get(): Promise<SchedulerConfig>;
-    update(patch: SchedulerConfigUpdate): Promise<SchedulerConfig>;
+    get: Call<'schedule:get'>;
+    update: Call<'schedule:update'>;
   };
 }
 

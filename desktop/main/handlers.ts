@@ -4,7 +4,19 @@
  * an envelope that keeps the error's code. No Electron import here: the window, the
  * keyring and the dialogs come in as dependencies, so tests drive it with fakes.
  */
-import { BridgeError, CHANNELS, type BridgeErrorShape, type Channel, type ConnectionReport, type ConnectionStatus, type Envelope, type SavedServer } from '../../shared/bridge';
+import {
+  BridgeError,
+  CHANNELS,
+  type BridgeErrorShape,
+  type Channel,
+  type ConnectionReport,
+  type ConnectionStatus,
+  type Envelope,
+  type EventChannel,
+  type EventPayload,
+  type Handlers,
+  type SavedServer,
+} from '../../shared/bridge';
 import { checkConnection } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
@@ -15,14 +27,12 @@ export interface MainDeps {
   dialog: DialogLike;
   downloadsDir: string;
   /** Sends an event to the renderer. */
-  send(channel: 'exports:progress' | 'jobs:event' | 'servers:status', payload: unknown): void;
+  send<E extends EventChannel>(channel: E, payload: EventPayload<E>): void;
   fetchImpl?: FetchLike;
   exportConcurrency?: number;
   /** Renders a bill's PDF (a worker pool in the app; in-process by default). */
   renderPdf?: ExporterDeps['renderPdf'];
 }
-
-type Handlers = { [C in Channel]: (...args: never[]) => Promise<unknown> };
 
 export interface MainApi {
   handlers: Handlers;
@@ -65,13 +75,13 @@ export function createMainApi(deps: MainDeps): MainApi {
 
   const handlers: Handlers = {
     'servers:list': async () => deps.store.list(),
-    'servers:save': async (input: never) => deps.store.save(input),
-    'servers:remove': async (id: never) => {
+    'servers:save': async (input) => deps.store.save(input),
+    'servers:remove': async (id) => {
       if (current?.server.id === id) current = undefined;
       deps.store.remove(id);
     },
-    'servers:test': async (input: never) => {
-      const { url, token, serverId } = input as { url: string; token?: string; serverId?: string };
+    'servers:test': async (input) => {
+      const { url, token, serverId } = input;
       if (serverId && !token) {
         // A saved token goes only to the address it was saved for, never to one typed beside it.
         const saved = deps.store.get(serverId);
@@ -82,7 +92,7 @@ export function createMainApi(deps: MainDeps): MainApi {
       }
       return test(url, token);
     },
-    'servers:connect': async (id: never) => {
+    'servers:connect': async (id) => {
       const server = deps.store.get(id);
       const token = deps.store.token(id);
       const report = await test(server.url, token);
@@ -99,18 +109,18 @@ export function createMainApi(deps: MainDeps): MainApi {
       setStatus({ server: null, online: false, message: null, checkedAt: null });
     },
     'servers:status': async () => status,
-    'snapshots:search': async (params: never) => api().search(params),
-    'snapshots:get': async (invoice: never) => api().snapshot(invoice),
-    'snapshots:company': async (account: never, page: never) => api().company(account, page),
+    'snapshots:search': async (params) => api().search(params),
+    'snapshots:get': async (invoice) => api().snapshot(invoice),
+    'snapshots:company': async (account, page) => api().company(account, page),
     'snapshots:stats': async () => api().stats(),
-    'exports:pdf': async (invoice: never) => exporter.pdf(api(), invoice),
-    'exports:csv': async (invoice: never) => exporter.csv(api(), invoice),
-    'exports:bulkPdf': async (params: never) => exporter.bulkPdf(api(), params),
-    'exports:cancel': async (id: never) => exporter.cancel(id),
-    'jobs:list': async (filter: never) => api().jobs(filter),
-    'jobs:get': async (id: never, filter: never) => api().job(id, filter),
-    'jobs:watch': async (id: never) => {
-      const jobId = id as string;
+    'exports:pdf': async (invoice) => exporter.pdf(api(), invoice),
+    'exports:csv': async (invoice) => exporter.csv(api(), invoice),
+    'exports:bulkPdf': async (params) => exporter.bulkPdf(api(), params),
+    'exports:cancel': async (id) => exporter.cancel(id),
+    'jobs:list': async (filter) => api().jobs(filter),
+    'jobs:get': async (id, filter) => api().job(id, filter),
+    'jobs:watch': async (id) => {
+      const jobId = id;
       watches.get(jobId)?.abort();
       const abort = new AbortController();
       watches.set(jobId, abort);
@@ -126,15 +136,15 @@ export function createMainApi(deps: MainDeps): MainApi {
         }
       })();
     },
-    'jobs:unwatch': async (id: never) => {
+    'jobs:unwatch': async (id) => {
       watches.get(id)?.abort();
       watches.delete(id);
     },
-    'runs:start': async (req: never) => api().startRun(req),
-    'runs:cancel': async (id: never) => api().cancelRun(id),
-    'runs:resume': async (id: never) => api().resumeRun(id),
+    'runs:start': async (req) => api().startRun(req),
+    'runs:cancel': async (id) => api().cancelRun(id),
+    'runs:resume': async (id) => api().resumeRun(id),
     'schedule:get': async () => api().schedule(),
-    'schedule:update': async (patch: never) => api().updateSchedule(patch),
+    'schedule:update': async (patch) => api().updateSchedule(patch),
   };
 
   return {
@@ -158,7 +168,7 @@ export function createMainApi(deps: MainDeps): MainApi {
 /** Validates a call against its channel's schema and wraps the outcome in an envelope. */
 export async function dispatch(handlers: Handlers, channel: string, args: unknown[]): Promise<Envelope<unknown>> {
   if (!(channel in CHANNELS)) return { ok: false, error: { code: 'invalid_arguments', message: `Unknown channel ${channel}` } };
-  const parsed = CHANNELS[channel as Channel].safeParse(args);
+  const parsed = CHANNELS[channel as Channel].args.safeParse(args);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
     return { ok: false, error: { code: 'invalid_arguments', message: `Invalid arguments for ${channel}: ${issues.join('; ')}`, details: { issues } } };

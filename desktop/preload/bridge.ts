@@ -1,7 +1,6 @@
 /** `window.archive` from an IPC transport: every channel of shared/bridge.ts, nothing more. */
-import type { ArchiveBridge, Channel, Envelope, EventChannel } from '../../shared/bridge';
+import type { ArchiveBridge, Call, Channel, ChannelResult, Envelope, EventChannel, EventPayload } from '../../shared/bridge';
 import { BridgeError } from '../../shared/bridge-error';
-import type { RunEvent } from '../../shared/runs';
 
 export interface Transport {
   invoke(channel: Channel, ...args: unknown[]): Promise<Envelope<unknown>>;
@@ -9,13 +8,16 @@ export interface Transport {
 }
 
 export function createBridge(t: Transport): ArchiveBridge {
+  // Each method is the channel's Call type (shared/bridge.ts): a channel wired to the wrong
+  // method does not type-check.
   const call =
-    <T>(channel: Channel) =>
-    async (...args: unknown[]): Promise<T> => {
+    <C extends Channel>(channel: C): Call<C> =>
+    async (...args) => {
       const env = await t.invoke(channel, ...args);
       if (!env.ok) throw new BridgeError(env.error.code, env.error.message, env.error.status, env.error.details);
-      return env.value as T;
+      return env.value as ChannelResult<C>;
     };
+  const on = <E extends EventChannel>(channel: E, listener: (payload: EventPayload<E>) => void) => t.on(channel, (p) => listener(p as EventPayload<E>));
   return {
     servers: {
       list: call('servers:list'),
@@ -26,7 +28,7 @@ export function createBridge(t: Transport): ArchiveBridge {
       current: call('servers:current'),
       disconnect: call('servers:disconnect'),
       status: call('servers:status'),
-      onStatus: (listener) => t.on('servers:status', listener as (p: unknown) => void),
+      onStatus: (listener) => on('servers:status', listener),
     },
     snapshots: {
       search: call('snapshots:search'),
@@ -39,14 +41,13 @@ export function createBridge(t: Transport): ArchiveBridge {
       csv: call('exports:csv'),
       bulkPdf: call('exports:bulkPdf'),
       cancel: call('exports:cancel'),
-      onProgress: (listener) => t.on('exports:progress', listener as (p: unknown) => void),
+      onProgress: (listener) => on('exports:progress', listener),
     },
     jobs: {
       list: call('jobs:list'),
       get: call('jobs:get'),
       watch: (id, listener) => {
-        const off = t.on('jobs:event', (p) => {
-          const m = p as { jobId: string; event?: RunEvent };
+        const off = on('jobs:event', (m) => {
           if (m.jobId === id && m.event) listener(m.event);
         });
         void call('jobs:watch')(id);

@@ -15,7 +15,7 @@ import { RENDERER_CSP, serveRendererFile } from '../../desktop/main/app-protocol
 import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handlers';
 import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
 import { createBridge } from '../../desktop/preload/bridge';
-import { CHANNELS, type BulkExportProgress, type Channel, type Envelope } from '../../shared/bridge';
+import { CHANNELS, type BulkExportProgress, type Call, type Channel, type Envelope, type EventPayload } from '../../shared/bridge';
 import { fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
 import { fixtureBills, FIXTURES } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
@@ -203,6 +203,16 @@ describe('the app:// scheme', () => {
       expect(res.status, bad).toBe(404);
       expect(await res.text()).not.toContain('secret');
     }
+  });
+});
+
+describe('the channel table types every call', () => {
+  it('refuses, at type-check time, a channel wired to another call or a wrong event payload', () => {
+    // @ts-expect-error runs:resume answers RunStarted, runs:cancel a Job: tsc (npm run typecheck) fails if this compiles
+    const cancel: Call<'runs:cancel'> = (async () => ({ job_id: 'x', status: 'running' })) as Call<'runs:resume'>;
+    // @ts-expect-error servers:status carries a ConnectionStatus, not a number
+    const payload: EventPayload<'servers:status'> = 42;
+    expect([typeof cancel, payload]).toEqual(['function', 42]);
   });
 });
 
