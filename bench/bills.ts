@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { invoiceDates, invoiceNumber } from '../server/ledger/build-snapshot';
+import { invoiceDates, invoiceNumber } from '../server/peers/ledger-bill';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../test/fixtures/ledger/snapshot/731118-202601.json');
 const template = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));

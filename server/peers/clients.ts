@@ -3,7 +3,7 @@
  * for each company's bill. Note the plural `companies` in both Codex paths.
  */
 import type { Config } from '../config';
-import { readBillingAnswer, type BillingAnswer } from '../ledger/build-snapshot';
+import { readBillingAnswer, type BillingAnswer } from './ledger-bill';
 import { getJson, PeerError, type PeerOptions } from './request';
 
 export interface CodexCompany {

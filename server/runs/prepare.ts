@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ArchiveError } from '../errors';
-import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../ledger/build-snapshot';
+import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../peers/ledger-bill';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 

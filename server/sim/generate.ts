@@ -5,7 +5,7 @@
  * in binary floats that are never rounded (hours x rate, TB overage x fee), so the bills
  * carry the same fractional cents real ones do.
  */
-import type { BillingAnswer, BilledItem, BillingReceipt } from '../ledger/build-snapshot';
+import type { BillingAnswer, BilledItem, BillingReceipt } from '../peers/ledger-bill';
 import type { CodexCompany } from '../peers/clients';
 import { periodText } from '../../shared/period';
 

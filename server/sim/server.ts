@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { BillingAnswer } from '../ledger/build-snapshot';
+import type { BillingAnswer } from '../peers/ledger-bill';
 import type { CodexCompany } from '../peers/clients';
 import { rng, simBilling, simCompany, type SimCompany } from './generate';
 import { invoiceNumberFor, periodText } from '../../shared/period';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildSnapshotFromBilling, invoiceCsv, invoiceDates, type BillingAnswer } from '../../server/ledger/build-snapshot';
+import { buildSnapshotFromBilling, invoiceCsv, invoiceDates, type BillingAnswer } from '../../server/peers/ledger-bill';
 import { prepareSnapshot } from '../../server/snapshots/archive';
 import { SnapshotPost } from '../../shared/api';
 import { FIXTURES, fixtureBills } from '../helpers/fixtures';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSnapshotFromBilling } from '../../server/ledger/build-snapshot';
+import { buildSnapshotFromBilling } from '../../server/peers/ledger-bill';
 import { CodexClient, LedgerClient, type PeerSettings } from '../../server/peers/clients';
 import { backoffDelay, PeerError } from '../../server/peers/request';
 import { accountNumber, simBilling, simCompany } from '../../server/sim/generate';

@@ -1,6 +1,8 @@
+/** The app's frame: the navigation, the connection banner, and the screen of the current route. */
 import { useEffect, useState } from 'react';
 import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
 import { useBridge } from './bridge-context';
+import type { Go, Route } from './routes';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
 import { Connect } from './screens/Connect';
@@ -10,19 +12,6 @@ import { Jobs } from './screens/Jobs';
 import { Runs } from './screens/Runs';
 import { Schedule } from './screens/Schedule';
 import { Snapshots } from './screens/Snapshots';
-
-export type Route =
-  | { name: 'dashboard' }
-  | { name: 'snapshots'; params?: Record<string, string> }
-  | { name: 'bill'; invoice: string }
-  | { name: 'company'; account: string }
-  | { name: 'jobs' }
-  | { name: 'job'; id: string }
-  | { name: 'runs'; year?: number; month?: number }
-  | { name: 'schedule' }
-  | { name: 'connect' };
-
-export type Go = (r: Route) => void;
 
 const NAV: [Route['name'], string][] = [
   ['dashboard', 'Dashboard'],

@@ -1,3 +1,4 @@
+/** The bridge for React: its context, and the hooks that load data through it (useAsync, useDebounced). */
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
 import type { ArchiveBridge } from '../../../shared/bridge';
 

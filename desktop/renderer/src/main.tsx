@@ -1,3 +1,4 @@
+/** The renderer's entry: the bridge (Electron's preload, or the web bridge in a plain browser) and the app. */
 import { createRoot } from 'react-dom/client';
 import type { ArchiveBridge } from '../../../shared/bridge';
 import { App } from './App';

@@ -1,6 +1,7 @@
+/** One bill: header, category subtotals, lines grouped by kind, exports, the company's history. */
 import { useState } from 'react';
 import type { LineItemOut } from '../../../../shared/api';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, Money, period, when } from '../ui';
 

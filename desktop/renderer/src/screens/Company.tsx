@@ -1,5 +1,6 @@
+/** A company's bills over time, with a chart of its totals. */
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, formatMoney, Money, period, when } from '../ui';
 import { periodText } from '../../../../shared/period';

@@ -1,3 +1,4 @@
+/** Saved servers: add, test (health, sign-in, version), connect, remove. */
 import { useState } from 'react';
 import type { ConnectionReport, SavedServer } from '../../../../shared/bridge';
 import { fieldErrors } from '../../../../shared/bridge';

@@ -1,6 +1,7 @@
+/** The archive at a glance: bills, companies, the latest bill, the next run, totals per month. */
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { sumMoney } from '../../../../shared/money';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, formatMoney, Money, period, when } from '../ui';
 

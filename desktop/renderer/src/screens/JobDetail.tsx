@@ -1,6 +1,7 @@
+/** One run: live progress while it runs, per-company outcomes, cancel and resume. */
 import { useEffect, useState } from 'react';
 import { ITEM_OUTCOMES, RESUMABLE_STATUSES, type Job, type JobItem } from '../../../../shared/runs';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, Money, period, Progress, StatusPill, when } from '../ui';
 

@@ -1,6 +1,7 @@
+/** The record of runs, filtered by status and type. */
 import { useEffect, useState } from 'react';
 import { JOB_STATUSES } from '../../../../shared/runs';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { Empty, ErrorBox, period, Progress, StatusPill, when } from '../ui';
 

@@ -1,6 +1,7 @@
+/** Starting a run: a dry run by default, a real one after confirming. */
 import { useState } from 'react';
 import type { Job } from '../../../../shared/runs';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useBridge } from '../bridge-context';
 import { ErrorBox, period } from '../ui';
 import { periodText } from '../../../../shared/period';

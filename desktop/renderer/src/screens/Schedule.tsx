@@ -1,3 +1,4 @@
+/** The schedule: every field, validated by the server, with the next run previewed in its zone. */
 import { useMemo, useState } from 'react';
 import { fieldErrors } from '../../../../shared/bridge';
 import type { SchedulerConfig } from '../../../../shared/runs';

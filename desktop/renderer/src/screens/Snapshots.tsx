@@ -1,8 +1,9 @@
+/** Searching bills: every filter, sortable columns, a virtualised table, export of a whole search. */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { SnapshotSummary } from '../../../../shared/api';
 import type { BulkExportProgress, SearchParams } from '../../../../shared/bridge';
-import type { Go } from '../App';
+import type { Go } from '../routes';
 import { useAsync, useBridge, useDebounced } from '../bridge-context';
 import { Empty, ErrorBox, Money, Progress, when } from '../ui';
 import { periodText } from '../../../../shared/period';
