@@ -4,6 +4,8 @@
  * month always give the same bill, byte for byte. Money is computed as Ledger computes it,
  * in binary floats that are never rounded (hours x rate, TB overage x fee), so the bills
  * carry the same fractional cents real ones do.
+ * Over 300 lines on purpose: the generator is one piece of deterministic data (companies,
+ * plans, users, assets, backup, tickets, custom items); splitting it would scatter its seeds.
  */
 import type { BillingAnswer, BilledItem, BillingReceipt } from '../peers/ledger-bill';
 import type { CodexCompany } from '../peers/clients';

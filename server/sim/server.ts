@@ -6,6 +6,8 @@
  * permanently failing companies, Codex down, and companies whose bill changed after it was
  * archived. Fault decisions are deterministic per company and attempt, so a seeded test
  * sees the same faults whatever the interleaving.
+ * Over 300 lines on purpose: both peers, their faults and switches in one place, so the
+ * simulator's behaviour can be read (and changed) as one piece.
  */
 import fs from 'node:fs';
 import http from 'node:http';

@@ -3,6 +3,7 @@
  * real server (fake dialogs and keyring), token storage, argument validation, exports to
  * files (PDF read back with pdftotext, CSV byte for byte, bulk export with its manifest and
  * cancel), the preload built from the one bridge declaration, and the window's security.
+ * Over 300 lines: one file for the main process (one feature), as the other test files.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import http from 'node:http';

@@ -4,6 +4,7 @@
  * broken and compressed bodies, wrong totals), searches, path parameters, scheduler
  * configurations and run requests. Not one answer is a 5xx, no refused input leaves a row,
  * and every accepted bill re-hashes to its content_hash from the API's own answer.
+ * Over 300 lines: the generators of each kind of input stand beside the one test that uses them.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync, deflateSync } from 'node:zlib';

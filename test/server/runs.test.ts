@@ -2,6 +2,7 @@
  * Snapshot runs against the Ledger + Codex simulator and real PostgreSQL: real and dry runs,
  * account lists, Ledger and Codex faults, one run per period, cancel and resume, changed
  * bills, the real Ledger fixtures, and the live event stream.
+ * Over 300 lines: one file per feature (runs), as the other test files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
