@@ -75,7 +75,12 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     scheduler,
     watch,
   });
-  const server = http.createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs }, app.callback());
+  // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often
+  // enough here that a request is cut within about a second of its limit.
+  const server = http.createServer(
+    { requestTimeout: config.requestTimeoutMs, headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs) },
+    app.callback(),
+  );
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@
  * event streams and the one poller their followers share.
  */
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
@@ -197,5 +198,36 @@ describe('lists', () => {
     expect((await s.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '620547' }) })).status).toBe(201);
     expect((await get('/api/snapshots/company/620547?limit=5&offset=0')).limit).toBe(5);
     expect((await s.api('/api/scheduler/jobs?limit=0', { token: ADMIN_TOKEN })).status).toBe(400);
+  });
+});
+
+describe('slow requests', () => {
+  const slowly = (port: number, first: string, rest: string | null, waitMs: number) =>
+    new Promise<{ text: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(first));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c) => (text += c));
+      socket.on('error', reject);
+      socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+      if (rest !== null) setTimeout(() => socket.writable && socket.write(rest), waitMs);
+      setTimeout(() => socket.destroy(), 15_000);
+    });
+
+  it('are cut with a JSON 408 when the headers or the body do not arrive in time', async () => {
+    const s = await startTestServer({ SCHEDULER: 'off', HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' });
+    servers.push(s);
+    const port = Number(new URL(s.url).port);
+    // Headers that never finish.
+    const headers = await slowly(port, 'GET /api/stats HTTP/1.1\r\nHost: x\r\n', null, 0);
+    expect(headers.text).toMatch(/^HTTP\/1\.1 408/);
+    expect(JSON.parse(headers.text.split('\r\n\r\n')[1]).code).toBe('request_timeout');
+    expect(headers.ms).toBeLessThan(4000);
+    // A body that never finishes (headers in time).
+    const body = await slowly(port, `POST /api/snapshot HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`, null, 0);
+    expect(body.text).toMatch(/^HTTP\/1\.1 408/);
+    expect(body.ms).toBeLessThan(5000);
+    expect(Number((await s.db.knex('billing_snapshots').count({ n: '*' }))[0].n)).toBe(0);
   });
 });
