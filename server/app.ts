@@ -15,8 +15,6 @@ import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
 import type { Route } from './routes/table';
 
-export type { AppDeps };
-
 /** Every route the server answers, each with the scope it needs (the route-table test walks it). */
 export function routeTable(deps: AppDeps): Route[] {
   return [...healthRoutes(deps), ...snapshotRoutes(deps), ...searchRoutes(deps), ...schedulerRoutes(deps), ...runRoutes(deps)];

@@ -73,5 +73,3 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
   if (!result.success) throw validationError(fieldErrorsFromZod(result.error, input), what);
   return result.data;
 }
-
-/** The database is down, restarting, unreachable or out of connections (not the request's fault). */

@@ -112,8 +112,6 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   return { url, port, db, tokens, log, engine, scheduler, watch, close };
 }
 
-export { describeDbError } from './boot';
-
 function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {
   process.stdout.write(
     ['', 'Archive generated its access tokens (shown once; kept in ' + t.file + ', mode 0600):', `  SERVICE_TOKEN=${t.serviceToken}`, `  ADMIN_TOKEN=${t.adminToken}`, ''].join('\n') + '\n',

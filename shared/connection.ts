@@ -51,3 +51,14 @@ export function queryString(filter: object | undefined): string {
   for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined && v !== null && v !== '') out.set(k, String(v));
   return out.toString();
 }
+
+/** The same server address, ignoring trailing slashes and the letter case of scheme and host. */
+export function sameServerUrl(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.origin === y.origin && x.pathname.replace(/\/+$/, '') === y.pathname.replace(/\/+$/, '');
+  } catch {
+    return false;
+  }
+}

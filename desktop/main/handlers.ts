@@ -17,7 +17,7 @@ import {
   type Handlers,
   type SavedServer,
 } from '../../shared/bridge';
-import { checkConnection } from '../../shared/connection';
+import { checkConnection, sameServerUrl } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
 import type { ServerStore } from './servers';
@@ -184,15 +184,4 @@ export async function dispatch(handlers: Handlers, channel: string, args: unknow
 function toShape(err: unknown): BridgeErrorShape {
   if (err instanceof BridgeError) return { code: err.code, message: err.message, status: err.status, details: err.details };
   return { code: 'internal', message: (err as Error)?.message ?? String(err) };
-}
-
-/** The same server address, ignoring trailing slashes and letter case of scheme and host. */
-function sameServerUrl(a: string, b: string): boolean {
-  try {
-    const x = new URL(a);
-    const y = new URL(b);
-    return x.origin === y.origin && x.pathname.replace(/\/+$/, '') === y.pathname.replace(/\/+$/, '');
-  } catch {
-    return false;
-  }
 }

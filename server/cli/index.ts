@@ -8,13 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { runDemo } from '../demo';
-import { runServerProcess } from '../main';
 import { StartupError } from '../startup-error';
-import { initDb } from './init-db';
-import { scheduledSnapshots } from './scheduled-snapshots';
-import { defaultFixturesDir, simulate } from './simulate';
-import { testWorkflow } from './test-workflow';
 import { ACCOUNT_NUMBER } from '../../shared/period';
 
 const USAGE = `Usage: archive <command> [options]
@@ -49,8 +43,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } }, strict: true });
-      if (values.demo) await runDemo(loadConfig());
-      else await runServerProcess(loadConfig());
+      // Each command loads only its own modules: the timer's run never loads the HTTP server.
+      if (values.demo) await (await import('../demo')).runDemo(loadConfig());
+      else await (await import('../main')).runServerProcess(loadConfig());
       return -1; // keeps running
     }
     case 'scheduled-snapshots': {
@@ -79,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
         .map((a) => a.trim())
         .filter(Boolean);
       if (accounts?.some((a) => !ACCOUNT_NUMBER.test(a))) throw new UsageError(`--accounts must be account numbers separated by commas (got ${values.accounts})`);
+      const { scheduledSnapshots } = await import('./scheduled-snapshots');
       return scheduledSnapshots(loadConfig(), {
         year: int('year', values.year, 2000, 2100),
         month: int('month', values.month, 1, 12),
@@ -101,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       const month = Number(values.month);
       if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new UsageError('--year is required (e.g. 2025)');
       if (!Number.isInteger(month) || month < 1 || month > 12) throw new UsageError('--month is required (1-12)');
+      const { testWorkflow } = await import('./test-workflow');
       return testWorkflow(loadConfig(), { account: values.account, year, month, archiveUrl: values['archive-url'] });
     }
     case 'simulate': {
@@ -119,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
         },
         strict: true,
       });
+      const { defaultFixturesDir, simulate } = await import('./simulate');
       const fixturesDir = values.fixtures === 'none' ? undefined : (values.fixtures ?? defaultFixturesDir());
       const close = await simulate({
         companies: Number(values.companies),
@@ -142,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
         options: { 'database-url': { type: 'string' }, 'migrate-only': { type: 'boolean', default: false } },
         strict: true,
       });
+      const { initDb } = await import('./init-db');
       return initDb({ databaseUrl: values['database-url'], migrateOnly: values['migrate-only'] ?? false, interactive: Boolean(process.stdin.isTTY) });
     }
     case 'help':

@@ -136,7 +136,7 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
       return [csv, `${rows} rows`];
     });
     await run("The company's history", async () => {
-      const h = await api(`GET /api/snapshots/company/${opts.account}`, (c) => c.company(opts.account, { limit: 1000, offset: 0 }));
+      const h = await api(`GET /api/snapshots/company/${opts.account}`, (c) => c.company(opts.account, { limit: 100, offset: 0 }));
       const list = h.results;
       if (!list.some((s) => s.invoice_number === invoice)) throw new Error(`${invoice} is not in the company's history`);
       return [h, `${list.length} bill(s) for ${company.name ?? opts.account}`];

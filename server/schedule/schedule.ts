@@ -12,7 +12,6 @@ import schedule from 'node-schedule';
 import type { SchedulerConfig, SchedulerConfigUpdate } from '../../shared/runs';
 import type { Logger } from '../log';
 import { ArchiveError, validationError } from '../errors';
-import type { RunEngine } from '../runs/engine';
 import { nextDue, periodFor, previousDue } from '../../shared/schedule';
 import { isTimeZone } from '../../shared/api';
 
@@ -159,9 +158,15 @@ const nodeScheduleTimer: ArmTimer = (at, fire) => {
   return { cancel: () => job?.cancel() };
 };
 
+/** The run engine as the schedule sees it (so the schedule does not depend on the engine's module). */
+export interface ScheduledRunStarter {
+  start(req: { year: number; month: number; accounts?: string[]; dryRun: false; triggeredBy: string; scheduledFor: Date; allowOpenPeriod?: string }): Promise<{ id: string }>;
+}
+
 export interface SchedulerDeps {
   knex: Knex;
-  engine: RunEngine;
+  /** What the schedule needs of the run engine: starting a scheduled run. */
+  engine: ScheduledRunStarter;
   log: Logger;
   timeZone: string;
   now?: () => Date;

@@ -5,7 +5,7 @@
  */
 import { ArchiveClient } from '../../../shared/archive-client';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
-import { checkConnection } from '../../../shared/connection';
+import { checkConnection, sameServerUrl } from '../../../shared/connection';
 import { billFileName, UniqueNames } from '../../../shared/files';
 import { periodText } from '../../../shared/period';
 
@@ -57,15 +57,10 @@ export function createWebBridge(): ArchiveBridge {
       () => client.adminProbe(),
     );
   };
-  /** A file of a bill, downloaded under the name the server gives it (made safe), else ours. */
-  const downloadFile = async (
-    client: ArchiveClient,
-    bill: { invoice_number: string; company_name: string | null; company_account_number: string; billing_year: number; billing_month: number },
-    kind: 'csv' | 'pdf',
-    name?: string,
-  ) => {
-    const f = await client.file(bill.invoice_number, kind);
-    const fileName = name ?? (f.fileName || billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, kind));
+  /** A file of a bill, downloaded under the name the server gives it (made safe), else `name`. */
+  const downloadFile = async (client: ArchiveClient, invoice: string, kind: 'csv' | 'pdf', name: string) => {
+    const f = await client.file(invoice, kind);
+    const fileName = f.fileName || name;
     download(new Blob([f.data as BlobPart], { type: f.type }), fileName);
     return { file: fileName, bytes: f.data.length };
   };
@@ -93,7 +88,7 @@ export function createWebBridge(): ArchiveBridge {
           // A saved token goes only to the address it was saved for.
           const s = saved().find((x) => x.id === serverId);
           if (!s) throw new BridgeError('not_found', 'This server is not saved (any more)');
-          if (s.url !== url.replace(/\/+$/, '')) throw new BridgeError('invalid_arguments', `The token saved for ${s.name} is only sent to ${s.url}; to test ${url}, enter its token`);
+          if (!sameServerUrl(s.url, url)) throw new BridgeError('invalid_arguments', `The token saved for ${s.name} is only sent to ${s.url}; to test ${url}, enter its token`);
           return test(s.url, tokens.get(serverId));
         }
         return test(url, token);
@@ -127,8 +122,8 @@ export function createWebBridge(): ArchiveBridge {
     },
     exports: {
       // One strategy for both files and the bulk export: the server's bytes, the server's name.
-      pdf: async (invoice) => downloadFile(api(), await api().snapshot(invoice), 'pdf'),
-      csv: async (invoice) => downloadFile(api(), await api().snapshot(invoice), 'csv'),
+      pdf: async (invoice) => downloadFile(api(), invoice, 'pdf', `${invoice}.pdf`),
+      csv: async (invoice) => downloadFile(api(), invoice, 'csv', `${invoice}.csv`),
       bulkPdf: async (params) => {
         const exportId = `web-${Date.now()}`;
         const client = api();
@@ -145,7 +140,8 @@ export function createWebBridge(): ArchiveBridge {
             return { exportId, folder: 'Downloads', files: done, manifest: null, state: 'cancelled' };
           }
           const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
-          await downloadFile(client, r, 'pdf', name);
+          const f = await client.file(r.invoice_number, 'pdf');
+          download(new Blob([f.data as BlobPart], { type: f.type }), name);
           rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, periodText(r.billing_year, r.billing_month), r.total_amount, r.content_hash].join(','));
           done++;
           emit('running', name);
