@@ -93,6 +93,9 @@ export const CHANNELS = {
   'schedule:update': { args: z.tuple([SchedulerConfigUpdateSchema]), result: returns<SchedulerConfig>() },
 } as const;
 export type Channel = keyof typeof CHANNELS;
+// The preload's list of names (channel-names.ts) is exactly the table's channels, or this fails to compile.
+type Named = (typeof CHANNEL_NAMES)[number];
+export const CHANNEL_NAMES_MATCH: [Exclude<Channel, Named>, Exclude<Named, Channel>] extends [never, never] ? true : never = true;
 /** A channel's arguments as the caller passes them, and as the handler receives them (validated). */
 export type ChannelArgs<C extends Channel> = z.input<(typeof CHANNELS)[C]['args']>;
 export type HandlerArgs<C extends Channel> = z.output<(typeof CHANNELS)[C]['args']>;
@@ -180,49 +183,29 @@ export type JobWithItems = Job & { items: { items: JobItem[]; total: number; pag
 export type { BridgeErrorShape } from './bridge-error';
 import type { BridgeErrorShape } from './bridge-error';
 import { ACCOUNT_NUMBER } from './period';
+import type { CHANNEL_NAMES } from './channel-names';
 
-/** `window.archive`: every call typed from CHANNELS, plus the event subscriptions. */
-export interface ArchiveBridge {
-  servers: {
-    list: Call<'servers:list'>;
-    save: Call<'servers:save'>;
-    remove: Call<'servers:remove'>;
-    test: Call<'servers:test'>;
-    connect: Call<'servers:connect'>;
-    current: Call<'servers:current'>;
-    disconnect: Call<'servers:disconnect'>;
-    status: Call<'servers:status'>;
-    onStatus(listener: (s: EventPayload<'servers:status'>) => void): () => void;
-  };
-  snapshots: {
-    search: Call<'snapshots:search'>;
-    get: Call<'snapshots:get'>;
-    company: Call<'snapshots:company'>;
-    stats: Call<'snapshots:stats'>;
-  };
-  exports: {
-    pdf: Call<'exports:pdf'>;
-    csv: Call<'exports:csv'>;
-    bulkPdf: Call<'exports:bulkPdf'>;
-    cancel: Call<'exports:cancel'>;
-    onProgress(listener: (p: EventPayload<'exports:progress'>) => void): () => void;
-  };
-  jobs: {
-    list: Call<'jobs:list'>;
-    get: Call<'jobs:get'>;
-    /** Live events of one run until it ends (jobs:watch, jobs:unwatch and the jobs:event events). */
+type DomainOf<C extends string> = C extends `${infer D}:${string}` ? D : never;
+type VerbOf<C extends string, D extends string> = C extends `${D}:${infer V}` ? V : never;
+
+/**
+ * Every call, placed by its channel's name (`domain:verb` is `bridge.domain.verb`) and typed
+ * from CHANNELS: a call cannot sit under another channel's name.
+ */
+export type BridgeCalls = { [D in DomainOf<Channel>]: { [C in Channel as VerbOf<C, D>]: Call<C> } };
+
+/** `window.archive`: the calls, plus the event subscriptions (and jobs.watch, built on jobs:watch/unwatch and jobs:event). */
+export type ArchiveBridge = {
+  servers: BridgeCalls['servers'] & { onStatus(listener: (s: EventPayload<'servers:status'>) => void): () => void };
+  snapshots: BridgeCalls['snapshots'];
+  exports: BridgeCalls['exports'] & { onProgress(listener: (p: EventPayload<'exports:progress'>) => void): () => void };
+  jobs: Omit<BridgeCalls['jobs'], 'watch' | 'unwatch'> & {
+    /** Live events of one run until it ends. */
     watch(id: string, listener: (e: RunEvent) => void): () => void;
   };
-  runs: {
-    start: Call<'runs:start'>;
-    cancel: Call<'runs:cancel'>;
-    resume: Call<'runs:resume'>;
-  };
-  schedule: {
-    get: Call<'schedule:get'>;
-    update: Call<'schedule:update'>;
-  };
-}
+  runs: BridgeCalls['runs'];
+  schedule: BridgeCalls['schedule'];
+};
 
 export { BridgeError } from './bridge-error';
 

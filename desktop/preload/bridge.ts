@@ -1,5 +1,6 @@
 /** `window.archive` from an IPC transport: every channel of shared/bridge.ts, nothing more. */
-import type { ArchiveBridge, Call, Channel, ChannelResult, Envelope, EventChannel, EventPayload } from '../../shared/bridge';
+import type { ArchiveBridge, BridgeCalls, Call, Channel, ChannelResult, Envelope, EventChannel, EventPayload } from '../../shared/bridge';
+import { CHANNEL_NAMES } from '../../shared/channel-names';
 import { BridgeError } from '../../shared/bridge-error';
 
 export interface Transport {
@@ -18,53 +19,32 @@ export function createBridge(t: Transport): ArchiveBridge {
       return env.value as ChannelResult<C>;
     };
   const on = <E extends EventChannel>(channel: E, listener: (payload: EventPayload<E>) => void) => t.on(channel, (p) => listener(p as EventPayload<E>));
+  // Placed by name: channel `domain:verb` becomes `domain.verb`, so no call can be wired under another name.
+  const calls: Record<string, Record<string, unknown>> = {};
+  for (const channel of CHANNEL_NAMES) {
+    const [domain, verb] = channel.split(':');
+    (calls[domain] ??= {})[verb] = call(channel);
+  }
+  const c = calls as unknown as BridgeCalls;
   return {
-    servers: {
-      list: call('servers:list'),
-      save: call('servers:save'),
-      remove: call('servers:remove'),
-      test: call('servers:test'),
-      connect: call('servers:connect'),
-      current: call('servers:current'),
-      disconnect: call('servers:disconnect'),
-      status: call('servers:status'),
-      onStatus: (listener) => on('servers:status', listener),
-    },
-    snapshots: {
-      search: call('snapshots:search'),
-      get: call('snapshots:get'),
-      company: call('snapshots:company'),
-      stats: call('snapshots:stats'),
-    },
-    exports: {
-      pdf: call('exports:pdf'),
-      csv: call('exports:csv'),
-      bulkPdf: call('exports:bulkPdf'),
-      cancel: call('exports:cancel'),
-      onProgress: (listener) => on('exports:progress', listener),
-    },
+    servers: { ...c.servers, onStatus: (listener) => on('servers:status', listener) },
+    snapshots: c.snapshots,
+    exports: { ...c.exports, onProgress: (listener) => on('exports:progress', listener) },
     jobs: {
-      list: call('jobs:list'),
-      get: call('jobs:get'),
+      list: c.jobs.list,
+      get: c.jobs.get,
       watch: (id, listener) => {
         const off = on('jobs:event', (m) => {
           if (m.jobId === id && m.event) listener(m.event);
         });
-        void call('jobs:watch')(id);
+        void c.jobs.watch(id);
         return () => {
           off();
-          void call('jobs:unwatch')(id);
+          void c.jobs.unwatch(id);
         };
       },
     },
-    runs: {
-      start: call('runs:start'),
-      cancel: call('runs:cancel'),
-      resume: call('runs:resume'),
-    },
-    schedule: {
-      get: call('schedule:get'),
-      update: call('schedule:update'),
-    },
+    runs: c.runs,
+    schedule: c.schedule,
   };
 }
