@@ -1,4 +1,4 @@
-/** Running and inspecting migrations, and the default scheduler row. */
+/** Running and inspecting migrations (and, for the callers of migrations, the default schedule row). */
 import type { Knex } from 'knex';
 import { migrationSource } from '../../migrations/index';
 
@@ -15,12 +15,4 @@ export async function pendingMigrations(knex: Knex): Promise<string[]> {
   return pending.map((p) => (Array.isArray(p) ? p[0] : (p.name ?? p.file ?? String(p))));
 }
 
-/** The default schedule of the guide: enabled, day 1 at 02:00, previous month, all companies. */
-export async function ensureDefaultSchedule(knex: Knex): Promise<boolean> {
-  const inserted = await knex('scheduled_snapshots')
-    .insert({ id: 1, enabled: true, day_of_month: '1', hour: 2, snapshot_previous_month: true, snapshot_all_companies: true })
-    .onConflict('id')
-    .ignore()
-    .returning('id');
-  return inserted.length > 0;
-}
+export { ensureDefaultSchedule } from '../schedule/store';

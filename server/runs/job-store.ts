@@ -179,6 +179,11 @@ export async function finishJob(knex: Knex, id: string, end: { status: JobStatus
   return row;
 }
 
+/** The first real run started for a due time at or after `at` (scheduled runs carry their due time). */
+export async function scheduledRunSince(knex: Knex, at: Date): Promise<{ id: string; status: JobStatus } | undefined> {
+  return knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
+}
+
 async function inProgressError(knex: Knex, year: number, month: number): Promise<ArchiveError> {
   const existing = await knex('snapshot_jobs').where({ target_year: year, target_month: month, dry_run: false }).whereIn('status', ACTIVE).first('id', 'triggered_by', 'started_at');
   return new ArchiveError(

@@ -8,10 +8,11 @@ import { periodText } from '../../shared/period';
 import { periodState } from '../../shared/schedule';
 import { ArchiveError } from '../errors';
 import { zoneOf } from '../schedule/schedule';
+import { storedZone } from '../schedule/store';
 
 export async function checkRunPeriod(knex: Knex, serverTz: string, now: Date, req: { year: number; month: number; allowOpenPeriod?: string }): Promise<void> {
-  const row = await knex('scheduled_snapshots').where({ id: 1 }).first('timezone');
-  const tz = row ? zoneOf(row, serverTz) : serverTz;
+  const zone = await storedZone(knex);
+  const tz = zone === undefined ? serverTz : zoneOf({ timezone: zone }, serverTz);
   const p = periodState(req.year, req.month, tz, now);
   if (p.state === 'ended') return;
   const period = periodText(req.year, req.month);

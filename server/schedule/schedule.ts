@@ -9,67 +9,17 @@
  */
 import type { Knex } from 'knex';
 import schedule from 'node-schedule';
-import type { SchedulerConfig, SchedulerConfigUpdate } from '../../shared/runs';
+import type { SchedulerConfig } from '../../shared/runs';
 import type { Logger } from '../log';
-import { ArchiveError, validationError } from '../errors';
+import { ArchiveError } from '../errors';
+import { scheduledRunSince } from '../runs/job-store';
+import { readSchedule, scheduleStamp, type ScheduleRow } from './store';
 import { nextDue, periodFor, previousDue } from '../../shared/schedule';
 import { isTimeZone } from '../../shared/api';
 
 export { nextDue, periodFor, previousDue };
 
-export interface ScheduleRow {
-  enabled: boolean;
-  day_of_month: string;
-  hour: number;
-  timezone: string | null;
-  snapshot_previous_month: boolean;
-  snapshot_all_companies: boolean;
-  account_numbers: string[];
-  last_run_at: Date | string | null;
-  last_run_status: 'success' | 'partial' | 'failed' | null;
-  last_run_count: number | null;
-  last_run_job_id: string | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-}
-
-export async function readSchedule(knex: Knex): Promise<ScheduleRow> {
-  const row = await knex('scheduled_snapshots').where({ id: 1 }).first();
-  if (!row) throw new ArchiveError('not_found', 'The scheduler configuration row is missing; run `archive init-db` to create it');
-  return row as ScheduleRow;
-}
-
-/**
- * Applies a validated change (any subset of the editable fields) and returns the row as it
- * now is. A schedule of a list of accounts must name at least one.
- */
-export async function updateSchedule(knex: Knex, update: SchedulerConfigUpdate): Promise<ScheduleRow> {
-  const current = await readSchedule(knex);
-  const allCompanies = update.snapshot_all_companies ?? current.snapshot_all_companies;
-  const accounts = update.account_numbers ?? current.account_numbers ?? [];
-  if (!allCompanies && accounts.length === 0) {
-    throw validationError([{ field: 'account_numbers', reason: 'must list at least one account when snapshot_all_companies is false' }], 'scheduler configuration');
-  }
-  const { account_numbers, day_of_month, ...rest } = update;
-  const changes: Record<string, unknown> = { ...rest };
-  if (day_of_month !== undefined) changes.day_of_month = String(day_of_month);
-  if (account_numbers !== undefined) changes.account_numbers = JSON.stringify([...new Set(account_numbers)]);
-  if (Object.keys(changes).length > 0) await knex('scheduled_snapshots').where({ id: 1 }).update(changes);
-  return readSchedule(knex);
-}
-
-/** A scheduled real run has ended: the schedule's last-run fields say how. */
-export async function recordScheduledRun(knex: Knex, run: { jobId: string; startedAt: unknown; status: 'completed' | 'partial' | 'failed'; archived: number; error: string | null }): Promise<void> {
-  await knex('scheduled_snapshots')
-    .where({ id: 1 })
-    .update({
-      last_run_at: run.startedAt,
-      last_run_status: run.status === 'completed' ? 'success' : run.status,
-      last_run_count: run.archived,
-      last_run_job_id: run.jobId,
-      last_run_log: run.error,
-    });
-}
+export { readSchedule, recordScheduledRun, updateSchedule, type ScheduleRow } from './store';
 
 /**
  * The zone the schedule is read in. One the row names but this server cannot use (written
@@ -135,7 +85,7 @@ export async function dueRun(knex: Knex, serverTz: string, now: Date): Promise<D
   const at = previousDue(row, tz, now);
   if (at.getTime() < new Date(row.created_at).getTime())
     return { due: false, reason: `the last due time (${at.toISOString()}) is older than the schedule itself; next: ${nextDue(row, tz, now).toISOString()}` };
-  const ran = await knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
+  const ran = await scheduledRunSince(knex, at);
   if (ran) return { due: false, reason: `the run due at ${at.toISOString()} has already started (job ${ran.id}, ${ran.status}); next: ${nextDue(row, tz, now).toISOString()}` };
   if (!row.snapshot_all_companies && (row.account_numbers ?? []).length === 0)
     return { due: false, reason: 'the schedule names no companies (snapshot_all_companies is false and account_numbers is empty)' };
@@ -226,8 +176,7 @@ export class Scheduler {
   }
 
   async checkForChanges(): Promise<boolean> {
-    const row = await this.deps.knex('scheduled_snapshots').where({ id: 1 }).first('updated_at');
-    const stamp = row ? new Date(row.updated_at).toISOString() : undefined;
+    const stamp = await scheduleStamp(this.deps.knex);
     if (stamp === this.seen) return false;
     this.deps.log.info('schedule changed; re-arming');
     await this.reload();
