@@ -90,7 +90,8 @@ function logUnavailable(log: { warn(obj: object, msg: string): void } | undefine
 
 function toArchiveError(err: unknown): ArchiveError {
   if (err instanceof ArchiveError) return err;
-  const e = err as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
+  // Objection wraps database errors (CheckViolationError, ...): the driver's error is inside.
+  const e = ((err as { nativeError?: unknown })?.nativeError ?? err) as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
   if (e?.type === 'entity.too.large' || e?.status === 413) {
     return new ArchiveError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
   }

@@ -9,7 +9,8 @@ import bodyParser from 'koa-bodyparser';
 import { RunRequest, type RunEvent } from '../../shared/runs';
 import type { AppDeps } from '../deps';
 import { ArchiveError, parseOrThrow } from '../errors';
-import { getJobRow, toJob } from '../runs/jobs';
+import { getJobRow } from '../runs/job-store';
+import { toJob } from '../runs/jobs';
 import { get, post, type Route } from './table';
 
 export function runRoutes(deps: AppDeps): Route[] {

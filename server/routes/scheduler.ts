@@ -4,7 +4,9 @@ import { JobItemsQuery, JobsQuery, SchedulerConfigUpdate } from '../../shared/ru
 import type { AppDeps } from '../deps';
 import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
-import { getJobRow, listItems, listJobs, toJob } from '../runs/jobs';
+import { listItems } from '../runs/job-items';
+import { getJobRow, listJobs } from '../runs/job-store';
+import { toJob } from '../runs/jobs';
 import { readSchedule, scheduleView, updateSchedule } from '../schedule/schedule';
 import { get, post, type Route } from './table';
 

@@ -1,29 +1,18 @@
 /**
- * The life cycle of a job row (`snapshot_jobs`), one state change a function: claim a period
- * (the unique indexes decide), reopen for a resume, ask to cancel, mark interrupted, save the
- * live counters (and see a cancel asked elsewhere), finish with the status and the timings.
- * Reading jobs for the API is jobs.ts.
+ * The one owner of job rows (`snapshot_jobs`, through the Job model where a plain query
+ * does): one state change a function, claim a period (the unique indexes decide), reopen for
+ * a resume, ask to cancel, mark interrupted, save the live counters (and see a cancel asked
+ * elsewhere), finish with the status and the timings; and reading jobs. How a job looks in
+ * the API is jobs.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { periodText } from '../../shared/period';
-import { RESUMABLE_STATUSES, type JobCounts, type JobItem, type JobStatus } from '../../shared/runs';
+import { pageWindow, RESUMABLE_STATUSES, type JobCounts, type JobStatus } from '../../shared/runs';
 import { ArchiveError } from '../errors';
-import { countColumns, type JobRow } from './jobs';
-
-export const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, not_found: 0, failed: 0 };
-
-/** Which counter each outcome adds to. */
-export const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = {
-  archived: 'archived',
-  would_archive: 'would_archive',
-  already_archived: 'already_archived',
-  changed_since_archived: 'changed_since_archived',
-  no_bill: 'no_bill',
-  skipped: 'skipped',
-  not_found: 'not_found',
-  failed: 'failed',
-};
+import { Job } from '../models/Job';
+import { reopenFailedItems } from './job-items';
+import { countColumns, toJob, type JobRow } from './jobs';
 
 const ACTIVE: JobStatus[] = ['running', 'pending'];
 export const INTERRUPTED_MESSAGE = 'The server stopped during this run; resume it to archive the companies not yet done';
@@ -103,15 +92,7 @@ export async function reopenJob(knex: Knex, row: JobRow, owner: string, triggere
     throw err;
   }
   if (!updated) return undefined;
-  await knex.raw(
-    `UPDATE snapshot_job_items
-        SET details = jsonb_build_object('earlier_failures',
-              coalesce(details -> 'earlier_failures', '[]'::jsonb)
-              || jsonb_build_array(jsonb_build_object('error', error, 'attempts', attempts, 'finished_at', finished_at))),
-            outcome = NULL, error = NULL, finished_at = NULL
-      WHERE job_id = ? AND outcome = 'failed'`,
-    [row.id],
-  );
+  await reopenFailedItems(knex, row.id);
   return updated;
 }
 
@@ -136,21 +117,6 @@ export async function saveProgress(knex: Knex, id: string, counts: JobCounts): P
     .update({ ...countColumns(counts), heartbeat_at: knex.fn.now() })
     .returning('cancel_requested_at');
   return Boolean(r?.cancel_requested_at);
-}
-
-/** The counters as the job's items say (after planning, or when a resume takes up a job). */
-export async function countOutcomes(knex: Knex, jobId: string): Promise<JobCounts> {
-  const rows = (await knex('snapshot_job_items').where({ job_id: jobId }).groupBy('outcome').select('outcome').count({ n: '*' })) as { outcome: string | null; n: number }[];
-  const counts = { ...EMPTY_COUNTS };
-  for (const r of rows) {
-    const n = Number(r.n);
-    counts.total += n;
-    if (r.outcome) {
-      counts.done += n;
-      counts[OUTCOME_COUNT[r.outcome as keyof typeof OUTCOME_COUNT]] += n;
-    }
-  }
-  return counts;
 }
 
 /** The job's end: status, error, counters, and where the time went (wall time, mean per company of each phase). */
@@ -182,6 +148,29 @@ export async function finishJob(knex: Knex, id: string, end: { status: JobStatus
 /** The first real run started for a due time at or after `at` (scheduled runs carry their due time). */
 export async function scheduledRunSince(knex: Knex, at: Date): Promise<{ id: string; status: JobStatus } | undefined> {
   return knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {
+  const row = UUID.test(id) ? await Job.query(knex).findById(id) : undefined;
+  if (!row) throw new ArchiveError('not_found', `No job with id ${id}`, { job_id: id });
+  return row as unknown as JobRow;
+}
+
+type Window = { page: number; per_page: number; limit?: number; offset?: number };
+
+/** Jobs, newest first, filtered by the model's modifiers. */
+export async function listJobs(knex: Knex, q: { status?: string; type?: string; year?: number; month?: number } & Window) {
+  const { limit, offset } = pageWindow(q);
+  const base = Job.query(knex).modify('filtered', q);
+  const [rows, total] = await Promise.all([base.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset), base.clone().resultSize()]);
+  return { jobs: (rows as unknown as JobRow[]).map(toJob), total, page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
+}
+
+/** How many of Codex's entries had no account number (counted when a run is planned). */
+export async function recordEntriesWithoutAccount(knex: Knex, id: string, n: number): Promise<void> {
+  await Job.query(knex).findById(id).patch({ codex_entries_without_account: n });
 }
 
 async function inProgressError(knex: Knex, year: number, month: number): Promise<ArchiveError> {

@@ -1,7 +1,5 @@
-/** Reading jobs and their per-company items, as the API and the CLI show them. */
-import type { Knex } from 'knex';
-import { pageWindow, type Job, type JobCounts, type JobItem, type JobStatus } from '../../shared/runs';
-import { ArchiveError } from '../errors';
+/** How jobs and their per-company items look in the API and the CLI (their rows are owned by job-store.ts and job-items.ts). */
+import type { Job, JobCounts, JobItem, JobStatus } from '../../shared/runs';
 
 export type JobRow = Record<string, unknown> & { id: string; status: JobStatus; dry_run: boolean; target_year: number; target_month: number };
 
@@ -83,36 +81,16 @@ export function toItem(item: object): JobItem {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const EMPTY_COUNTS: JobCounts = { total: 0, done: 0, archived: 0, would_archive: 0, already_archived: 0, changed_since_archived: 0, no_bill: 0, skipped: 0, not_found: 0, failed: 0 };
 
-export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {
-  const row = UUID.test(id) ? await knex('snapshot_jobs').where({ id }).first() : undefined;
-  if (!row) throw new ArchiveError('not_found', `No job with id ${id}`, { job_id: id });
-  return row as JobRow;
-}
-
-type Window = { page: number; per_page: number; limit?: number; offset?: number };
-
-export async function listJobs(knex: Knex, q: { status?: string; type?: string; year?: number; month?: number } & Window) {
-  const { limit, offset } = pageWindow(q);
-  const base = knex('snapshot_jobs').modify((b) => {
-    if (q.status) b.where('status', q.status);
-    if (q.type) b.where('dry_run', q.type === 'dry_run');
-    if (q.year) b.where('target_year', q.year);
-    if (q.month) b.where('target_month', q.month);
-  });
-  const [rows, [{ n }]] = await Promise.all([base.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset), base.clone().count({ n: '*' })]);
-  return { jobs: (rows as JobRow[]).map(toJob), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
-}
-
-export async function listItems(knex: Knex, jobId: string, q: { outcome?: string } & Window) {
-  const { limit, offset } = pageWindow(q);
-  const base = knex('snapshot_job_items')
-    .where('job_id', jobId)
-    .modify((b) => {
-      if (q.outcome === 'pending') b.whereNull('outcome');
-      else if (q.outcome) b.where('outcome', q.outcome);
-    });
-  const [rows, [{ n }]] = await Promise.all([base.clone().orderBy('position').limit(limit).offset(offset), base.clone().count({ n: '*' })]);
-  return { items: (rows as Record<string, unknown>[]).map(toItem), total: Number(n), page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
-}
+/** Which counter each outcome adds to. */
+export const OUTCOME_COUNT: Record<NonNullable<JobItem['outcome']>, keyof JobCounts> = {
+  archived: 'archived',
+  would_archive: 'would_archive',
+  already_archived: 'already_archived',
+  changed_since_archived: 'changed_since_archived',
+  no_bill: 'no_bill',
+  skipped: 'skipped',
+  not_found: 'not_found',
+  failed: 'failed',
+};

@@ -11,6 +11,8 @@ import { ACCOUNT_NUMBER } from '../../shared/period';
 import { cleanText, textProblem } from '../../shared/storable';
 import type { CodexClient, CodexCompany } from '../peers/clients';
 import { PeerError } from '../peers/request';
+import { failItem, insertItems, itemsOf } from './job-items';
+import { recordEntriesWithoutAccount } from './job-store';
 import type { JobRow } from './jobs';
 
 export interface PlannedCompany {
@@ -22,11 +24,7 @@ export interface PlannedCompany {
 
 /** The companies still to do; on the first start, asks Codex and records one item per company. */
 export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow, signal: AbortSignal): Promise<PlannedCompany[]> {
-  const existing = (await knex('snapshot_job_items').where({ job_id: job.id }).orderBy('position').select('account_number', 'company_name', 'outcome')) as {
-    account_number: string;
-    company_name: string | null;
-    outcome: string | null;
-  }[];
+  const existing = await itemsOf(knex, job.id);
   if (existing.length === 0) {
     const accounts = job.target_account_numbers as string[] | null;
     let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string; outcome?: 'not_found' | 'failed' }[];
@@ -53,7 +51,7 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
         const odd = oddCompany(c, acct);
         planned.push(odd ? { account_number: key, company_name: null, company: null, skip: odd, outcome: 'failed' } : { account_number: acct, company_name: c.name ?? null, company: c });
       }
-      await knex('snapshot_jobs').where({ id: job.id }).update({ codex_entries_without_account: withoutAccount });
+      await recordEntriesWithoutAccount(knex, job.id, withoutAccount);
     } else {
       planned = await mapLimit(accounts, Number(job.concurrency), async (acct) => {
         try {
@@ -73,16 +71,11 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
         }
       });
     }
-    const rows = planned.map((p, i) => ({
-      job_id: job.id,
-      account_number: p.account_number,
-      company_name: p.company_name?.slice(0, 150) ?? null,
-      position: i + 1,
-      outcome: p.skip ? (p.outcome ?? 'skipped') : null,
-      error: p.skip ?? null,
-      finished_at: p.skip ? new Date() : null,
-    }));
-    for (let i = 0; i < rows.length; i += 1000) await knex('snapshot_job_items').insert(rows.slice(i, i + 1000));
+    await insertItems(
+      knex,
+      job.id,
+      planned.map((p) => ({ account_number: p.account_number, company_name: p.company_name, outcome: p.skip ? (p.outcome ?? 'skipped') : null, error: p.skip ?? null })),
+    );
     return planned.filter((p) => !p.skip);
   }
   // A resumed run: the companies already done are not fetched again.
@@ -98,7 +91,7 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
         ? oddCompany(fact, e.account_number)
         : undefined
       : `The account number ${JSON.stringify(e.account_number)} is not 1 to 50 digits; fix the entry in Codex`;
-    if (odd) await knex('snapshot_job_items').where({ job_id: job.id, account_number: e.account_number }).whereNull('outcome').update({ outcome: 'failed', error: odd, finished_at: new Date() });
+    if (odd) await failItem(knex, job.id, e.account_number, odd);
     else out.push({ account_number: e.account_number, company_name: e.company_name, company: fact ?? null });
   }
   return out;

@@ -11,28 +11,11 @@ import type { Knex } from 'knex';
 import type { JobItem } from '../../shared/runs';
 import { ArchiveError } from '../errors';
 import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
+import { outcomeAlongsideSnapshot, recordOutcomes, type ItemValues } from './job-items';
 import { toItem } from './jobs';
 import { cleanText } from '../../shared/storable';
 
-export interface ItemValues {
-  account_number: string;
-  company_name: string | null;
-  outcome: NonNullable<JobItem['outcome']>;
-  error: string | null;
-  attempts: number;
-  duration_ms: number;
-  snapshot_id: number | null;
-  invoice_number: string | null;
-  total_amount: string | null;
-  line_item_count: number | null;
-  details: Record<string, unknown> | null;
-  finished_at: Date;
-}
-
-/** A company's new details, keeping what a resume left there (its earlier failures). */
-const MERGE_DETAILS = (current: string, incoming: string) =>
-  `(SELECT CASE WHEN jsonb_exists(v.c, 'earlier_failures') THEN coalesce(v.i, '{}'::jsonb) || jsonb_build_object('earlier_failures', v.c -> 'earlier_failures') ELSE v.i END
-      FROM (SELECT ${current} AS c, ${incoming} AS i) v)`;
+export type { ItemValues } from './job-items';
 
 const BATCH = 100;
 const BATCH_WAIT_MS = 50;
@@ -91,25 +74,7 @@ export class Recorder {
   }
 
   private async writeArchive(values: ItemValues, prepared: PreparedSnapshot, rawBody: string): Promise<void> {
-    const alongside = {
-      sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
-              invoice_number = ?, total_amount = ?, line_item_count = ?, details = ${MERGE_DETAILS('details', '?::jsonb')}, finished_at = ?, company_name = coalesce(?, company_name)
-            WHERE job_id = ? AND account_number = ?`,
-      bindings: [
-        values.outcome,
-        values.error,
-        values.attempts,
-        values.duration_ms,
-        values.invoice_number,
-        values.total_amount,
-        values.line_item_count,
-        json(values.details),
-        values.finished_at,
-        values.company_name,
-        this.jobId,
-        values.account_number,
-      ],
-    };
+    const alongside = outcomeAlongsideSnapshot(this.jobId, values);
     try {
       const created = await insertPrepared(this.knex, prepared, { source: 'run', rawBody, alongside });
       this.onRecorded(toItem({ ...values, snapshot_id: created.snapshot_id }));
@@ -165,24 +130,9 @@ export class Recorder {
     }
   }
 
-  private updateItems(batch: ItemValues[]): Promise<void> {
-    const rows = batch.map((v) => ({ ...v, finished_at: v.finished_at.toISOString() }));
-    return this.knex
-      .raw(
-        `UPDATE snapshot_job_items AS t
-              SET outcome = x.outcome, error = x.error, attempts = x.attempts, duration_ms = x.duration_ms, snapshot_id = x.snapshot_id,
-                  invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = ${MERGE_DETAILS('t.details', 'x.details')},
-                  finished_at = x.finished_at, company_name = coalesce(x.company_name, t.company_name)
-             FROM jsonb_to_recordset(?::jsonb) AS x(account_number text, company_name text, outcome text, error text, attempts int, duration_ms int,
-                  snapshot_id bigint, invoice_number text, total_amount numeric, line_item_count int, details jsonb, finished_at timestamptz)
-            WHERE t.job_id = ? AND t.account_number = x.account_number AND t.outcome IS NULL
-            RETURNING t.account_number`,
-        [JSON.stringify(rows), this.jobId],
-      )
-      .then((r: { rows: { account_number: string }[] }) => {
-        const written = new Set(r.rows.map((x) => x.account_number));
-        for (const values of batch) if (written.has(values.account_number)) this.onRecorded(toItem(values));
-      });
+  private async updateItems(batch: ItemValues[]): Promise<void> {
+    const written = await recordOutcomes(this.knex, this.jobId, batch);
+    for (const values of batch) if (written.has(values.account_number)) this.onRecorded(toItem(values));
   }
 }
 
@@ -191,10 +141,6 @@ export class Recorder {
  * 54 program limits), not about the connection or the server: retrying another row may work.
  */
 export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
+  const code = ((err as { nativeError?: { code?: unknown } }).nativeError ?? (err as { code?: unknown })).code;
   return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
-}
-
-function json(v: unknown): string | null {
-  return v === null || v === undefined ? null : JSON.stringify(v);
 }

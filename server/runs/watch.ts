@@ -7,7 +7,8 @@ import type { Knex } from 'knex';
 import { FINISHED_STATUSES, type RunEvent } from '../../shared/runs';
 import { ArchiveError } from '../errors';
 import type { RunEngine } from './engine';
-import { getJobRow, toJob, type JobRow } from './jobs';
+import { getJobRow } from './job-store';
+import { toJob, type JobRow } from './jobs';
 
 type Send = (event: RunEvent) => void;
 
