@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { Model } from 'objection';
 import { lockDataDir } from './data-dir-lock';
 
 export type DatabaseKind = 'postgres' | 'embedded';
@@ -46,7 +45,6 @@ export interface DatabaseOptions {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const db = opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : await openEmbedded(opts);
-  Model.knex(db.knex);
   return db;
 }
 

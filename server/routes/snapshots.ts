@@ -27,11 +27,11 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     }),
 
     get('/api/snapshot/:invoice_number', 'read', async (ctx) => {
-      ctx.body = await getSnapshotDetail(invoiceOf(ctx));
+      ctx.body = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
     }),
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
+      const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
       const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
       // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
       ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
@@ -41,7 +41,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     // The bill as a PDF (the same renderer the desktop app uses).
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
-      const bill = await getSnapshotDetail(invoiceOf(ctx));
+      const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
       const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
       const pdf = await renderBillPdf(bill);
@@ -52,7 +52,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     // The body exactly as Ledger posted it: the evidence behind every normalised number.
     get('/api/snapshot/:invoice_number/raw', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(invoiceOf(ctx), ['raw_body']);
+      const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['raw_body']);
       if (s.raw_body === null) throw new ArchiveError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: invoiceOf(ctx) });
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = s.raw_body;

@@ -33,7 +33,7 @@ import { countColumns, EMPTY_COUNTS, OUTCOME_COUNT, toJob, type JobRow } from '.
 import { holdRunLock, runLockIsFree } from './lock';
 import { checkRunPeriod } from './period-rule';
 import { planCompanies } from './plan';
-import { linesDigest } from './prepare';
+import { linesDigest } from '../snapshots/lines-digest';
 import { processCompany, type CompanyContext, type PhaseTimings } from './company';
 import { createPreparer, type Preparer } from './prepare-pool';
 import { Recorder } from './recorder';

@@ -5,11 +5,11 @@
  * CPU-bound, so it runs in worker threads (prepare-pool.ts), leaving the server's event loop
  * to the network and the database.
  */
-import { createHash } from 'node:crypto';
 import { ArchiveError } from '../errors';
 import { buildSnapshotFromBilling, readBillingAnswer, type CompanyFacts } from '../peers/ledger-bill';
 import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
+import { linesDigest } from '../snapshots/lines-digest';
 
 export interface PrepareTask {
   /** Ledger's billing answer as received, for this company and month. */
@@ -43,25 +43,4 @@ export function prepareRunBill(task: PrepareTask): PrepareOutcome {
     throw err;
   }
   return { kind: 'prepared', prepared, linesDigest: linesDigest(prepared.lineItems) };
-}
-
-/**
- * The digest of a bill's lines, in JavaScript (Ledger's bill now) and in SQL (the archived
- * one): the two must agree, so they stand together.
- */
-const LINE_SEP = '\u001f';
-export const lineKey = (l: Record<string, unknown>) => [l.line_type, l.item_name, l.quantity, l.rate, l.amount].join(LINE_SEP);
-
-export function linesDigest(lines: PreparedSnapshot['lineItems']): string {
-  return createHash('md5')
-    .update(lines.map((l) => lineKey(l as unknown as Record<string, unknown>)).join('\n'), 'utf8')
-    .digest('hex');
-}
-
-export const LINES_DIGEST_SQL = `md5(coalesce(string_agg(concat_ws(E'${LINE_SEP}', line_type, item_name, quantity::text, rate::text, amount::text), E'\\n' ORDER BY position), ''))`;
-
-/** A line key as a person reads it: `user Zoë: 1.00 x 125.00 = 125.00`. */
-export function describeLine(k: string): string {
-  const [type, name, qty, rate, amount] = k.split(LINE_SEP);
-  return `${type} ${name}: ${qty} x ${rate} = ${amount}`;
 }

@@ -1,4 +1,6 @@
 /** Reading archived bills back: one bill with its line items, list rows, raw evidence. */
+import type { Knex } from 'knex';
+import { LINES_DIGEST_SQL } from './lines-digest';
 import { billFileName } from '../../shared/files';
 import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
 import { ArchiveError } from '../errors';
@@ -37,8 +39,7 @@ const DETAIL_COLUMNS = [
 ];
 
 /** A bill with its line items in one round trip (the lines as one JSON array, money as text). */
-export async function getSnapshotDetail(invoiceNumber: string): Promise<SnapshotDetail> {
-  const knex = Snapshot.knex();
+export async function getSnapshotDetail(knex: Knex, invoiceNumber: string): Promise<SnapshotDetail> {
   const s = await knex('billing_snapshots as s')
     .select(DETAIL_COLUMNS.map((c) => `s.${c}`))
     .select(
@@ -61,8 +62,8 @@ export async function getSnapshotDetail(invoiceNumber: string): Promise<Snapshot
   } as SnapshotDetail;
 }
 
-export async function getSnapshotColumns<K extends keyof Snapshot>(invoiceNumber: string, columns: K[]): Promise<Pick<Snapshot, K>> {
-  const s = await Snapshot.query()
+export async function getSnapshotColumns<K extends keyof Snapshot>(knex: Knex, invoiceNumber: string, columns: K[]): Promise<Pick<Snapshot, K>> {
+  const s = await Snapshot.query(knex)
     .select(columns as string[])
     .findOne({ invoice_number: invoiceNumber });
   if (!s) throw notFound(invoiceNumber);
@@ -76,4 +77,38 @@ function notFound(invoiceNumber: string): ArchiveError {
 /** `<Company_Name>_<YYYY>-<MM>.csv`: spaces to `_`, only letters, digits, `_` and `-` kept. */
 export function csvFileName(companyName: string | null, accountNumber: string, year: number, month: number): string {
   return billFileName(companyName, accountNumber, year, month, 'csv');
+}
+
+/** What a run compares a fresh bill with: an archived bill's total, hash and a digest of its lines. */
+export interface ArchivedBill {
+  id: number;
+  invoice_number: string;
+  total_amount: string;
+  content_hash: string;
+  lines_digest: string;
+}
+
+/** The period's archived bills of these accounts, by account (the lines digest computed in SQL). */
+export async function archivedBillsOf(knex: Knex, year: number, month: number, accounts: string[]): Promise<Map<string, ArchivedBill>> {
+  const out = new Map<string, ArchivedBill>();
+  for (let i = 0; i < accounts.length; i += 5000) {
+    const rows = (await knex('billing_snapshots as s')
+      .where({ billing_year: year, billing_month: month })
+      .whereIn('company_account_number', accounts.slice(i, i + 5000))
+      .select(
+        's.id',
+        's.company_account_number',
+        's.invoice_number',
+        's.total_amount',
+        's.content_hash',
+        knex.raw(`(SELECT ${LINES_DIGEST_SQL} FROM snapshot_line_items l WHERE l.snapshot_id = s.id) AS lines_digest`),
+      )) as (ArchivedBill & { company_account_number: string })[];
+    for (const r of rows) out.set(r.company_account_number, r);
+  }
+  return out;
+}
+
+/** An archived bill's lines in their order, as the comparison reads them. */
+export async function archivedLines(knex: Knex, snapshotId: number): Promise<Record<string, string>[]> {
+  return (await knex('snapshot_line_items').where({ snapshot_id: snapshotId }).orderBy('position').select('line_type', 'item_name', 'quantity', 'rate', 'amount')) as Record<string, string>[];
 }

@@ -6,7 +6,6 @@
 import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
 import { ArchiveError, validationError } from '../errors';
-import { Snapshot } from '../models/Snapshot';
 import { zonedTime } from '../../shared/schedule';
 import { periodText } from '../../shared/period';
 
@@ -114,17 +113,15 @@ async function countAndPage(
   return { total: Number(row.total), results: results.map(toSummary) };
 }
 
-export async function searchSnapshots(p: SearchQuery, defaultTimeZone: string): Promise<SearchResult> {
+export async function searchSnapshots(knex: Knex, p: SearchQuery, defaultTimeZone: string): Promise<SearchResult> {
   checkRanges(p);
-  const knex = Snapshot.knex();
   const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
   const unfiltered = FILTERS.every((f) => p[f] === undefined);
   const { total, results } = await countAndPage(knex, () => applyFilters(knex('billing_snapshots'), p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
   return { total, limit: p.limit, offset: p.offset, results };
 }
 
-export async function companyHistory(accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
-  const knex = Snapshot.knex();
+export async function companyHistory(knex: Knex, accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
   const { total, results } = await countAndPage(
     knex,
     () => knex('billing_snapshots').where('company_account_number', accountNumber),
@@ -153,8 +150,7 @@ export async function companyHistory(accountNumber: string, limit: number, offse
   return { account_number: accountNumber, company_name: companyName, total, limit, offset, results };
 }
 
-export async function archiveStats(): Promise<Stats> {
-  const knex = Snapshot.knex();
+export async function archiveStats(knex: Knex): Promise<Stats> {
   const [y0, m0] = firstOfLast24Months();
   const result = await knex.raw(
     `SELECT ${COUNTER}::int AS snapshots,
