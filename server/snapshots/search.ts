@@ -6,7 +6,8 @@
 import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
 import { ArchiveError, validationError } from '../errors';
-import { zonedTime } from '../../shared/schedule';
+import type { QueryBuilder } from 'objection';
+import { Snapshot } from '../models/Snapshot';
 import { periodText } from '../../shared/period';
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
@@ -47,39 +48,7 @@ function toSummary(r: SummaryJson): SnapshotSummary {
   return { ...r, id: Number(r.id), archived_at: new Date(r.archived_at).toISOString() };
 }
 
-function periodParts(period: string): [number, number] {
-  const [y, m] = period.split('-').map(Number);
-  return [y, m];
-}
-
-function applyFilters(q: Knex.QueryBuilder, p: SearchQuery, defaultTimeZone: string): Knex.QueryBuilder {
-  if (p.account_number) q.where('company_account_number', p.account_number);
-  if (p.invoice_number) q.where('invoice_number', p.invoice_number);
-  if (p.company) q.whereRaw('lower(company_name) LIKE ?', [`%${escapeLike(p.company.toLowerCase())}%`]);
-  if (p.year !== undefined) q.where('billing_year', p.year);
-  if (p.month !== undefined) q.where('billing_month', p.month);
-  // Periods compare as (year, month) rows so the period index serves them.
-  if (p.from_period) q.whereRaw('(billing_year, billing_month) >= (?, ?)', periodParts(p.from_period));
-  if (p.to_period) q.whereRaw('(billing_year, billing_month) <= (?, ?)', periodParts(p.to_period));
-  if (p.min_total) q.where('total_amount', '>=', p.min_total);
-  if (p.max_total) q.where('total_amount', '<=', p.max_total);
-  // Whole days in the caller's time zone: [from 00:00, to + 1 day 00:00).
-  // The instants are worked out here, with the same zone rules as everywhere else in Archive,
-  // so PostgreSQL never has to know the zone (its list and JavaScript's differ at the edges).
-  const tz = p.tz ?? defaultTimeZone;
-  if (p.archived_from) q.where('archived_at', '>=', dayStartIn(p.archived_from, tz, 0));
-  if (p.archived_to) q.where('archived_at', '<', dayStartIn(p.archived_to, tz, 1));
-  return q;
-}
-
 const FILTERS = ['account_number', 'invoice_number', 'company', 'year', 'month', 'from_period', 'to_period', 'min_total', 'max_total', 'archived_from', 'archived_to'] as const;
-
-/** The instant a day (`YYYY-MM-DD`, plus `days`) begins in zone `tz`. */
-function dayStartIn(date: string, tz: string, days: number): Date {
-  const [y, m, d] = date.split('-').map(Number);
-  const day = new Date(Date.UTC(y, m - 1, d + days));
-  return zonedTime(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), 0, tz);
-}
 
 function checkRanges(p: SearchQuery): void {
   const fields = [];
@@ -98,15 +67,16 @@ const COUNTER = `(SELECT coalesce(sum(value), 0) FROM archive_counters WHERE nam
  */
 async function countAndPage(
   knex: Knex,
-  filtered: () => Knex.QueryBuilder,
+  filtered: () => QueryBuilder<Snapshot>,
   order: [string, 'asc' | 'desc'][],
   limit: number,
   offset: number,
   unfiltered = false,
 ): Promise<{ total: number; results: SnapshotSummary[] }> {
-  const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*');
-  const page = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
-  for (const [col, dir] of order) page.orderBy(col, dir);
+  const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
+  const pageQuery = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
+  for (const [col, dir] of order) pageQuery.orderBy(col, dir);
+  const page = pageQuery.toKnexQuery();
   const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
   const row = result.rows[0] as { total: number | string; results: SummaryJson[] | string };
   const results = typeof row.results === 'string' ? (JSON.parse(row.results) as SummaryJson[]) : row.results;
@@ -117,14 +87,14 @@ export async function searchSnapshots(knex: Knex, p: SearchQuery, defaultTimeZon
   checkRanges(p);
   const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
   const unfiltered = FILTERS.every((f) => p[f] === undefined);
-  const { total, results } = await countAndPage(knex, () => applyFilters(knex('billing_snapshots'), p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
+  const { total, results } = await countAndPage(knex, () => Snapshot.query(knex).modify('searchFilters', p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
   return { total, limit: p.limit, offset: p.offset, results };
 }
 
 export async function companyHistory(knex: Knex, accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
   const { total, results } = await countAndPage(
     knex,
-    () => knex('billing_snapshots').where('company_account_number', accountNumber),
+    () => Snapshot.query(knex).modify('ofCompany', accountNumber),
     [
       ['billing_year', 'desc'],
       ['billing_month', 'desc'],
@@ -193,8 +163,4 @@ function fillMonths(rows: MonthRow[]): Stats['monthly_totals'] {
 function firstOfLast24Months(now = new Date()): [number, number] {
   const n = now.getUTCFullYear() * 12 + now.getUTCMonth() - 23;
   return [Math.floor(n / 12), (n % 12) + 1];
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
