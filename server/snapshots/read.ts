@@ -1,42 +1,14 @@
 /** Reading archived bills back: one bill with its line items, list rows, raw evidence. */
 import type { Knex } from 'knex';
 import { LINES_DIGEST_SQL } from './lines-digest';
+import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { billFileName } from '../../shared/files';
 import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
 import { ArchiveError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
 
-const DETAIL_COLUMNS = [
-  'id',
-  'company_account_number',
-  'company_name',
-  'invoice_number',
-  'billing_year',
-  'billing_month',
-  'invoice_date',
-  'due_date',
-  'billing_plan',
-  'contract_term',
-  'support_level',
-  'total_amount',
-  'total_user_charges',
-  'total_asset_charges',
-  'total_backup_charges',
-  'total_ticket_charges',
-  'total_line_item_charges',
-  'user_count',
-  'asset_count',
-  'billable_hours',
-  'created_by',
-  'notes',
-  'line_item_count',
-  'content_hash',
-  'warnings',
-  'source',
-  'archived_at',
-  'billing_data_json',
-  'invoice_csv',
-];
+/** A bill's columns as the API serves it: the hashed fields (said once, in shared/canonical.ts) and the server's own. */
+const DETAIL_COLUMNS = ['id', ...CANONICAL_SNAPSHOT_FIELDS, 'billing_data_json', 'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at'];
 
 /** A bill with its line items in one round trip (the lines as one JSON array, money as text). */
 export async function getSnapshotDetail(knex: Knex, invoiceNumber: string): Promise<SnapshotDetail> {
