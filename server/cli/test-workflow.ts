@@ -77,11 +77,8 @@ export async function testWorkflow(config: Config, opts: WorkflowOptions, out: O
 
   try {
     await run('Archive health', async () => {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) }).catch((err) => {
-        throw new Error(`cannot reach ${base}/health (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`);
-      });
-      const body = (await res.json()) as { status: string; database?: string; version?: string };
-      if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+      const body = await api('GET /health', (c) => c.health());
+      if (!body) throw new Error('503: the server answers but is degraded (its database is unavailable or read-only)');
       return [body, `${body.status}, database ${body.database ?? 'ok'}, version ${body.version ?? '?'}`];
     });
     await run('Admin token accepted', async () => {
