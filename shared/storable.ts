@@ -14,8 +14,11 @@ export const MAX_JSON_NUMBER = Number.MAX_SAFE_INTEGER;
 /** Keys refused anywhere: JavaScript objects treat them as their prototype, not as data. */
 const RESERVED_KEYS = new Set(['__proto__']);
 
-/** NUL, or a high surrogate not followed by a low one, or a low one not preceded by a high one. */
-const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]';
+/** NUL, or a lone surrogate. */
+const UNSTORABLE_TEXT = new RegExp(`\\u0000|${LONE_SURROGATE}`);
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE, 'g');
 
 export function textProblem(s: string): string | undefined {
   const m = UNSTORABLE_TEXT.exec(s);
@@ -65,5 +68,5 @@ export function unstorableFields(value: unknown, max = 20): FieldError[] {
  * becomes "\\0" and a lone surrogate U+FFFD. Never for a bill, which is refused instead.
  */
 export function cleanText(s: string): string {
-  return s.replace(/\u0000/g, '\\0').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return s.replace(/\u0000/g, '\\0').replace(LONE_SURROGATES, '\uFFFD');
 }
