@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { invoiceDates, invoiceNumber } from '../server/peers/ledger-bill';
+import { invoiceDates } from '../server/peers/ledger-bill';
+import { invoiceNumberFor } from '../shared/period';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../test/fixtures/ledger/snapshot/731118-202601.json');
 const template = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
@@ -23,7 +24,7 @@ export function benchAccount(i: number): string {
 export function benchBill(companyIndex: number, year: number, month: number): Record<string, unknown> {
   const account = benchAccount(companyIndex);
   const name = `${NAMES[companyIndex % NAMES.length]} ${KINDS[Math.floor(companyIndex / NAMES.length) % KINDS.length]} ${companyIndex}`;
-  const invoice = invoiceNumber(account, year, month);
+  const invoice = invoiceNumberFor(account, year, month);
   const { invoice_date: invoiceDate, due_date: dueDate } = invoiceDates(year, month);
   const scale = 1 + ((companyIndex * 7 + month) % 13) / 100;
   const lines: { line_type: string; item_name: string; description: string; quantity: number; rate: number; amount: number }[] = [];

@@ -96,10 +96,6 @@ export function invoiceDates(year: number, month: number): { invoice_date: strin
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-export function invoiceNumber(account: string, year: number, month: number): string {
-  return invoiceNumberFor(account, year, month);
-}
-
 /** Ledger's receipt as line items: zero-cost users and assets left out, hours whenever billed. */
 export function lineItemsFromReceipt(r: BillingReceipt): LedgerLineItem[] {
   const items: LedgerLineItem[] = [];
@@ -148,7 +144,7 @@ function effectiveSupportLevel(answer: BillingAnswer): string | null {
 export function buildSnapshotFromBilling(answer: BillingAnswer, company: CompanyFacts = {}, extra: { created_by?: string; notes?: string } = {}): Record<string, unknown> {
   const [year, month] = answer.billing_period.split('-').map(Number);
   const r = answer.receipt;
-  const invoice = invoiceNumber(answer.account_number, year, month);
+  const invoice = invoiceNumberFor(answer.account_number, year, month);
   const dates = invoiceDates(year, month);
   const items = lineItemsFromReceipt(r);
   return {
