@@ -73,3 +73,8 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
   if (!result.success) throw validationError(fieldErrorsFromZod(result.error, input), what);
   return result.data;
 }
+
+/** The driver's error behind one Objection wraps (CheckViolationError, DBError, ...), or the error itself. */
+export function driverError(err: unknown): unknown {
+  return (err as { nativeError?: unknown } | null)?.nativeError ?? err;
+}

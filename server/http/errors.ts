@@ -4,7 +4,7 @@
  */
 import type Koa from 'koa';
 import type { ErrorBody, ErrorCode } from '../../shared/errors';
-import { ArchiveError } from '../errors';
+import { ArchiveError, driverError } from '../errors';
 
 /** The HTTP status of each code: the one place codes meet HTTP. */
 export const STATUS: Record<ErrorCode, number> = {
@@ -90,8 +90,7 @@ function logUnavailable(log: { warn(obj: object, msg: string): void } | undefine
 
 function toArchiveError(err: unknown): ArchiveError {
   if (err instanceof ArchiveError) return err;
-  // Objection wraps database errors (CheckViolationError, ...): the driver's error is inside.
-  const e = ((err as { nativeError?: unknown })?.nativeError ?? err) as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
+  const e = driverError(err) as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
   if (e?.type === 'entity.too.large' || e?.status === 413) {
     return new ArchiveError('payload_too_large', `Request body is larger than the limit of ${e.limit ?? 'the server'} bytes`, { limit_bytes: e.limit });
   }

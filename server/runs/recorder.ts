@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { JobItem } from '../../shared/runs';
-import { ArchiveError } from '../errors';
+import { ArchiveError, driverError } from '../errors';
 import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
 import { outcomeAlongsideSnapshot, recordOutcomes, type ItemValues } from './job-items';
 import { toItem } from './jobs';
@@ -141,6 +141,6 @@ export class Recorder {
  * 54 program limits), not about the connection or the server: retrying another row may work.
  */
 export function isDataError(err: unknown): boolean {
-  const code = ((err as { nativeError?: { code?: unknown } }).nativeError ?? (err as { code?: unknown })).code;
+  const code = (driverError(err) as { code?: unknown }).code;
   return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
