@@ -8,7 +8,6 @@
 import type { CompanyHistory, SearchResult, SnapshotDetail, SnapshotSummary, Stats } from './api';
 import type { JobsPage, JobWithItems, SearchParams } from './bridge';
 import { BridgeError, errorFromResponse } from './bridge-error';
-import { ADMIN_PROBE, queryString } from './connection';
 import { fileNameOf } from './files';
 import type { Job, RunEvent, RunRequest, SchedulerConfig, SchedulerConfigUpdate } from './runs';
 import { readEvents } from './sse';
@@ -38,6 +37,16 @@ export interface BillFile {
   data: Uint8Array;
   fileName: string | null;
   type: string;
+}
+
+/** The admin-only endpoint that proves a token is the admin token (it exists on every server). */
+export const ADMIN_PROBE = '/api/scheduler/jobs?per_page=1';
+
+/** A filter object as a query string, leaving out what is unset. */
+export function queryString(filter: object | undefined): string {
+  const out = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined && v !== null && v !== '') out.set(k, String(v));
+  return out.toString();
 }
 
 /** Bills fetched per page when a caller wants every bill of a search. */

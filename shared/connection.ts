@@ -1,25 +1,18 @@
 /**
- * "Test connection": health, sign-in and version, each reported on its own. One procedure for
- * the desktop's main process and the web bridge; each passes its own way to call the server.
+ * "Test connection": health, sign-in and version, each reported on its own, and the rule for a
+ * saved token's address. One procedure for the desktop's main process and the web bridge.
  * Browser-safe.
  */
-import type { BridgeError } from './bridge-error';
+import { ArchiveClient, type FetchLike } from './archive-client';
+import { BridgeError } from './bridge-error';
 import type { ConnectionReport } from './bridge';
 
-/** The admin-only endpoint that proves a token is the admin token (it exists on every server). */
-export const ADMIN_PROBE = '/api/scheduler/jobs?per_page=1';
-
-export async function checkConnection(
-  url: string,
-  hasToken: boolean,
-  /** GET /health without a token: the parsed body, or null when it answered 503 (degraded); throws when unreachable. */
-  health: () => Promise<{ status?: string; service?: string; database?: string; version?: string } | null>,
-  /** GET ADMIN_PROBE with the token; throws a BridgeError (`unauthorized`, `forbidden`, ...). */
-  probe: () => Promise<unknown>,
-): Promise<ConnectionReport> {
+export async function checkConnection(url: string, token: string | undefined, opts: { fetch?: FetchLike } = {}): Promise<ConnectionReport> {
+  const client = new ArchiveClient(url, token, { fetch: opts.fetch, timeoutMs: 10_000 });
+  const hasToken = Boolean(token);
   const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', message: '' };
   try {
-    const h = await health();
+    const h = await client.health();
     report.reachable = true;
     if (h) {
       if (h.service !== 'archive') return { ...report, message: `Something answers at ${url}, but it is not an Archive server` };
@@ -35,7 +28,7 @@ export async function checkConnection(
   }
   if (!hasToken) return { ...report, message: 'The server answers; enter the admin token to sign in' };
   try {
-    await probe();
+    await client.adminProbe();
     return { ...report, auth: 'ok', message: report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable' };
   } catch (err) {
     const e = err as BridgeError;
@@ -43,13 +36,6 @@ export async function checkConnection(
     const message = e.code === 'forbidden' ? 'This token may read bills but is not the admin token' : e.code === 'unauthorized' ? 'The server does not accept this token' : e.message;
     return { ...report, auth, message };
   }
-}
-
-/** A filter object as a query string, leaving out what is unset. */
-export function queryString(filter: object | undefined): string {
-  const out = new URLSearchParams();
-  for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined && v !== null && v !== '') out.set(k, String(v));
-  return out.toString();
 }
 
 /** The same server address, ignoring trailing slashes and the letter case of scheme and host. */
@@ -61,4 +47,10 @@ export function sameServerUrl(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The address a saved server's token may be sent to: its own; another one typed beside it is refused. */
+export function savedServerUrl(saved: { name: string; url: string }, url: string): string {
+  if (!sameServerUrl(saved.url, url)) throw new BridgeError('invalid_arguments', `The token saved for ${saved.name} is only sent to ${saved.url}; to test ${url}, enter its token`);
+  return saved.url;
 }

@@ -17,7 +17,7 @@ import {
   type Handlers,
   type SavedServer,
 } from '../../shared/bridge';
-import { checkConnection, sameServerUrl } from '../../shared/connection';
+import { checkConnection, savedServerUrl } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
 import type { ServerStore } from './servers';
@@ -63,15 +63,7 @@ export function createMainApi(deps: MainDeps): MainApi {
     if (changed) deps.send('servers:status', status);
   };
 
-  function test(url: string, token: string | undefined): Promise<ConnectionReport> {
-    const client = new ArchiveClient(url, token, { fetch: deps.fetchImpl, timeoutMs: 10_000 });
-    return checkConnection(
-      url,
-      Boolean(token),
-      () => client.health(),
-      () => client.adminProbe(),
-    );
-  }
+  const test = (url: string, token: string | undefined): Promise<ConnectionReport> => checkConnection(url, token, { fetch: deps.fetchImpl });
 
   const handlers: Handlers = {
     'servers:list': async () => deps.store.list(),
@@ -84,11 +76,7 @@ export function createMainApi(deps: MainDeps): MainApi {
       const { url, token, serverId } = input;
       if (serverId && !token) {
         // A saved token goes only to the address it was saved for, never to one typed beside it.
-        const saved = deps.store.get(serverId);
-        if (sameServerUrl(saved.url, url) === false) {
-          throw new BridgeError('invalid_arguments', `The token saved for ${saved.name} is only sent to ${saved.url}; to test ${url}, enter its token`);
-        }
-        return test(saved.url, deps.store.token(serverId));
+        return test(savedServerUrl(deps.store.get(serverId), url), deps.store.token(serverId));
       }
       return test(url, token);
     },

@@ -4,8 +4,8 @@
  * that token in memory only, and turns file exports into downloads.
  */
 import { ArchiveClient } from '../../../shared/archive-client';
-import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionReport, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
-import { checkConnection, sameServerUrl } from '../../../shared/connection';
+import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
+import { checkConnection, savedServerUrl } from '../../../shared/connection';
 import { billFileName, UniqueNames } from '../../../shared/files';
 import { periodText } from '../../../shared/period';
 
@@ -48,15 +48,6 @@ export function createWebBridge(): ArchiveBridge {
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
 
-  const test = (url: string, token: string | undefined): Promise<ConnectionReport> => {
-    const client = new ArchiveClient(url, token, { timeoutMs: 10_000 });
-    return checkConnection(
-      url,
-      Boolean(token),
-      () => client.health(),
-      () => client.adminProbe(),
-    );
-  };
   /** A file of a bill, downloaded under the name the server gives it (made safe), else `name`. */
   const downloadFile = async (client: ArchiveClient, invoice: string, kind: 'csv' | 'pdf', name: string) => {
     const f = await client.file(invoice, kind);
@@ -88,15 +79,14 @@ export function createWebBridge(): ArchiveBridge {
           // A saved token goes only to the address it was saved for.
           const s = saved().find((x) => x.id === serverId);
           if (!s) throw new BridgeError('not_found', 'This server is not saved (any more)');
-          if (!sameServerUrl(s.url, url)) throw new BridgeError('invalid_arguments', `The token saved for ${s.name} is only sent to ${s.url}; to test ${url}, enter its token`);
-          return test(s.url, tokens.get(serverId));
+          return checkConnection(savedServerUrl(s, url), tokens.get(serverId));
         }
-        return test(url, token);
+        return checkConnection(url, token);
       },
       connect: async (id) => {
         const s = saved().find((x) => x.id === id);
         if (!s) throw new BridgeError('not_found', 'This server is not saved (any more)');
-        const report = await test(s.url, tokens.get(id));
+        const report = await checkConnection(s.url, tokens.get(id));
         if (report.auth === 'ok') {
           current = view(s);
           setStatus({ server: current, online: true, message: null, checkedAt: new Date().toISOString() });
