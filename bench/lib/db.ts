@@ -1,6 +1,7 @@
 /** The benchmarks' databases and tokens: a fresh, migrated database per benchmark, dropped at the end. */
 import { openDatabase, type Database } from '../../server/db/database';
-import { ensureDefaultSchedule, migrateToLatest } from '../../server/db/migrate';
+import { migrateToLatest } from '../../server/db/migrate';
+import { ensureDefaultSchedule } from '../../server/schedule/store';
 import { adminQuery, databaseUrl } from '../../test/helpers/pg';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

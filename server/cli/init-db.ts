@@ -5,7 +5,8 @@
 import readline from 'node:readline/promises';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
-import { ensureDefaultSchedule, migrateToLatest, pendingMigrations } from '../db/migrate';
+import { migrateToLatest, pendingMigrations } from '../db/migrate';
+import { ensureDefaultSchedule } from '../schedule/store';
 import { describeDbError } from '../boot';
 
 export interface InitDbOptions {

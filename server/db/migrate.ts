@@ -1,4 +1,4 @@
-/** Running and inspecting migrations (and, for the callers of migrations, the default schedule row). */
+/** Running and inspecting migrations. */
 import type { Knex } from 'knex';
 import { migrationSource } from '../../migrations/index';
 
@@ -14,5 +14,3 @@ export async function pendingMigrations(knex: Knex): Promise<string[]> {
   const [, pending] = (await knex.migrate.list(MIGRATION_CONFIG)) as [unknown[], { file?: string; name?: string }[] | string[][]];
   return pending.map((p) => (Array.isArray(p) ? p[0] : (p.name ?? p.file ?? String(p))));
 }
-
-export { ensureDefaultSchedule } from '../schedule/store';

@@ -11,8 +11,7 @@ import { zoneOf } from '../schedule/schedule';
 import { storedZone } from '../schedule/store';
 
 export async function checkRunPeriod(knex: Knex, serverTz: string, now: Date, req: { year: number; month: number; allowOpenPeriod?: string }): Promise<void> {
-  const zone = await storedZone(knex);
-  const tz = zone === undefined ? serverTz : zoneOf({ timezone: zone }, serverTz);
+  const tz = zoneOf({ timezone: (await storedZone(knex)) ?? null }, serverTz);
   const p = periodState(req.year, req.month, tz, now);
   if (p.state === 'ended') return;
   const period = periodText(req.year, req.month);

@@ -4,7 +4,8 @@
  */
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../server/db/database';
-import { ensureDefaultSchedule, migrateToLatest } from '../../server/db/migrate';
+import { migrateToLatest } from '../../server/db/migrate';
+import { ensureDefaultSchedule } from '../../server/schedule/store';
 import { adminQuery, databaseUrl } from './pg';
 
 declare module 'vitest' {
