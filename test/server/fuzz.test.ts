@@ -11,6 +11,7 @@ import { gzipSync, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalSnapshot } from '../../shared/canonical';
 import type { SnapshotDetail } from '../../shared/api';
+import { SEARCH_KEYS } from '../../shared/bridge';
 import { createLogger } from '../../server/log';
 import { makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
@@ -210,27 +211,8 @@ function postCase(): Case {
   return { kind: 'post', method: 'POST', path: '/api/snapshot', headers, body };
 }
 
-const QUERY_KEYS = [
-  'account_number',
-  'company',
-  'invoice_number',
-  'year',
-  'month',
-  'from_period',
-  'to_period',
-  'min_total',
-  'max_total',
-  'archived_from',
-  'archived_to',
-  'tz',
-  'sort',
-  'order',
-  'limit',
-  'offset',
-  '__proto__',
-  'constructor',
-  'x',
-];
+/** The search's own parameters, and names that are not (a prototype key, an unknown one). */
+const QUERY_KEYS = [...SEARCH_KEYS, '__proto__', 'constructor', 'x'];
 const QUERY_VALUES = [
   'US/Pacific-New',
   'Canada/East-Saskatchewan',
