@@ -24,7 +24,18 @@ export async function openMigratedPostgres(config: Config & { databaseUrl: strin
     log: opts.log,
   });
   await requireMigrated(db);
+  if (opts.server) await warmUp(db, config.poolMin);
   return db;
+}
+
+/**
+ * Opens the pool's minimum of connections now: the pool keeps that many when idle, but opens
+ * them only on demand, so the first requests after start-up would wait for them.
+ */
+async function warmUp(db: Database, n: number): Promise<void> {
+  const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+  const connections = await Promise.all(Array.from({ length: n }, () => client.acquireConnection()));
+  await Promise.all(connections.map((c) => client.releaseConnection(c)));
 }
 
 /** Refuses (and closes) a database with pending migrations or that cannot be used. */

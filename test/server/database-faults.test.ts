@@ -231,3 +231,23 @@ describe('slow requests', () => {
     expect(Number((await s.db.knex('billing_snapshots').count({ n: '*' }))[0].n)).toBe(0);
   });
 });
+
+describe('the connection pool', () => {
+  it('keeps DATABASE_POOL_MIN connections open while idle, so a burst after a quiet spell does not wait for new ones', async () => {
+    const s = await startTestServer({ SCHEDULER: 'off', DATABASE_POOL_MIN: '2' });
+    servers.push(s);
+    const pool = (s.db.knex.client as { pool: { numFree(): number; numUsed(): number; min: number } }).pool;
+    expect(pool.min).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    // Open without a request: in the pool, and as backends in PostgreSQL.
+    expect(pool.numFree() + pool.numUsed()).toBeGreaterThanOrEqual(2);
+    const admin = new pg.Client({ connectionString: s.database.url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+      expect(rows[0].n).toBeGreaterThanOrEqual(2);
+    } finally {
+      await admin.end();
+    }
+  });
+});
