@@ -10,7 +10,8 @@
  */
 import os from 'node:os';
 import { startSimulator } from '../server/sim/server';
-import type { Job, JobItem } from '../shared/runs';
+import { ArchiveClient } from '../shared/archive-client';
+import type { Job } from '../shared/runs';
 import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds } from './lib/load';
 import { startServerProcess } from './lib/server-process';
@@ -26,15 +27,7 @@ async function main() {
 
   const sim = await startSimulator({ companies: COMPANIES, latencyMs: LATENCY, token: SERVICE_TOKEN, seed: 'bench' });
   const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, SCHEDULER: 'off' });
-  const api = async <T>(path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(server.url + path, {
-      method: body ? 'POST' : 'GET',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const admin = new ArchiveClient(server.url, ADMIN_TOKEN);
 
   const ideal = (COMPANIES * LATENCY) / CONCURRENCY / 1000;
   const rows: (string | number)[][] = [
@@ -66,10 +59,10 @@ async function main() {
     const rss0 = server.rssMb();
     const stopRss = server.sampleRss(100);
     const t0 = performance.now();
-    const { job_id } = await api<{ job_id: string }>('/api/runs', { year: 2026, month: 10, dry_run: dryRun, concurrency: CONCURRENCY });
+    const { job_id } = await admin.startRun({ year: 2026, month: 10, dry_run: dryRun, concurrency: CONCURRENCY });
     let job: Job;
     for (;;) {
-      job = await api<Job>(`/api/scheduler/jobs/${job_id}?per_page=1`);
+      job = await admin.job(job_id, { per_page: 1 });
       if (job.status !== 'running') break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -80,7 +73,7 @@ async function main() {
     const cpu = server.cpuSeconds() - cpu0;
     const pgCpu = postgresCpuSeconds() - pg0;
     const simCpu = (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(sim0));
-    const items = (await api<{ items: { items: JobItem[] } }>(`/api/scheduler/jobs/${job_id}?per_page=1000`)).items.items;
+    const items = (await admin.job(job_id, { per_page: 1000 })).items.items;
     const durations = summarise(items.map((i) => i.duration_ms ?? 0));
     const c = job.counts;
     rows.push([

@@ -22,7 +22,8 @@ export interface ClientOptions {
   onReachable?: (reachable: boolean, message: string | null) => void;
 }
 
-type Init = RequestInit & { json?: unknown; signal?: AbortSignal; auth?: boolean; timeoutMs?: number };
+/** A call's options: fetch's, plus a JSON body, a caller's signal, no token (`auth: false`) and its own timeout. */
+export type Init = Omit<RequestInit, 'signal'> & { json?: unknown; signal?: AbortSignal; auth?: boolean; timeoutMs?: number };
 
 /** `GET /health`'s answer (also when it is 503, degraded). */
 export interface Health {
@@ -69,6 +70,17 @@ export class ArchiveClient {
 
   /** One call; resolves only with a 2xx answer. */
   async request(path: string, init: Init = {}): Promise<Response> {
+    const res = await this.send(path, init);
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  }
+
+  /**
+   * One call that resolves with whatever the server answers, refusals included (the tests of the
+   * protocol itself read statuses and headers through it); only a server that does not answer
+   * rejects (`unreachable`, `cancelled`).
+   */
+  async send(path: string, init: Init = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (init.auth !== false && this.token) headers.set('Authorization', `Bearer ${this.token}`);
     if (init.json !== undefined) headers.set('Content-Type', 'application/json');
@@ -98,7 +110,6 @@ export class ArchiveClient {
       throw new BridgeError('unreachable', message);
     }
     this.opts.onReachable?.(true, null);
-    if (!res.ok) throw await errorFromResponse(res);
     return res;
   }
 

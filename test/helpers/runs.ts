@@ -1,6 +1,7 @@
 /** A real Archive server wired to a running Ledger + Codex simulator, and helpers to watch runs. */
 import type { StartOptions } from '../../server/main';
 import { startSimulator, type SimOptions, type Simulator } from '../../server/sim/server';
+import type { ArchiveClient, Init } from '../../shared/archive-client';
 import type { Job } from '../../shared/runs';
 import { FIXTURES } from './fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from './server';
@@ -8,9 +9,9 @@ import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from './
 export interface RunWorld {
   sim: Simulator;
   server: TestServer;
-  admin(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  admin(path: string, init?: Init): Promise<Response>;
   /** Starts a run through the API and waits for its end. */
-  runToEnd(body: Record<string, unknown>): Promise<Job>;
+  runToEnd(body: Parameters<ArchiveClient['startRun']>[0]): Promise<Job>;
   waitForEnd(jobId: string, timeoutMs?: number): Promise<Job>;
   stop(): Promise<void>;
 }
@@ -22,7 +23,7 @@ export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string
   const waitForEnd = async (jobId: string, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const job = (await (await admin(`/api/scheduler/jobs/${jobId}?per_page=1`)).json()) as Job;
+      const job = await server.admin.job(jobId, { per_page: 1 });
       if (!['running', 'pending'].includes(job.status)) return job;
       if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
@@ -33,12 +34,7 @@ export async function startRunWorld(simOpts: SimOptions = {}, env: Record<string
     server,
     admin,
     waitForEnd,
-    runToEnd: async (body) => {
-      const res = await admin('/api/runs', { method: 'POST', json: body });
-      if (res.status !== 202) throw new Error(`POST /api/runs answered ${res.status}: ${await res.text()}`);
-      const { job_id } = (await res.json()) as { job_id: string };
-      return waitForEnd(job_id);
-    },
+    runToEnd: async (body) => waitForEnd((await server.admin.startRun(body)).job_id),
     stop: async () => {
       await server.stop();
       await sim.close();

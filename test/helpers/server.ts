@@ -2,6 +2,7 @@
 import { loadConfig, type Config } from '../../server/config';
 import { createLogger } from '../../server/log';
 import { startServer, type RunningServer, type StartOptions } from '../../server/main';
+import { ArchiveClient, type Init } from '../../shared/archive-client';
 import { freshDatabase, type TestDatabase } from './db';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789abcdef';
@@ -9,8 +10,10 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefgh';
 
 export interface TestServer extends RunningServer {
   database: TestDatabase;
-  /** fetch with the given token (service by default); `null` sends none. */
-  api(path: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<Response>;
+  /** The API client's raw call with the given token (service by default); `null` sends none. Resolves with refusals too. */
+  api(path: string, init?: Init & { token?: string | null }): Promise<Response>;
+  /** The typed API client with the admin token. */
+  admin: ArchiveClient;
   stop(): Promise<void>;
 }
 
@@ -32,17 +35,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export async function startTestServer(overrides: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestServer> {
   const database = await freshDatabase();
   const running = await startServer(testConfig({ DATABASE_URL: database.url, ...overrides }), { log: createLogger('silent'), quiet: true, ...opts });
-  const api: TestServer['api'] = (path, init = {}) => {
-    const { token = SERVICE_TOKEN, json, ...rest } = init;
-    const headers = new Headers(rest.headers);
-    if (token !== null) headers.set('Authorization', `Bearer ${token}`);
-    if (json !== undefined) headers.set('Content-Type', 'application/json');
-    return fetch(running.url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
-  };
+  const clients = new Map<string | null, ArchiveClient>();
+  const clientOf = (token: string | null) => clients.get(token) ?? clients.set(token, new ArchiveClient(running.url, token ?? undefined)).get(token)!;
+  const api: TestServer['api'] = (path, { token = SERVICE_TOKEN, ...init } = {}) => clientOf(token).send(path, init);
   return {
     ...running,
     database,
     api,
+    admin: clientOf(ADMIN_TOKEN),
     stop: async () => {
       await running.close();
       await database.drop();

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../server/sim/server';
+import { ArchiveClient } from '../../shared/archive-client';
 import type { Job } from '../../shared/runs';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
@@ -51,19 +52,16 @@ describe('the bundled server', () => {
         child.stdout.on('data', on);
         child.stderr.on('data', on);
       });
-      const health = (await (await fetch(`${url}/health`)).json()) as { status: string; version: string };
-      expect(health).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+      const admin = new ArchiveClient(url, ADMIN_TOKEN);
+      expect(await admin.health()).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
       expect(out).not.toMatch(/no build in dist/);
 
       // Bills are prepared by dist/prepare-worker.js in worker threads.
-      const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
-      const started = await fetch(`${url}/api/runs`, { method: 'POST', headers: admin, body: JSON.stringify({ year: 2026, month: 10, dry_run: false }) });
-      expect(started.status).toBe(202);
-      const { job_id } = (await started.json()) as { job_id: string };
+      const { job_id } = await admin.startRun({ year: 2026, month: 10, dry_run: false });
       let job: Job;
       do {
         await new Promise((r) => setTimeout(r, 50));
-        job = (await (await fetch(`${url}/api/scheduler/jobs/${job_id}`, { headers: admin })).json()) as Job;
+        job = await admin.job(job_id);
       } while (job.status === 'running' || job.status === 'pending');
       expect(job.error).toBeNull();
       expect(job.status).toBe('completed');

@@ -154,7 +154,7 @@ describe('live event streams', () => {
     const id = randomUUID();
     // A job another server is running: followed by polling its row.
     await s.db.knex('snapshot_jobs').insert({ id, job_type: 'dry_run', dry_run: true, status: 'running', target_year: 2026, target_month: 1, owner: 'elsewhere' });
-    const open = () => fetch(`${s.url}/api/runs/${id}/events`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const open = () => s.api(`/api/runs/${id}/events`, { token: ADMIN_TOKEN, timeoutMs: 0 });
     const a = await open();
     const b = await open();
     expect([a.status, b.status]).toEqual([200, 200]);

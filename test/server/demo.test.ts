@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ArchiveClient } from '../../shared/archive-client';
 
 const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
 const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-demo-'));
@@ -36,10 +37,9 @@ describe('the demo', () => {
     });
     expect(out).toMatch(/2026-10: completed, 39 archived, 1 without a bill|: completed, 39 archived/);
     const { admin_token: adminToken } = JSON.parse(fs.readFileSync(path.join(workdir, 'data-demo', 'tokens.json'), 'utf8')) as { admin_token: string };
-    const stats = (await (await fetch(`${url}/api/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).json()) as { snapshots?: number; total_snapshots?: number };
-    expect(stats.snapshots ?? stats.total_snapshots).toBe(12 * 39);
-    const jobs = (await (await fetch(`${url}/api/scheduler/jobs`, { headers: { Authorization: `Bearer ${adminToken}` } })).json()) as { total: number };
-    expect(jobs.total).toBe(13);
+    const admin = new ArchiveClient(url, adminToken);
+    expect((await admin.stats()).snapshots).toBe(12 * 39);
+    expect((await admin.jobs()).total).toBe(13);
     expect(fs.existsSync(path.join(workdir, 'data'))).toBe(false);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ArchiveClient } from '../../shared/archive-client';
 import { fixtureBills } from '../helpers/fixtures';
 
 const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
@@ -61,6 +62,8 @@ function stop(child: ChildProcess): Promise<number | null> {
 describe('embedded database', () => {
   let adminToken = '';
   let serviceToken = '';
+  /** Ledger's post of a bill's exact bytes. */
+  const post = (url: string, body: string) => new ArchiveClient(url, serviceToken).send('/api/snapshot', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
   const bill = fixtureBills().find((b) => b.key === '731118-202601')!;
 
   it('boots, migrates, prints tokens once, stores them 0600, and serves', async () => {
@@ -73,11 +76,9 @@ describe('embedded database', () => {
     expect(fs.statSync(tokensFile).mode & 0o777).toBe(0o600);
     expect(JSON.parse(fs.readFileSync(tokensFile, 'utf8'))).toMatchObject({ service_token: serviceToken, admin_token: adminToken });
 
-    const health = await fetch(`${s.url}/health`);
-    expect(await health.json()).toMatchObject({ status: 'ok', service: 'archive' });
-    const res = await fetch(`${s.url}/api/snapshot`, { method: 'POST', headers: { Authorization: `Bearer ${serviceToken}`, 'Content-Type': 'application/json' }, body: bill.rawBody });
-    expect(res.status).toBe(201);
-    const got = await (await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
+    expect(await new ArchiveClient(s.url, undefined).health()).toMatchObject({ status: 'ok', service: 'archive' });
+    expect((await post(s.url, bill.rawBody)).status).toBe(201);
+    const got = await new ArchiveClient(s.url, adminToken).snapshot(bill.body.invoice_number);
     expect(got).toMatchObject({ company_name: 'Müller & Söhne GmbH', total_amount: '1906.22' });
     expect(await stop(s.child)).toBe(0);
   }, 120_000);
@@ -85,11 +86,9 @@ describe('embedded database', () => {
   it('keeps the data and the tokens across a restart, without printing them again', async () => {
     const s = await startEmbedded();
     expect(s.stdout()).not.toMatch(/SERVICE_TOKEN=/);
-    const got = await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}/csv`, { headers: { Authorization: `Bearer ${serviceToken}` } });
-    expect(got.status).toBe(200);
-    expect(await got.text()).toBe(bill.body.invoice_csv);
-    const dup = await fetch(`${s.url}/api/snapshot`, { method: 'POST', headers: { Authorization: `Bearer ${serviceToken}`, 'Content-Type': 'application/json' }, body: bill.rawBody });
-    expect(dup.status).toBe(409);
+    const got = await new ArchiveClient(s.url, serviceToken).file(bill.body.invoice_number, 'csv');
+    expect(new TextDecoder().decode(got.data)).toBe(bill.body.invoice_csv);
+    expect((await post(s.url, bill.rawBody)).status).toBe(409);
     expect(await stop(s.child)).toBe(0);
   }, 120_000);
 
@@ -101,7 +100,7 @@ describe('embedded database', () => {
     expect(second.status).toBe(1);
     expect(second.stderr).toContain(`is in use by process ${s.child.pid} (archive serve`);
     // The server is untouched and still serves.
-    expect((await fetch(`${s.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+    expect(await new ArchiveClient(s.url, adminToken).snapshot(bill.body.invoice_number)).toMatchObject({ invoice_number: bill.body.invoice_number });
 
     // SIGKILL leaves the lock file behind; the next start takes it over and finds the data.
     await new Promise((resolve) => {
@@ -111,7 +110,7 @@ describe('embedded database', () => {
     expect(fs.existsSync(lock)).toBe(true);
     const again = await startEmbedded();
     expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).toBe(again.child.pid);
-    expect((await fetch(`${again.url}/api/snapshot/${bill.body.invoice_number}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
+    expect(await new ArchiveClient(again.url, adminToken).snapshot(bill.body.invoice_number)).toMatchObject({ invoice_number: bill.body.invoice_number });
     expect(await stop(again.child)).toBe(0);
     expect(fs.existsSync(lock)).toBe(false);
   }, 180_000);

@@ -356,11 +356,9 @@ function makeCases(n: number): Case[] {
 }
 
 async function send(c: Case): Promise<{ status: number; text: string }> {
-  const res = await fetch(server.url + c.path, {
-    method: c.method,
-    headers: { Authorization: `Bearer ${c.token ?? SERVICE_TOKEN}`, ...c.headers },
-    body: c.body as BodyInit | undefined,
-  }).catch((err) => ({ status: -1, text: async () => String(err) }) as unknown as Response);
+  const res = await server
+    .api(c.path, { method: c.method, token: c.token ?? SERVICE_TOKEN, headers: c.headers, body: c.body as BodyInit | undefined })
+    .catch((err) => ({ status: -1, text: async () => String(err) }) as unknown as Response);
   // The events stream of a running job stays open: the status is all we need.
   if (res.headers?.get?.('content-type')?.startsWith('text/event-stream')) {
     await res.body?.cancel();

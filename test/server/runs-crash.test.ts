@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../server/sim/server';
+import { ArchiveClient } from '../../shared/archive-client';
 import type { Job, JobItem } from '../../shared/runs';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
@@ -72,16 +73,14 @@ function cli(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
 }
 
-const admin = (url: string, p: string, init: RequestInit = {}) => fetch(url + p, { ...init, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' } });
+const admin = (url: string) => new ArchiveClient(url, ADMIN_TOKEN);
 
 describe('a server killed mid-run', () => {
   it('leaves no half snapshot; after a restart the run is interrupted, and resuming archives each company exactly once', async () => {
     const first = await startServerProcess();
-    const res = await admin(first.url, '/api/runs', { method: 'POST', body: JSON.stringify({ year: 2026, month: 10, dry_run: false, concurrency: 2 }) });
-    expect(res.status).toBe(202);
-    const { job_id } = (await res.json()) as { job_id: string };
+    const { job_id } = await admin(first.url).startRun({ year: 2026, month: 10, dry_run: false, concurrency: 2 });
     for (;;) {
-      const job = (await (await admin(first.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+      const job = await admin(first.url).job(job_id, { per_page: 1 });
       const [{ n }] = await db.knex('billing_snapshots').count({ n: '*' });
       if (Number(n) >= 10 || job.counts.done >= 10) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -113,14 +112,13 @@ describe('a server killed mid-run', () => {
     expect(doneBefore.length).toBeLessThan(50);
 
     const second = await startServerProcess();
-    const job = (await (await admin(second.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+    const job = await admin(second.url).job(job_id, { per_page: 1 });
     expect(job.status).toBe('interrupted');
     expect(job.error).toMatch(/resume/);
-    const resumed = await admin(second.url, `/api/runs/${job_id}/resume`, { method: 'POST' });
-    expect(resumed.status).toBe(202);
+    expect((await admin(second.url).resumeRun(job_id)).status).toBe('running');
     let end: Job;
     for (;;) {
-      end = (await (await admin(second.url, `/api/scheduler/jobs/${job_id}?per_page=1`)).json()) as Job;
+      end = await admin(second.url).job(job_id, { per_page: 1 });
       if (end.status !== 'running') break;
       await new Promise((r) => setTimeout(r, 50));
     }
