@@ -11,7 +11,7 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(__dirname, 'desktop/main/index.ts'), 'pdf-worker': resolve(__dirname, 'desktop/main/pdf-worker.ts') } },
+      rollupOptions: { input: { index: resolve(__dirname, 'desktop/main/index.ts') } },
     },
   },
   preload: {

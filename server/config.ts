@@ -50,6 +50,9 @@ const EnvSchema = z.object({
     .min(0)
     .max(32)
     .default(Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+  // Worker threads rendering bill PDFs; default: the cores (at most 4), as a bulk export is
+  // bounded work the event loop still gets its share beside. 0 renders them on the event loop.
+  PDF_WORKERS: z.coerce.number().int().min(0).max(32).default(Math.min(4, os.availableParallelism())),
   PEER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   PEER_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   PEER_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(250),
@@ -90,6 +93,7 @@ export interface Config {
   ledgerToken: string | undefined;
   runConcurrency: number;
   runWorkers: number;
+  pdfWorkers: number;
   peerTimeoutMs: number;
   peerRetries: number;
   peerBackoffMs: number;
@@ -134,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ledgerToken: e.LEDGER_TOKEN,
     runConcurrency: e.RUN_CONCURRENCY,
     runWorkers: e.RUN_WORKERS,
+    pdfWorkers: e.PDF_WORKERS,
     peerTimeoutMs: e.PEER_TIMEOUT_MS,
     peerRetries: e.PEER_RETRIES,
     peerBackoffMs: e.PEER_BACKOFF_MS,

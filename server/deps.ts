@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { Tokens } from './http/auth';
 import type { Logger } from './log';
+import type { PdfRenderer } from './pdf/pool';
 import type { RunEngine } from './runs/engine';
 import type { JobWatch } from './runs/watch';
 import type { Scheduler } from './schedule/schedule';
@@ -22,4 +23,6 @@ export interface AppDeps {
   scheduler?: Scheduler;
   /** Live followers of jobs (event streams), capped. */
   watch: JobWatch;
+  /** Renders bill PDFs off the event loop. */
+  pdf: PdfRenderer;
 }

@@ -14,6 +14,7 @@ import type { Tokens } from './http/auth';
 import { answerClientError } from './http/errors';
 import { createLogger, type Logger } from './log';
 import type { RunEngine } from './runs/engine';
+import { createPdfRenderer } from './pdf/pool';
 import { JobWatch } from './runs/watch';
 import { StartupError } from './startup-error';
 import { Scheduler } from './schedule/schedule';
@@ -64,6 +65,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
 
   const watch = new JobWatch(db.knex, engine, config.eventsMaxSubscribers);
+  const pdf = createPdfRenderer(config.pdfWorkers);
   const app = createApp({
     knex: db.knex,
     tokens,
@@ -75,6 +77,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     engine,
     scheduler,
     watch,
+    pdf,
   });
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often
   // enough here that a request is cut within about a second of its limit.
@@ -108,7 +111,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
         // Event streams stay open by design; they are cut once the runs have stopped.
         setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
-      await db.close();
+      await Promise.all([db.close(), pdf.close()]);
     })());
   return { url, port, db, tokens, log, engine, scheduler, watch, close };
 }

@@ -19,7 +19,7 @@ import {
 } from '../../shared/bridge';
 import { checkConnection, savedServerUrl } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
-import { Exporter, type DialogLike, type ExporterDeps } from './exporter';
+import { Exporter, type DialogLike } from './exporter';
 import type { ServerStore } from './servers';
 
 export interface MainDeps {
@@ -30,8 +30,6 @@ export interface MainDeps {
   send<E extends EventChannel>(channel: E, payload: EventPayload<E>): void;
   fetchImpl?: FetchLike;
   exportConcurrency?: number;
-  /** Renders a bill's PDF (a worker pool in the app; in-process by default). */
-  renderPdf?: ExporterDeps['renderPdf'];
 }
 
 export interface MainApi {
@@ -50,7 +48,6 @@ export function createMainApi(deps: MainDeps): MainApi {
     downloadsDir: deps.downloadsDir,
     progress: (p) => deps.send('exports:progress', p),
     concurrency: deps.exportConcurrency,
-    renderPdf: deps.renderPdf,
   });
 
   const api = (): ArchiveClient => {
@@ -101,8 +98,8 @@ export function createMainApi(deps: MainDeps): MainApi {
     'snapshots:get': async (invoice) => api().snapshot(invoice),
     'snapshots:company': async (account, page) => api().company(account, page),
     'snapshots:stats': async () => api().stats(),
-    'exports:pdf': async (invoice) => exporter.pdf(api(), invoice),
-    'exports:csv': async (invoice) => exporter.csv(api(), invoice),
+    'exports:pdf': async (invoice) => exporter.file(api(), invoice, 'pdf'),
+    'exports:csv': async (invoice) => exporter.file(api(), invoice, 'csv'),
     'exports:bulkPdf': async (params) => exporter.bulkPdf(api(), params),
     'exports:cancel': async (id) => exporter.cancel(id),
     'jobs:list': async (filter) => api().jobs(filter),

@@ -3,14 +3,12 @@
  * the renderer, a strict Content-Security-Policy, no navigation, no new windows, no
  * permissions, no network from the renderer), and the bridge's handlers over IPC.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, shell } from 'electron';
 import { CHANNELS, type Channel } from '../../shared/bridge';
 import { APP_ENTRY, APP_SCHEME, RENDERER_CSP, serveRendererFile } from './app-protocol';
 import { createMainApi, dispatch } from './handlers';
-import { PdfPool } from './pdf-pool';
 import { ServerStore } from './servers';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,14 +64,11 @@ void app.whenReady().then(() => {
   });
 
   const store = new ServerStore(app.getPath('userData'), safeStorage);
-  // PDFs render in worker threads: bulk exports use every core, the window never waits.
-  const pdfs = new PdfPool(Math.max(1, Math.min(4, os.availableParallelism() - 1)), path.join(here, 'pdf-worker.js'));
   const main = createMainApi({
     store,
     dialog: { showSaveDialog: (o) => dialog.showSaveDialog(win!, o), showOpenDialog: (o) => dialog.showOpenDialog(win!, o) },
     downloadsDir: app.getPath('downloads'),
     send: (channel, payload) => win?.webContents.send(channel, payload),
-    renderPdf: (bill) => pdfs.render(bill),
     exportConcurrency: 6,
   });
   for (const channel of Object.keys(CHANNELS) as Channel[]) {
@@ -91,7 +86,6 @@ void app.whenReady().then(() => {
   app.on('before-quit', () => {
     clearInterval(pinger);
     main.shutdown();
-    void pdfs.close();
   });
 });
 

@@ -2,8 +2,8 @@
  * The bill as a PDF a finance person would send: company and period, invoice details, line
  * items grouped by kind with quantity, rate and amount, subtotals, the total, page numbers,
  * table headers repeated on every page, and a footer with the archived time and the content
- * hash. One renderer (pdfkit, DejaVu Sans embedded for every accent and symbol), used by the
- * server (`GET /api/snapshot/:invoice/pdf`) and by the desktop app for single and bulk export.
+ * hash. One renderer (pdfkit, DejaVu Sans embedded for every accent and symbol), the server's
+ * (`GET /api/snapshot/:invoice/pdf`, in worker threads: pool.ts), whose files the desktop app exports.
  * Money is printed from the archived decimal strings, never through floats.
  */
 import fs from 'node:fs';
@@ -12,7 +12,6 @@ import path from 'node:path';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { LineType, SnapshotDetail } from '../../shared/api';
-import { billFileName } from '../../shared/files';
 import { formatMoney, sumMoney } from '../../shared/money';
 
 export type BillForPdf = Pick<
@@ -105,24 +104,31 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     doc.on('error', reject);
   });
 
+  // pdfkit compares fonts by serialising their name tables on every switch (a sixth of the
+  // render): switch only when the face changes.
+  let face = 'regular';
+  const font = (name: 'regular' | 'bold') => {
+    if (name !== face) doc.font(name);
+    face = name;
+    return doc;
+  };
+
   const left = PAGE.margin;
   const width = doc.page.width - 2 * PAGE.margin;
   const bottom = () => doc.page.height - PAGE.margin - PAGE.footer;
 
   // Header: who, what, when.
-  doc.font('bold').fontSize(20).fillColor('#111').text('Invoice', left, PAGE.margin);
-  doc
-    .font('regular')
+  font('bold').fontSize(20).fillColor('#111').text('Invoice', left, PAGE.margin);
+  font('regular')
     .fontSize(10)
     .fillColor('#555')
     .text(`${bill.invoice_number} · ${periodLabel(bill.billing_year, bill.billing_month)}`);
   doc.moveDown(0.8);
-  doc
-    .font('bold')
+  font('bold')
     .fontSize(14)
     .fillColor('#111')
     .text(bill.company_name || `Account ${bill.company_account_number}`);
-  doc.font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`);
+  font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`);
   doc.moveDown(0.8);
 
   const details: [string, string][] = [
@@ -140,9 +146,8 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     const row = Math.floor(i / 2);
     const x = left + col * (width / 2);
     const y = top + row * 16;
-    doc.font('regular').fontSize(9).fillColor('#666').text(k, x, y, { width: 90 });
-    doc
-      .font('regular')
+    font('regular').fontSize(9).fillColor('#666').text(k, x, y, { width: 90 });
+    font('regular')
       .fontSize(9)
       .fillColor('#111')
       .text(v, x + 92, y, { width: width / 2 - 96 });
@@ -154,7 +159,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     const y = doc.y;
     doc.rect(left, y - 3, width, 18).fill('#eef1f5');
     let x = left;
-    doc.font('bold').fontSize(9).fillColor('#222');
+    font('bold').fontSize(9).fillColor('#222');
     for (const c of COLS) {
       doc.text(c.title, x + 4, y + 1, { width: c.width - 8, align: c.align, lineBreak: false });
       x += c.width + GAP;
@@ -177,13 +182,13 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     else doc.text(text, x, y, { width: w, align });
   };
   const row = (cells: Record<string, string>, opts: { bold?: boolean; shade?: string } = {}) => {
-    doc.font(opts.bold ? 'bold' : 'regular').fontSize(9);
+    font(opts.bold ? 'bold' : 'regular').fontSize(9);
     const h = Math.max(LINE, ...COLS.filter((c) => cells[c.key] && !fits(cells[c.key], c.width - 8)).map((c) => doc.heightOfString(cells[c.key], { width: c.width - 8 }))) + 6;
     ensure(h);
     const y = doc.y;
     if (opts.shade) doc.rect(left, y - 2, width, h).fill(opts.shade);
     let x = left;
-    doc.fillColor('#111').font(opts.bold ? 'bold' : 'regular');
+    font(opts.bold ? 'bold' : 'regular').fillColor('#111');
     for (const c of COLS) {
       cell(cells[c.key] ?? '', x + 4, y + 1, c.width - 8, c.align);
       x += c.width + GAP;
@@ -219,7 +224,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
   const sx = left + width - 250;
   for (const [title, sum] of subtotals) {
     const y = doc.y;
-    doc.font('regular').fontSize(9).fillColor('#333').text(title, sx, y, { width: 160 });
+    font('regular').fontSize(9).fillColor('#333').text(title, sx, y, { width: 160 });
     doc.text(formatMoney(sum), sx + 160, y, { width: 90, align: 'right' });
     doc.y = y + 14;
   }
@@ -230,8 +235,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     .lineWidth(0.8)
     .strokeColor('#333')
     .stroke();
-  doc
-    .font('bold')
+  font('bold')
     .fontSize(12)
     .fillColor('#111')
     .text('Total', sx, ty + 6, { width: 160 });
@@ -240,8 +244,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
 
   if (bill.warnings.length) {
     ensure(30);
-    doc
-      .font('regular')
+    font('regular')
       .fontSize(8)
       .fillColor('#8a5a00')
       .text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
@@ -261,7 +264,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
       .lineWidth(0.3)
       .strokeColor('#c8cdd4')
       .stroke();
-    doc.font('regular').fontSize(7).fillColor('#666');
+    font('regular').fontSize(7).fillColor('#666');
     doc.text(`Archived ${archived} · content hash sha256:${bill.content_hash}`, left, y, { width: width - 70, lineBreak: false });
     doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, y, { width: 70, align: 'right', lineBreak: false });
     doc.page.margins.bottom = saved;
@@ -273,9 +276,4 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
 /** "1.00" prints as "1" for whole units (users, assets), as Ledger's CSV does. */
 function trimQty(q: string): string {
   return q.endsWith('.00') ? q.slice(0, -3) : q;
-}
-
-/** A file name for a bill's PDF, like the CSV's: `<Company_Name>_<YYYY>-<MM>.pdf`. */
-export function pdfFileName(bill: Pick<BillForPdf, 'company_name' | 'company_account_number' | 'billing_year' | 'billing_month'>): string {
-  return billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
 }

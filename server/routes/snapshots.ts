@@ -2,11 +2,12 @@
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
+import { billFileName } from '../../shared/files';
 import type { AppDeps } from '../deps';
 import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
-import { csvFileName, getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
+import { getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
 import { get, post, type Route } from './table';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
@@ -32,20 +33,19 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
       const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
-      const fileName = csvFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month);
+      const fileName = billFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month, 'csv');
       // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
       ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
       ctx.type = 'text/csv; charset=utf-8';
       ctx.body = s.invoice_csv;
     }),
 
-    // The bill as a PDF (the same renderer the desktop app uses).
+    // The bill as a PDF: the one renderer, for the desktop's exports too.
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
-      // Loaded on first use: pdfkit and its fonts cost ~30 MB a server may never need.
-      const { renderBillPdf, pdfFileName } = await import('../pdf/bill-pdf');
-      const pdf = await renderBillPdf(bill);
-      ctx.attachment(pdfFileName(bill), { fallback: asciiFallback(pdfFileName(bill)) });
+      const pdf = await deps.pdf.render(bill);
+      const fileName = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
+      ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
       ctx.type = 'application/pdf';
       ctx.body = pdf;
     }),

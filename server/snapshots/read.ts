@@ -2,7 +2,6 @@
 import type { Knex } from 'knex';
 import { LINES_DIGEST_SQL } from './lines-digest';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
-import { billFileName } from '../../shared/files';
 import type { SnapshotDetail, SnapshotWarning } from '../../shared/api';
 import { ArchiveError } from '../errors';
 import { Snapshot } from '../models/Snapshot';
@@ -44,11 +43,6 @@ export async function getSnapshotColumns<K extends keyof Snapshot>(knex: Knex, i
 
 function notFound(invoiceNumber: string): ArchiveError {
   return new ArchiveError('not_found', `No archived bill with invoice number ${invoiceNumber}`, { invoice_number: invoiceNumber });
-}
-
-/** `<Company_Name>_<YYYY>-<MM>.csv`: spaces to `_`, only letters, digits, `_` and `-` kept. */
-export function csvFileName(companyName: string | null, accountNumber: string, year: number, month: number): string {
-  return billFileName(companyName, accountNumber, year, month, 'csv');
 }
 
 /** What a run compares a fresh bill with: an archived bill's total, hash and a digest of its lines. */

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('the bundled server', () => {
-  it('builds, serves from dist/ without the TypeScript loader, and runs snapshot runs with its worker threads', async () => {
+  it('builds, serves from dist/ without the TypeScript loader, and runs snapshot runs and renders PDFs with its worker threads', async () => {
     execFileSync('npm', ['run', '--silent', 'build:server'], { cwd: ROOT, stdio: 'pipe' });
     db = await freshDatabase();
     sim = await startSimulator({ token: SERVICE_TOKEN, companies: 12 });
@@ -67,6 +67,10 @@ describe('the bundled server', () => {
       expect(job.status).toBe('completed');
       expect(job.counts.archived).toBeGreaterThanOrEqual(10);
       expect(job.counts.archived + job.counts.no_bill).toBe(job.counts.total);
+      // PDFs are rendered by dist/pdf-worker.js.
+      const [first] = (await admin.search({ year: '2026', month: '10', limit: '1' })).results;
+      const pdf = await admin.file(first.invoice_number, 'pdf');
+      expect(new TextDecoder().decode(pdf.data.subarray(0, 5))).toBe('%PDF-');
     } finally {
       child.kill('SIGTERM');
     }

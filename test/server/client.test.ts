@@ -6,7 +6,9 @@
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveClient } from '../../shared/archive-client';
+import type { BulkExportProgress } from '../../shared/bridge';
 import { BridgeError } from '../../shared/bridge-error';
+import { billFile, bulkExport, type ExportSink } from '../../shared/export';
 import type { RunEvent } from '../../shared/runs';
 import { accountNumber } from '../../server/sim/generate';
 import { fixtureBills } from '../helpers/fixtures';
@@ -45,6 +47,25 @@ describe('the API client', () => {
     const all = await admin.allResults({ year: '2026', limit: '1', offset: '5' });
     const { total } = await admin.search({ year: '2026' });
     expect(all).toHaveLength(total);
+  });
+
+  it("exports a search as both bridges do: the server's PDFs under distinct names beside what is there, and a manifest", async () => {
+    const written = new Map<string, Uint8Array>();
+    const sink: ExportSink = { place: 'memory', existing: async () => ['manifest.csv'], write: async (name, data) => (written.set(name, data), name) };
+    const progress: BulkExportProgress[] = [];
+    const r = await bulkExport(admin, { year: '2026', month: '10' }, sink, { exportId: 'x', signal: new AbortController().signal, progress: (p) => progress.push(p) });
+    const { total } = await admin.search({ year: '2026', month: '10' });
+    expect(r).toMatchObject({ state: 'done', files: total, manifest: 'manifest_2.csv' });
+    expect(progress.at(-1)).toMatchObject({ state: 'done', done: total, total });
+    const manifest = new TextDecoder().decode(written.get('manifest_2.csv')).split('\r\n');
+    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,content_hash');
+    expect(manifest).toHaveLength(total + 2);
+    const muller = manifest.find((l) => l.includes('731118-202610'))!;
+    // Every file is the server's own PDF, named by company and period.
+    expect(muller).toMatch(/^Müller__Söhne_GmbH_2026-10\.pdf,731118-202610,Müller & Söhne GmbH,2026-10,/);
+    expect(new TextDecoder().decode(written.get('Müller__Söhne_GmbH_2026-10.pdf')!.slice(0, 5))).toBe('%PDF-');
+    const single = await billFile(admin, '731118-202610', 'csv');
+    expect(single.name).toBe('Müller__Söhne_GmbH_2026-10.csv');
   });
 
   it('runs, follows and reads a job, and edits the schedule', async () => {

@@ -6,8 +6,7 @@
 import { ArchiveClient } from '../../../shared/archive-client';
 import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
 import { checkConnection, savedServerUrl } from '../../../shared/connection';
-import { billFileName, UniqueNames } from '../../../shared/files';
-import { periodText } from '../../../shared/period';
+import { billFile, bulkExport, type ExportSink } from '../../../shared/export';
 
 const KEY = 'archive.servers';
 
@@ -17,7 +16,7 @@ export function createWebBridge(): ArchiveBridge {
   let status: ConnectionStatus = { server: null, online: false, message: null, checkedAt: null };
   const statusListeners = new Set<(s: ConnectionStatus) => void>();
   const progressListeners = new Set<(p: BulkExportProgress) => void>();
-  const cancelled = new Set<string>();
+  const running = new Map<string, AbortController>();
 
   const saved = (): Omit<SavedServer, 'hasToken' | 'sessionOnly'>[] => JSON.parse(localStorage.getItem(KEY) ?? '[]');
   const view = (s: Omit<SavedServer, 'hasToken' | 'sessionOnly'>): SavedServer => ({ ...s, hasToken: tokens.has(s.id), sessionOnly: true });
@@ -48,12 +47,12 @@ export function createWebBridge(): ArchiveBridge {
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
 
-  /** A file of a bill, downloaded under the name the server gives it (made safe), else `name`. */
-  const downloadFile = async (client: ArchiveClient, invoice: string, kind: 'csv' | 'pdf', name: string) => {
-    const f = await client.file(invoice, kind);
-    const fileName = f.fileName || name;
-    download(new Blob([f.data as BlobPart], { type: f.type }), fileName);
-    return { file: fileName, bytes: f.data.length };
+  /** The browser's downloads as the place exports go (it never overwrites; names are the ones given). */
+  const downloads: ExportSink = { place: 'Downloads', existing: async () => [], write: async (name, data, type) => (download(new Blob([data as BlobPart], { type }), name), name) };
+  const downloadFile = async (invoice: string, kind: 'csv' | 'pdf') => {
+    const f = await billFile(api(), invoice, kind);
+    download(new Blob([f.data as BlobPart], { type: f.type }), f.name);
+    return { file: f.name, bytes: f.data.length };
   };
 
   return {
@@ -111,36 +110,20 @@ export function createWebBridge(): ArchiveBridge {
       stats: () => api().stats(),
     },
     exports: {
-      // One strategy for both files and the bulk export: the server's bytes, the server's name.
-      pdf: async (invoice) => downloadFile(api(), invoice, 'pdf', `${invoice}.pdf`),
-      csv: async (invoice) => downloadFile(api(), invoice, 'csv', `${invoice}.csv`),
+      // The same strategy as the desktop's main process (shared/export.ts); only the sink differs.
+      pdf: (invoice) => downloadFile(invoice, 'pdf'),
+      csv: (invoice) => downloadFile(invoice, 'csv'),
       bulkPdf: async (params) => {
         const exportId = `web-${Date.now()}`;
-        const client = api();
-        // Every bill of the search, in pages of 1,000, as the desktop's exporter does.
-        const bills = await client.allResults(params);
-        const rows: string[] = ['file,invoice_number,company,period,total_amount,content_hash'];
-        let done = 0;
-        const emit = (state: BulkExportProgress['state'], file: string | null) => progressListeners.forEach((l) => l({ exportId, done, total: bills.length, file, state }));
-        const names = new UniqueNames();
-        const manifest = names.take('manifest.csv');
-        for (const r of bills) {
-          if (cancelled.has(exportId)) {
-            emit('cancelled', null);
-            return { exportId, folder: 'Downloads', files: done, manifest: null, state: 'cancelled' };
-          }
-          const name = names.take(billFileName(r.company_name, r.company_account_number, r.billing_year, r.billing_month, 'pdf'), r.invoice_number);
-          const f = await client.file(r.invoice_number, 'pdf');
-          download(new Blob([f.data as BlobPart], { type: f.type }), name);
-          rows.push([name, r.invoice_number, `"${(r.company_name ?? '').replace(/"/g, '""')}"`, periodText(r.billing_year, r.billing_month), r.total_amount, r.content_hash].join(','));
-          done++;
-          emit('running', name);
+        const abort = new AbortController();
+        running.set(exportId, abort);
+        try {
+          return await bulkExport(api(), params, downloads, { exportId, signal: abort.signal, progress: (p) => progressListeners.forEach((l) => l(p)), concurrency: 2 });
+        } finally {
+          running.delete(exportId);
         }
-        download(new Blob([rows.join('\r\n') + '\r\n'], { type: 'text/csv' }), manifest);
-        emit('done', null);
-        return { exportId, folder: 'Downloads', files: done, manifest, state: 'done' };
       },
-      cancel: async (id) => void cancelled.add(id),
+      cancel: async (id) => running.get(id)?.abort(),
       onProgress: (l) => {
         progressListeners.add(l);
         return () => progressListeners.delete(l);

@@ -1,0 +1,34 @@
+/**
+ * Where the server renders bill PDFs: a pool of worker threads (piscina), so a bulk export
+ * never stalls ingest and search on the event loop, or this thread when PDF_WORKERS=0.
+ * pdfkit and its fonts load with the first PDF (in the worker, or here), and idle threads end
+ * after a minute, so a server that never renders a PDF holds none of it.
+ */
+import { Piscina } from 'piscina';
+import type { BillForPdf } from './bill-pdf';
+
+export interface PdfRenderer {
+  render(bill: BillForPdf): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export function createPdfRenderer(threads: number): PdfRenderer {
+  if (threads <= 0) {
+    return { render: async (bill) => (await import('./bill-pdf')).renderBillPdf(bill), close: async () => {} };
+  }
+  const pool = new Piscina<BillForPdf, Uint8Array>({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
+  let closed: Promise<void> | undefined;
+  return {
+    render: async (bill) => {
+      const pdf = await pool.run(bill);
+      return Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
+    },
+    close: () => (closed ??= pool.destroy()),
+  };
+}
+
+/** The bundle's worker beside this chunk in dist/, or the TypeScript source through tsx. */
+function workerFile(): string {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts') ? new URL('./pdf-worker-tsx.mjs', here).href : new URL('./pdf-worker.js', here).href;
+}
