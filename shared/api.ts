@@ -101,18 +101,12 @@ export interface SnapshotCreated {
   warnings: SnapshotWarning[];
 }
 
-export interface LineItemOut {
-  line_type: LineType;
-  item_name: string;
-  description: string | null;
-  quantity: string;
-  rate: string;
-  amount: string;
-}
-
-/** A row in search results and histories: never the big JSON or CSV columns. */
-export interface SnapshotSummary {
-  id: number;
+/**
+ * A bill's own fields as Archive stores them (the columns of `billing_snapshots` taken from the
+ * post; money as exact decimal text): said once, for the stored row, the model, the hash and
+ * the API's answers.
+ */
+export interface BillFields {
   company_account_number: string;
   company_name: string | null;
   invoice_number: string;
@@ -121,32 +115,67 @@ export interface SnapshotSummary {
   invoice_date: string;
   due_date: string | null;
   billing_plan: string | null;
-  total_amount: string;
-  user_count: number | null;
-  asset_count: number | null;
-  line_item_count: number;
-  content_hash: string;
-  has_warnings: boolean;
-  archived_at: string;
-}
-
-export interface SnapshotDetail extends Omit<SnapshotSummary, 'has_warnings'> {
   contract_term: string | null;
   support_level: string | null;
+  total_amount: string;
   total_user_charges: string | null;
   total_asset_charges: string | null;
   total_backup_charges: string | null;
   total_ticket_charges: string | null;
   total_line_item_charges: string | null;
+  user_count: number | null;
+  asset_count: number | null;
   billable_hours: string | null;
   created_by: string | null;
   notes: string | null;
+  invoice_csv: string;
+}
+
+/** One line of a bill as stored and served (exact decimals), in Ledger's order. */
+export interface BillLine {
+  line_type: LineType;
+  item_name: string;
+  description: string | null;
+  quantity: string;
+  rate: string;
+  amount: string;
+}
+
+/** What archiving adds to a bill. */
+export interface ArchivedFacts {
+  id: number;
+  line_item_count: number;
+  content_hash: string;
+  archived_at: string;
   source: string;
   warnings: SnapshotWarning[];
-  billing_data: Record<string, unknown>;
-  invoice_csv: string;
-  line_items: LineItemOut[];
 }
+
+/** `GET /api/snapshot/:invoice`: the whole bill. */
+export interface SnapshotDetail extends BillFields, ArchivedFacts {
+  billing_data: Record<string, unknown>;
+  line_items: BillLine[];
+}
+
+/** A row in search results and histories: never the big JSON or CSV columns. */
+export type SnapshotSummary = Pick<
+  SnapshotDetail,
+  | 'id'
+  | 'company_account_number'
+  | 'company_name'
+  | 'invoice_number'
+  | 'billing_year'
+  | 'billing_month'
+  | 'invoice_date'
+  | 'due_date'
+  | 'billing_plan'
+  | 'total_amount'
+  | 'user_count'
+  | 'asset_count'
+  | 'line_item_count'
+  | 'content_hash'
+  | 'archived_at'
+> & { has_warnings: boolean };
 
 export const SORT_FIELDS = ['archived_at', 'period', 'total_amount', 'company_name', 'company_account_number', 'invoice_number', 'invoice_date'] as const;
 

@@ -6,10 +6,10 @@
  * Browser-safe: fetch, no Node imports.
  */
 import type { CompanyHistory, SearchResult, SnapshotDetail, SnapshotSummary, Stats } from './api';
-import type { JobsPage, JobWithItems, SearchParams } from './bridge';
+import { API_CALLS, queryString, type ApiCall, type ApiCallArgs, type ApiCallResult, type ApiRequest, type JobsPage, type JobWithItems, type RunStarted, type SearchParams } from './api-calls';
 import { BridgeError, errorFromResponse } from './bridge-error';
 import { fileNameOf } from './files';
-import type { Job, RunEvent, RunRequest, SchedulerConfig, SchedulerConfigUpdate } from './runs';
+import { runEventOf, type Job, type RunEvent, type SchedulerConfig, type SchedulerConfigUpdate } from './runs';
 import { readEvents } from './sse';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -43,12 +43,7 @@ export interface BillFile {
 /** The admin-only endpoint that proves a token is the admin token (it exists on every server). */
 export const ADMIN_PROBE = '/api/scheduler/jobs?per_page=1';
 
-/** A filter object as a query string, leaving out what is unset. */
-export function queryString(filter: object | undefined): string {
-  const out = new URLSearchParams();
-  for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined && v !== null && v !== '') out.set(k, String(v));
-  return out.toString();
-}
+export { queryString };
 
 /** Bills fetched per page when a caller wants every bill of a search. */
 export const PAGE = 1000;
@@ -132,8 +127,18 @@ export class ArchiveClient {
     return this.json(ADMIN_PROBE);
   }
 
+  /** A call of the API's table (shared/api-calls.ts) by its name, e.g. `call('snapshots:get', invoice)`. */
+  call<C extends ApiCall>(name: C, ...args: [...ApiCallArgs<C>, signal?: AbortSignal]): Promise<ApiCallResult<C>>;
+  async call(name: ApiCall, ...args: unknown[]): Promise<unknown> {
+    const entry = API_CALLS[name];
+    const arity = entry.args.def.items.length;
+    const signal = args.length > arity ? (args[arity] as AbortSignal | undefined) : undefined;
+    const req = (entry.request as (...a: unknown[]) => ApiRequest)(...args.slice(0, arity));
+    return this.json(req.path, { method: req.method, json: req.json, signal });
+  }
+
   search(params: SearchParams, signal?: AbortSignal): Promise<SearchResult> {
-    return this.json(`/api/snapshots/search?${new URLSearchParams(params as Record<string, string>)}`, { signal });
+    return this.call('snapshots:search', params, signal);
   }
 
   /** Every bill of a search, in its order, fetched in pages of 1,000 (`onPage` after each). */
@@ -149,7 +154,7 @@ export class ArchiveClient {
   }
 
   snapshot(invoice: string, signal?: AbortSignal): Promise<SnapshotDetail> {
-    return this.json(`/api/snapshot/${encodeURIComponent(invoice)}`, { signal });
+    return this.call('snapshots:get', invoice, signal);
   }
 
   /** The bill's CSV (Ledger's own bytes) or PDF, with the file name the server suggests. */
@@ -159,44 +164,47 @@ export class ArchiveClient {
   }
 
   company(account: string, page: { limit: number; offset: number }): Promise<CompanyHistory> {
-    return this.json(`/api/snapshots/company/${encodeURIComponent(account)}?limit=${page.limit}&offset=${page.offset}`);
+    return this.call('snapshots:company', account, page);
   }
 
   stats(): Promise<Stats> {
-    return this.json('/api/stats');
+    return this.call('snapshots:stats');
   }
 
-  jobs(filter: object = {}): Promise<JobsPage> {
-    return this.json(`/api/scheduler/jobs?${queryString(filter)}`);
+  jobs(filter: ApiCallArgs<'jobs:list'>[0] = {}): Promise<JobsPage> {
+    return this.call('jobs:list', filter);
   }
 
-  job(id: string, filter: object = {}): Promise<JobWithItems> {
-    return this.json(`/api/scheduler/jobs/${encodeURIComponent(id)}?${queryString(filter)}`);
+  job(id: string, filter: ApiCallArgs<'jobs:get'>[1] = {}): Promise<JobWithItems> {
+    return this.call('jobs:get', id, filter);
   }
 
-  startRun(req: Partial<RunRequest> & Pick<RunRequest, 'year' | 'month' | 'dry_run'>): Promise<{ job_id: string; status: string; dry_run: boolean; events: string }> {
-    return this.json('/api/runs', { method: 'POST', json: req });
+  startRun(req: ApiCallArgs<'runs:start'>[0]): Promise<RunStarted> {
+    return this.call('runs:start', req);
   }
 
   cancelRun(id: string): Promise<Job> {
-    return this.json(`/api/runs/${encodeURIComponent(id)}/cancel`, { method: 'POST' });
+    return this.call('runs:cancel', id);
   }
 
-  resumeRun(id: string): Promise<{ job_id: string; status: string; events: string }> {
-    return this.json(`/api/runs/${encodeURIComponent(id)}/resume`, { method: 'POST' });
+  resumeRun(id: string): Promise<RunStarted> {
+    return this.call('runs:resume', id);
   }
 
   /** Follows a job's event stream until its `end` (or the signal). */
   async events(id: string, onEvent: (event: RunEvent) => void, signal?: AbortSignal): Promise<void> {
     const res = await this.request(`/api/runs/${encodeURIComponent(id)}/events`, { signal, timeoutMs: 0 });
-    await readEvents(res, (_type, data) => onEvent(data as RunEvent));
+    await readEvents(res, (type, data) => {
+      const event = runEventOf(type, data);
+      if (event) onEvent(event);
+    });
   }
 
   schedule(): Promise<SchedulerConfig> {
-    return this.json('/api/scheduler/config');
+    return this.call('schedule:get');
   }
 
   updateSchedule(patch: SchedulerConfigUpdate): Promise<SchedulerConfig> {
-    return this.json('/api/scheduler/config', { method: 'POST', json: patch });
+    return this.call('schedule:update', patch);
   }
 }

@@ -7,30 +7,10 @@
  * Browser-safe.
  */
 import { z } from 'zod';
-import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
-import type { Job, JobItem, RunEvent, SchedulerConfig } from './runs';
-import { RunRequest as RunRequestSchema, SchedulerConfigUpdate as SchedulerConfigUpdateSchema } from './runs';
+import { API_CALLS, invoiceArg, jobIdArg, returns, SearchParamsSchema, type ApiCall } from './api-calls';
+import type { RunEvent } from './runs';
 
-export const SEARCH_KEYS = [
-  'account_number',
-  'company',
-  'invoice_number',
-  'year',
-  'month',
-  'from_period',
-  'to_period',
-  'min_total',
-  'max_total',
-  'archived_from',
-  'archived_to',
-  'tz',
-  'sort',
-  'order',
-  'limit',
-  'offset',
-] as const;
-export type SearchParams = Partial<Record<(typeof SEARCH_KEYS)[number], string>>;
-const SearchParamsSchema = z.strictObject(Object.fromEntries(SEARCH_KEYS.map((k) => [k, z.string().max(200).optional()])) as Record<(typeof SEARCH_KEYS)[number], z.ZodOptional<z.ZodString>>);
+export type { JobsPage, JobWithItems, RunStarted, SearchParams } from './api-calls';
 
 const ServerInput = z.strictObject({
   name: z.string().trim().min(1, { message: 'must not be empty' }).max(80),
@@ -43,21 +23,6 @@ const ServerInput = z.strictObject({
 export type ServerInput = z.infer<typeof ServerInput>;
 
 const id = z.string().min(1).max(100);
-const invoice = z.string().min(1).max(50);
-const account = z.string().regex(ACCOUNT_NUMBER, { message: 'must be digits' });
-const jobId = z.string().uuid({ message: 'must be a job id' });
-const JobsFilter = z.strictObject({
-  status: z.string().optional(),
-  type: z.string().optional(),
-  year: z.string().optional(),
-  month: z.string().optional(),
-  page: z.number().int().min(1).optional(),
-  per_page: z.number().int().min(1).max(200).optional(),
-});
-const ItemsFilter = z.strictObject({ outcome: z.string().optional(), page: z.number().int().min(1).optional(), per_page: z.number().int().min(1).max(1000).optional() });
-
-/** A result type carried by the table for the type checker only (no value at run time). */
-const returns = <T>() => undefined as unknown as T;
 
 /**
  * Every channel: its arguments in order (a zod tuple: the main process validates each call
@@ -74,28 +39,16 @@ export const CHANNELS = {
   'servers:current': { args: z.tuple([]), result: returns<SavedServer | null>() },
   'servers:disconnect': { args: z.tuple([]), result: returns<void>() },
   'servers:status': { args: z.tuple([]), result: returns<ConnectionStatus>() },
-  'snapshots:search': { args: z.tuple([SearchParamsSchema]), result: returns<SearchResult>() },
-  'snapshots:get': { args: z.tuple([invoice]), result: returns<SnapshotDetail>() },
-  'snapshots:company': { args: z.tuple([account, z.strictObject({ limit: z.number().int().min(1).max(1000), offset: z.number().int().min(0) })]), result: returns<CompanyHistory>() },
-  'snapshots:stats': { args: z.tuple([]), result: returns<Stats>() },
-  'exports:pdf': { args: z.tuple([invoice]), result: returns<ExportResult>() },
-  'exports:csv': { args: z.tuple([invoice]), result: returns<ExportResult>() },
+  'exports:pdf': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
+  'exports:csv': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
   'exports:bulkPdf': { args: z.tuple([SearchParamsSchema]), result: returns<BulkExportResult>() },
   'exports:cancel': { args: z.tuple([id]), result: returns<void>() },
-  'jobs:list': { args: z.tuple([JobsFilter]), result: returns<JobsPage>() },
-  'jobs:get': { args: z.tuple([jobId, ItemsFilter]), result: returns<JobWithItems>() },
-  'jobs:watch': { args: z.tuple([jobId]), result: returns<void>() },
-  'jobs:unwatch': { args: z.tuple([jobId]), result: returns<void>() },
-  'runs:start': { args: z.tuple([RunRequestSchema]), result: returns<RunStarted>() },
-  'runs:cancel': { args: z.tuple([jobId]), result: returns<Job>() },
-  'runs:resume': { args: z.tuple([jobId]), result: returns<RunStarted>() },
-  'schedule:get': { args: z.tuple([]), result: returns<SchedulerConfig>() },
-  'schedule:update': { args: z.tuple([SchedulerConfigUpdateSchema]), result: returns<SchedulerConfig>() },
+  'jobs:watch': { args: z.tuple([jobIdArg]), result: returns<void>() },
+  'jobs:unwatch': { args: z.tuple([jobIdArg]), result: returns<void>() },
+  // The calls of the REST API, each passed to the server as it is (shared/api-calls.ts).
+  ...API_CALLS,
 } as const;
 export type Channel = keyof typeof CHANNELS;
-// The preload's list of names (channel-names.ts) is exactly the table's channels, or this fails to compile.
-type Named = (typeof CHANNEL_NAMES)[number];
-export const CHANNEL_NAMES_MATCH: [Exclude<Channel, Named>, Exclude<Named, Channel>] extends [never, never] ? true : never = true;
 /** A channel's arguments as the caller passes them, and as the handler receives them (validated). */
 export type ChannelArgs<C extends Channel> = z.input<(typeof CHANNELS)[C]['args']>;
 export type HandlerArgs<C extends Channel> = z.output<(typeof CHANNELS)[C]['args']>;
@@ -104,13 +57,8 @@ export type ChannelResult<C extends Channel> = (typeof CHANNELS)[C]['result'];
 export type Call<C extends Channel> = (...args: ChannelArgs<C>) => Promise<ChannelResult<C>>;
 /** The main process's handler of a channel. */
 export type Handler<C extends Channel> = (...args: HandlerArgs<C>) => Promise<ChannelResult<C>>;
-export type Handlers = { [C in Channel]: Handler<C> };
-
-/** A run just started or taken up again. */
-export interface RunStarted {
-  job_id: string;
-  status: string;
-}
+/** The main process's own handlers: every channel that is not a plain API call (those go to the server as they are). */
+export type Handlers = { [C in Exclude<Channel, ApiCall>]: Handler<C> };
 
 /** Events the main process sends to the renderer, with their payloads. */
 export const EVENTS = {
@@ -171,19 +119,8 @@ export interface BulkExportResult {
   error?: string;
 }
 
-export interface JobsPage {
-  jobs: Job[];
-  total: number;
-  page: number;
-  per_page: number;
-}
-
-export type JobWithItems = Job & { items: { items: JobItem[]; total: number; page: number; per_page: number } };
-
 export type { BridgeErrorShape } from './bridge-error';
 import type { BridgeErrorShape } from './bridge-error';
-import { ACCOUNT_NUMBER } from './period';
-import type { CHANNEL_NAMES } from './channel-names';
 
 type DomainOf<C extends string> = C extends `${infer D}:${string}` ? D : never;
 type VerbOf<C extends string, D extends string> = C extends `${D}:${infer V}` ? V : never;
@@ -194,17 +131,17 @@ type VerbOf<C extends string, D extends string> = C extends `${D}:${infer V}` ? 
  */
 export type BridgeCalls = { [D in DomainOf<Channel>]: { [C in Channel as VerbOf<C, D>]: Call<C> } };
 
+/** The plain API calls alone, placed the same way (both bridges build them from shared/api-calls.ts). */
+export type ApiBridgeCalls = { [D in DomainOf<ApiCall>]: { [C in ApiCall as VerbOf<C, D>]: Call<C> } };
+
 /** `window.archive`: the calls, plus the event subscriptions (and jobs.watch, built on jobs:watch/unwatch and jobs:event). */
-export type ArchiveBridge = {
+export type ArchiveBridge = Omit<BridgeCalls, 'servers' | 'exports' | 'jobs'> & {
   servers: BridgeCalls['servers'] & { onStatus(listener: (s: EventPayload<'servers:status'>) => void): () => void };
-  snapshots: BridgeCalls['snapshots'];
   exports: BridgeCalls['exports'] & { onProgress(listener: (p: EventPayload<'exports:progress'>) => void): () => void };
   jobs: Omit<BridgeCalls['jobs'], 'watch' | 'unwatch'> & {
     /** Live events of one run until it ends. */
     watch(id: string, listener: (e: RunEvent) => void): () => void;
   };
-  runs: BridgeCalls['runs'];
-  schedule: BridgeCalls['schedule'];
 };
 
 export { BridgeError } from './bridge-error';

@@ -170,3 +170,13 @@ export interface JobItem {
 
 /** The events of `GET /api/runs/:id/events` (server-sent events, `event:` is the type). */
 export type RunEvent = { type: 'job'; job: Job } | { type: 'item'; job_id: string; item: JobItem; counts: JobCounts } | { type: 'end'; job: Job };
+
+/** An event of the stream as a RunEvent, or null for anything else (a newer server's event, a stray message). */
+export function runEventOf(type: string, data: unknown): RunEvent | null {
+  if (typeof data !== 'object' || data === null || (data as { type?: unknown }).type !== type) return null;
+  const d = data as Record<string, unknown>;
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+  if ((type === 'job' || type === 'end') && isObject(d.job)) return data as RunEvent;
+  if (type === 'item' && isObject(d.item) && isObject(d.counts) && typeof d.job_id === 'string') return data as RunEvent;
+  return null;
+}

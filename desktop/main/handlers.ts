@@ -17,6 +17,7 @@ import {
   type Handlers,
   type SavedServer,
 } from '../../shared/bridge';
+import { isApiCall } from '../../shared/api-calls';
 import { checkConnection, savedServerUrl } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike } from './exporter';
@@ -34,6 +35,8 @@ export interface MainDeps {
 
 export interface MainApi {
   handlers: Handlers;
+  /** The connected server's API client (the plain API calls go to it as they are). */
+  client(): ArchiveClient;
   /** Checks the connection now and tells the renderer (also every few seconds from main). */
   ping(): Promise<ConnectionStatus>;
   shutdown(): void;
@@ -94,16 +97,10 @@ export function createMainApi(deps: MainDeps): MainApi {
       setStatus({ server: null, online: false, message: null, checkedAt: null });
     },
     'servers:status': async () => status,
-    'snapshots:search': async (params) => api().search(params),
-    'snapshots:get': async (invoice) => api().snapshot(invoice),
-    'snapshots:company': async (account, page) => api().company(account, page),
-    'snapshots:stats': async () => api().stats(),
     'exports:pdf': async (invoice) => exporter.file(api(), invoice, 'pdf'),
     'exports:csv': async (invoice) => exporter.file(api(), invoice, 'csv'),
     'exports:bulkPdf': async (params) => exporter.bulkPdf(api(), params),
     'exports:cancel': async (id) => exporter.cancel(id),
-    'jobs:list': async (filter) => api().jobs(filter),
-    'jobs:get': async (id, filter) => api().job(id, filter),
     'jobs:watch': async (id) => {
       const jobId = id;
       watches.get(jobId)?.abort();
@@ -125,15 +122,11 @@ export function createMainApi(deps: MainDeps): MainApi {
       watches.get(id)?.abort();
       watches.delete(id);
     },
-    'runs:start': async (req) => api().startRun(req),
-    'runs:cancel': async (id) => api().cancelRun(id),
-    'runs:resume': async (id) => api().resumeRun(id),
-    'schedule:get': async () => api().schedule(),
-    'schedule:update': async (patch) => api().updateSchedule(patch),
   };
 
   return {
     handlers,
+    client: api,
     async ping() {
       if (!current) return status;
       try {
@@ -150,16 +143,23 @@ export function createMainApi(deps: MainDeps): MainApi {
   };
 }
 
-/** Validates a call against its channel's schema and wraps the outcome in an envelope. */
-export async function dispatch(handlers: Handlers, channel: string, args: unknown[]): Promise<Envelope<unknown>> {
-  if (!(channel in CHANNELS)) return { ok: false, error: { code: 'invalid_arguments', message: `Unknown channel ${channel}` } };
+/**
+ * Validates a call against its channel's schema and wraps the outcome in an envelope. A plain
+ * API call (shared/api-calls.ts) goes to the connected server's client as it is; the others
+ * to their handler.
+ */
+export async function dispatch(main: Pick<MainApi, 'handlers' | 'client'>, channel: string, args: unknown[]): Promise<Envelope<unknown>> {
+  if (!Object.hasOwn(CHANNELS, channel)) return { ok: false, error: { code: 'invalid_arguments', message: `Unknown channel ${channel}` } };
   const parsed = CHANNELS[channel as Channel].args.safeParse(args);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
     return { ok: false, error: { code: 'invalid_arguments', message: `Invalid arguments for ${channel}: ${issues.join('; ')}`, details: { issues } } };
   }
   try {
-    const value = await (handlers[channel as Channel] as (...a: unknown[]) => Promise<unknown>)(...(parsed.data as unknown[]));
+    const valid = parsed.data as unknown[];
+    const value = isApiCall(channel)
+      ? await (main.client().call as (name: string, ...a: unknown[]) => Promise<unknown>)(channel, ...valid)
+      : await (main.handlers[channel as keyof Handlers] as (...a: unknown[]) => Promise<unknown>)(...valid);
     return { ok: true, value: value ?? null };
   } catch (err) {
     return { ok: false, error: toShape(err) };

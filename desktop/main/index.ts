@@ -10,6 +10,7 @@ import { CHANNELS, type Channel } from '../../shared/bridge';
 import { APP_ENTRY, APP_SCHEME, RENDERER_CSP, serveRendererFile } from './app-protocol';
 import { createMainApi, dispatch } from './handlers';
 import { ServerStore } from './servers';
+import { CHANNELS_QUERY } from '../preload/bridge';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The app is served from app://archive/ (see app-protocol.ts), a secure standard scheme, so
@@ -71,11 +72,13 @@ void app.whenReady().then(() => {
     send: (channel, payload) => win?.webContents.send(channel, payload),
     exportConcurrency: 6,
   });
+  // The preload builds window.archive from the table's names (it cannot load the table itself).
+  ipcMain.on(CHANNELS_QUERY, (event) => (event.returnValue = Object.keys(CHANNELS)));
   for (const channel of Object.keys(CHANNELS) as Channel[]) {
     ipcMain.handle(channel, (event, ...args) => {
       // Only our own page may call.
       if (event.sender !== win?.webContents) return { ok: false, error: { code: 'forbidden', message: 'Not from the Archive window' } };
-      return dispatch(main.handlers, channel, args);
+      return dispatch(main, channel, args);
     });
   }
   const pinger = setInterval(() => void main.ping(), 10_000);

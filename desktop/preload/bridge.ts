@@ -1,9 +1,19 @@
-/** `window.archive` from an IPC transport: every channel of shared/bridge.ts, nothing more. */
+/**
+ * `window.archive` from an IPC transport: every channel of shared/bridge.ts, nothing more. The
+ * sandboxed preload loads no dependency (zod included), so it asks the main process for the
+ * table's channel names once (`CHANNELS_QUERY`, answered synchronously) and places each call
+ * by its name.
+ */
 import type { ArchiveBridge, BridgeCalls, Call, Channel, ChannelResult, Envelope, EventChannel, EventPayload } from '../../shared/bridge';
-import { CHANNEL_NAMES } from '../../shared/channel-names';
 import { BridgeError } from '../../shared/bridge-error';
+import { placeCalls } from '../../shared/bridge-calls';
+
+/** The IPC message the main process answers with the names of CHANNELS. */
+export const CHANNELS_QUERY = 'archive:channels';
 
 export interface Transport {
+  /** The names of the table's channels (from the main process). */
+  channels(): readonly Channel[];
   invoke(channel: Channel, ...args: unknown[]): Promise<Envelope<unknown>>;
   on(channel: EventChannel, listener: (payload: unknown) => void): () => void;
 }
@@ -20,31 +30,24 @@ export function createBridge(t: Transport): ArchiveBridge {
     };
   const on = <E extends EventChannel>(channel: E, listener: (payload: EventPayload<E>) => void) => t.on(channel, (p) => listener(p as EventPayload<E>));
   // Placed by name: channel `domain:verb` becomes `domain.verb`, so no call can be wired under another name.
-  const calls: Record<string, Record<string, unknown>> = {};
-  for (const channel of CHANNEL_NAMES) {
-    const [domain, verb] = channel.split(':');
-    (calls[domain] ??= {})[verb] = call(channel);
-  }
-  const c = calls as unknown as BridgeCalls;
+  const c = placeCalls(t.channels(), call) as unknown as BridgeCalls;
+  const { watch, unwatch, ...jobs } = c.jobs;
   return {
+    ...c,
     servers: { ...c.servers, onStatus: (listener) => on('servers:status', listener) },
-    snapshots: c.snapshots,
     exports: { ...c.exports, onProgress: (listener) => on('exports:progress', listener) },
     jobs: {
-      list: c.jobs.list,
-      get: c.jobs.get,
+      ...jobs,
       watch: (id, listener) => {
         const off = on('jobs:event', (m) => {
           if (m.jobId === id && m.event) listener(m.event);
         });
-        void c.jobs.watch(id);
+        void watch(id);
         return () => {
           off();
-          void c.jobs.unwatch(id);
+          void unwatch(id);
         };
       },
     },
-    runs: c.runs,
-    schedule: c.schedule,
   };
 }

@@ -4,11 +4,12 @@
  * envelope, unwrapped here into the value or a BridgeError with its code.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { createBridge } from './bridge';
+import { CHANNELS_QUERY, createBridge } from './bridge';
 
 contextBridge.exposeInMainWorld(
   'archive',
   createBridge({
+    channels: () => ipcRenderer.sendSync(CHANNELS_QUERY),
     invoke: (channel, ...args) => ipcRenderer.invoke(channel, ...args),
     on: (channel, listener) => {
       const wrapped = (_e: unknown, payload: unknown) => listener(payload);

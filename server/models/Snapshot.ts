@@ -1,43 +1,22 @@
 /** An archived bill (`billing_snapshots`; rows are append-only: the database refuses UPDATE and DELETE), with the search filters as its modifiers. */
 import { Model, type QueryBuilder } from 'objection';
-import type { SearchQuery } from '../../shared/api';
+import type { ArchivedFacts, BillFields, SearchQuery } from '../../shared/api';
 import { zonedTime } from '../../shared/schedule';
 import { LineItem } from './LineItem';
 
+/** The columns: the bill's own fields said once (shared/api.ts), and what archiving stores beside them. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- declares the row's columns for the class, nothing else
+export interface Snapshot extends BillFields, Omit<ArchivedFacts, 'archived_at' | 'warnings'> {
+  billing_data_json: Record<string, unknown>;
+  raw_body: string | null;
+  warnings: unknown[];
+  archived_at: Date;
+  lineItems?: LineItem[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Snapshot extends Model {
   static override tableName = 'billing_snapshots';
-
-  id!: number;
-  company_account_number!: string;
-  company_name!: string | null;
-  invoice_number!: string;
-  billing_year!: number;
-  billing_month!: number;
-  invoice_date!: string;
-  due_date!: string | null;
-  billing_plan!: string | null;
-  contract_term!: string | null;
-  support_level!: string | null;
-  total_amount!: string;
-  total_user_charges!: string | null;
-  total_asset_charges!: string | null;
-  total_backup_charges!: string | null;
-  total_ticket_charges!: string | null;
-  total_line_item_charges!: string | null;
-  user_count!: number | null;
-  asset_count!: number | null;
-  billable_hours!: string | null;
-  billing_data_json!: Record<string, unknown>;
-  invoice_csv!: string;
-  raw_body!: string | null;
-  created_by!: string | null;
-  notes!: string | null;
-  line_item_count!: number;
-  content_hash!: string;
-  warnings!: unknown[];
-  source!: string;
-  archived_at!: Date;
-  lineItems?: LineItem[];
 
   /** The search filters (each maps to an index: see the first migration), and a company's bills. */
   static override modifiers = {

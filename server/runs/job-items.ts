@@ -5,25 +5,12 @@
  * them, and taking failed ones up again on a resume.
  */
 import type { Knex } from 'knex';
-import { pageWindow, type JobCounts, type JobItem } from '../../shared/runs';
+import { pageWindow, type ItemOutcome, type JobCounts, type JobItem } from '../../shared/runs';
 import { JobItemRow } from '../models/JobItemRow';
 import { EMPTY_COUNTS, OUTCOME_COUNT, toItem } from './jobs';
 
-/** The values of one company's outcome, as the recorder writes them. */
-export interface ItemValues {
-  account_number: string;
-  company_name: string | null;
-  outcome: NonNullable<JobItem['outcome']>;
-  error: string | null;
-  attempts: number;
-  duration_ms: number;
-  snapshot_id: number | null;
-  invoice_number: string | null;
-  total_amount: string | null;
-  line_item_count: number | null;
-  details: Record<string, unknown> | null;
-  finished_at: Date;
-}
+/** The values of one company's outcome, as the recorder writes them: a finished JobItem. */
+export type ItemValues = Omit<JobItem, 'outcome' | 'duration_ms' | 'finished_at'> & { outcome: ItemOutcome; duration_ms: number; finished_at: Date };
 
 /** A company's new details, keeping what a resume left there (its earlier failures). */
 const MERGE_DETAILS = (current: string, incoming: string) =>
@@ -31,7 +18,7 @@ const MERGE_DETAILS = (current: string, incoming: string) =>
       FROM (SELECT ${current} AS c, ${incoming} AS i) v)`;
 
 /** A new item per planned company (in batches); `outcome` set for the ones decided at planning. */
-export async function insertItems(knex: Knex, jobId: string, planned: { account_number: string; company_name: string | null; outcome?: string | null; error?: string | null }[]): Promise<void> {
+export async function insertItems(knex: Knex, jobId: string, planned: { account_number: string; company_name: string | null; outcome?: ItemOutcome | null; error?: string | null }[]): Promise<void> {
   const rows = planned.map((p, i) => ({
     job_id: jobId,
     account_number: p.account_number,
@@ -97,50 +84,32 @@ export async function listItems(knex: Knex, jobId: string, q: { outcome?: string
 }
 
 /**
+ * One outcome statement, for one company or many: the outcomes come as a JSON array of
+ * ItemValues (`x`); `snapshotId` is the SQL of the snapshot's id (the new row's, when the
+ * outcome is written in the same statement as its snapshot).
+ */
+const UPDATE_OUTCOMES = (snapshotId: string, where: string) => `UPDATE snapshot_job_items AS t
+    SET outcome = x.outcome, error = x.error, attempts = x.attempts, duration_ms = x.duration_ms, snapshot_id = ${snapshotId},
+        invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = ${MERGE_DETAILS('t.details', 'x.details')},
+        finished_at = x.finished_at, company_name = coalesce(x.company_name, t.company_name)
+   FROM jsonb_to_recordset(?::jsonb) AS x(account_number text, company_name text, outcome text, error text, attempts int, duration_ms int,
+        snapshot_id bigint, invoice_number text, total_amount numeric, line_item_count int, details jsonb, finished_at timestamptz)
+  WHERE t.job_id = ? AND t.account_number = x.account_number${where}`;
+
+const asJson = (batch: ItemValues[]) => JSON.stringify(batch.map((v) => ({ ...v, finished_at: v.finished_at.toISOString() })));
+
+/**
  * The statement that records an archived company's outcome, run in the same statement as its
  * snapshot's insert (a CTE beside it: `(SELECT id FROM s)` is the new snapshot's id).
  */
 export function outcomeAlongsideSnapshot(jobId: string, values: ItemValues): { sql: string; bindings: Knex.RawBinding[] } {
-  return {
-    sql: `UPDATE snapshot_job_items SET outcome = ?, error = ?, attempts = ?, duration_ms = ?, snapshot_id = (SELECT id FROM s),
-            invoice_number = ?, total_amount = ?, line_item_count = ?, details = ${MERGE_DETAILS('details', '?::jsonb')}, finished_at = ?, company_name = coalesce(?, company_name)
-          WHERE job_id = ? AND account_number = ?`,
-    bindings: [
-      values.outcome,
-      values.error,
-      values.attempts,
-      values.duration_ms,
-      values.invoice_number,
-      values.total_amount,
-      values.line_item_count,
-      json(values.details),
-      values.finished_at,
-      values.company_name,
-      jobId,
-      values.account_number,
-    ],
-  };
+  return { sql: UPDATE_OUTCOMES('(SELECT id FROM s)', ''), bindings: [asJson([values]), jobId] };
 }
 
 /** Many outcomes in one UPDATE (only companies still to do); resolves with the accounts written. */
 export async function recordOutcomes(knex: Knex, jobId: string, batch: ItemValues[]): Promise<Set<string>> {
-  const rows = batch.map((v) => ({ ...v, finished_at: v.finished_at.toISOString() }));
-  const r = (await knex.raw(
-    `UPDATE snapshot_job_items AS t
-          SET outcome = x.outcome, error = x.error, attempts = x.attempts, duration_ms = x.duration_ms, snapshot_id = x.snapshot_id,
-              invoice_number = x.invoice_number, total_amount = x.total_amount, line_item_count = x.line_item_count, details = ${MERGE_DETAILS('t.details', 'x.details')},
-              finished_at = x.finished_at, company_name = coalesce(x.company_name, t.company_name)
-         FROM jsonb_to_recordset(?::jsonb) AS x(account_number text, company_name text, outcome text, error text, attempts int, duration_ms int,
-              snapshot_id bigint, invoice_number text, total_amount numeric, line_item_count int, details jsonb, finished_at timestamptz)
-        WHERE t.job_id = ? AND t.account_number = x.account_number AND t.outcome IS NULL
-        RETURNING t.account_number`,
-    [JSON.stringify(rows), jobId],
-  )) as { rows: { account_number: string }[] };
+  const r = (await knex.raw(`${UPDATE_OUTCOMES('x.snapshot_id', ' AND t.outcome IS NULL')} RETURNING t.account_number`, [asJson(batch), jobId])) as { rows: { account_number: string }[] };
   return new Set(r.rows.map((x) => x.account_number));
-}
-
-function json(v: unknown): string | null {
-  return v === null || v === undefined ? null : JSON.stringify(v);
 }
 
 export type { JobItem };

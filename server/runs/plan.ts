@@ -27,7 +27,11 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
   const existing = await itemsOf(knex, job.id);
   if (existing.length === 0) {
     const accounts = job.target_account_numbers as string[] | null;
-    let planned: { account_number: string; company_name: string | null; company: CodexCompany | null; skip?: string; outcome?: 'not_found' | 'failed' }[];
+    // A company decided at planning carries its outcome and the reason (`skip`); the others are to do.
+    type Planned = { account_number: string; company_name: string | null } & (
+      { company: CodexCompany; skip?: undefined; outcome?: undefined } | { company: null; skip: string; outcome: 'not_found' | 'failed' }
+    );
+    let planned: Planned[];
     if (!accounts) {
       let list: CodexCompany[];
       try {
@@ -74,7 +78,7 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
     await insertItems(
       knex,
       job.id,
-      planned.map((p) => ({ account_number: p.account_number, company_name: p.company_name, outcome: p.skip ? (p.outcome ?? 'skipped') : null, error: p.skip ?? null })),
+      planned.map((p) => ({ account_number: p.account_number, company_name: p.company_name, outcome: p.outcome ?? null, error: p.skip ?? null })),
     );
     return planned.filter((p) => !p.skip);
   }

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
+import type { BillFields, BillLine, SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
 import { canonicalSnapshot } from '../../shared/canonical';
 import { ArchiveError } from '../errors';
-import { checkTotals, normaliseSnapshot, type LineItemRow, type NormalisedSnapshot, type SnapshotRow } from './normalise';
+import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './normalise';
 import { periodText } from '../../shared/period';
 
 export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import';
@@ -51,7 +51,7 @@ export function prepareSnapshot(post: SnapshotPost, tolerance: string): Prepared
   };
 }
 
-export function contentHashOf(row: SnapshotRow, billingData: unknown, lineItems: LineItemRow[]): string {
+export function contentHashOf(row: BillFields, billingData: unknown, lineItems: BillLine[]): string {
   const text = canonicalSnapshot(row as unknown as Record<string, unknown>, billingData, lineItems as unknown as Record<string, unknown>[]);
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }

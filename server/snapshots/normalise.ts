@@ -4,56 +4,22 @@
  * up (a rounding cent is a warning on the snapshot; more than the tolerance is refused).
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CATEGORY_TOTAL_FIELDS, MONEY_LIMIT, QUANTITY_LIMIT, type SnapshotPost, type SnapshotWarning, type LineType } from '../../shared/api';
+import { CATEGORY_TOTAL_FIELDS, MONEY_LIMIT, QUANTITY_LIMIT, type BillFields, type BillLine, type LineType, type SnapshotPost, type SnapshotWarning } from '../../shared/api';
 import type { FieldError } from '../../shared/errors';
 import { absGreaterThan, isDecimalText, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
 import { ArchiveError, validationError } from '../errors';
 
-export interface SnapshotRow {
-  company_account_number: string;
-  company_name: string | null;
-  invoice_number: string;
-  billing_year: number;
-  billing_month: number;
-  invoice_date: string;
-  due_date: string | null;
-  billing_plan: string | null;
-  contract_term: string | null;
-  support_level: string | null;
-  total_amount: string;
-  total_user_charges: string | null;
-  total_asset_charges: string | null;
-  total_backup_charges: string | null;
-  total_ticket_charges: string | null;
-  total_line_item_charges: string | null;
-  user_count: number | null;
-  asset_count: number | null;
-  billable_hours: string | null;
-  created_by: string | null;
-  notes: string | null;
-  invoice_csv: string;
-}
-
-export interface LineItemRow {
-  line_type: LineType;
-  item_name: string;
-  description: string | null;
-  quantity: string;
-  rate: string;
-  amount: string;
-}
-
 export interface NormalisedSnapshot {
-  row: SnapshotRow;
+  row: BillFields;
   billingData: Record<string, unknown>;
-  lineItems: LineItemRow[];
+  lineItems: BillLine[];
   warnings: SnapshotWarning[];
 }
 
 const money = (v: number | string | null | undefined): string | null => (v === null || v === undefined ? null : roundLedger(v));
 
 export function normaliseSnapshot(post: SnapshotPost): NormalisedSnapshot {
-  const row: SnapshotRow = {
+  const row: BillFields = {
     company_account_number: post.company_account_number,
     company_name: post.company_name ?? null,
     invoice_number: post.invoice_number,
@@ -77,7 +43,7 @@ export function normaliseSnapshot(post: SnapshotPost): NormalisedSnapshot {
     notes: post.notes ?? null,
     invoice_csv: post.invoice_csv,
   };
-  const lineItems: LineItemRow[] = post.line_items.map((li) => ({
+  const lineItems: BillLine[] = post.line_items.map((li) => ({
     line_type: li.line_type,
     item_name: li.item_name,
     description: li.description ?? null,
@@ -93,7 +59,7 @@ const MONEY_MAX = MONEY_LIMIT.toFixed(2);
 const QUANTITY_MAX = QUANTITY_LIMIT.toFixed(2);
 
 /** Rounding can carry a value past its column (9999999999.995 -> 10000000000.00): checked exactly, after the money rule. */
-function checkColumnRanges(row: SnapshotRow, lines: LineItemRow[]): void {
+function checkColumnRanges(row: BillFields, lines: BillLine[]): void {
   const fields: FieldError[] = [];
   const check = (field: string, value: string | null, max: string) => {
     if (value !== null && absGreaterThan(value, max)) fields.push({ field, reason: `must be at most ${max} in magnitude once rounded to the cent (is ${value})` });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RENDERER_CSP, serveRendererFile } from '../../desktop/main/app-protocol';
 import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handlers';
 import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
-import { createBridge } from '../../desktop/preload/bridge';
+import { CHANNELS_QUERY, createBridge } from '../../desktop/preload/bridge';
 import { CHANNELS, type BulkExportProgress, type Call, type Channel, type Envelope, type EventPayload } from '../../shared/bridge';
 import { fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
 import { fixtureBills, FIXTURES } from '../helpers/fixtures';
@@ -37,7 +37,7 @@ let main: MainApi;
 const sent: { channel: string; payload: unknown }[] = [];
 let saveTo = '';
 let folderTo = '';
-const call = (channel: Channel, ...args: unknown[]) => dispatch(main.handlers, channel, args);
+const call = (channel: Channel, ...args: unknown[]) => dispatch(main, channel, args);
 const value = async <T>(channel: Channel, ...args: unknown[]): Promise<T> => {
   const env = (await call(channel, ...args)) as Envelope<T>;
   if (!env.ok) throw new Error(`${channel}: ${env.error.code}: ${env.error.message}`);
@@ -285,6 +285,7 @@ describe('the preload', () => {
   it('exposes every channel of the bridge declaration, and nothing else', async () => {
     const invoked = new Set<string>();
     const bridge = createBridge({
+      channels: () => Object.keys(CHANNELS) as Channel[],
       invoke: async (channel) => {
         invoked.add(channel);
         return { ok: true, value: null };
@@ -305,7 +306,7 @@ describe('the preload', () => {
   });
 
   it('turns an error envelope into a BridgeError with its code', async () => {
-    const bridge = createBridge({ invoke: async () => ({ ok: false, error: { code: 'forbidden', message: 'no', status: 403 } }), on: () => () => undefined });
+    const bridge = createBridge({ channels: () => Object.keys(CHANNELS) as Channel[], invoke: async () => ({ ok: false, error: { code: 'forbidden', message: 'no', status: 403 } }), on: () => () => undefined });
     await expect(bridge.snapshots.stats()).rejects.toMatchObject({ name: 'BridgeError', code: 'forbidden', status: 403, message: 'no' });
   });
 });
@@ -314,6 +315,7 @@ describe('the window', () => {
   it('is isolated and sandboxed, without Node, navigation, new windows or permissions, and only our page may call', async () => {
     const windows: { opts: Record<string, unknown>; handlers: Record<string, (...a: unknown[]) => unknown>; openHandler?: (d: { url: string }) => unknown }[] = [];
     const ipcHandlers = new Map<string, (...a: unknown[]) => unknown>();
+    const ipcListeners = new Map<string, (e: { returnValue?: unknown }) => void>();
     let permission: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
     let beforeRequest: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
     const privileged: { scheme: string; privileges: Record<string, boolean> }[] = [];
@@ -348,7 +350,7 @@ describe('the window', () => {
         app: { whenReady: () => Promise.resolve(), getPath: () => tmp, on: () => undefined, quit: () => undefined },
         BrowserWindow,
         dialog: {},
-        ipcMain: { handle: (ch: string, fn: (...a: unknown[]) => unknown) => ipcHandlers.set(ch, fn) },
+        ipcMain: { handle: (ch: string, fn: (...a: unknown[]) => unknown) => ipcHandlers.set(ch, fn), on: (ch: string, fn: (e: { returnValue?: unknown }) => void) => ipcListeners.set(ch, fn) },
         safeStorage: keyring(),
         session: {
           defaultSession: {
@@ -378,6 +380,10 @@ describe('the window', () => {
     beforeRequest!({ url: 'http://127.0.0.1:5012/api/stats' }, (r) => (cancelled = r.cancel));
     expect(cancelled).toBe(true);
     expect([...ipcHandlers.keys()].sort()).toEqual(Object.keys(CHANNELS).sort());
+    // The preload learns the same names from the main process.
+    const query: { returnValue?: unknown } = {};
+    ipcListeners.get(CHANNELS_QUERY)!(query);
+    expect(query.returnValue).toEqual(Object.keys(CHANNELS));
     // Loaded from app://, never file://, so the policy is a header on every file.
     expect(loaded).toEqual(['app://archive/index.html']);
     expect(privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true } }]);

@@ -9,7 +9,7 @@ import { ArchiveClient } from '../../shared/archive-client';
 import type { BulkExportProgress } from '../../shared/bridge';
 import { BridgeError } from '../../shared/bridge-error';
 import { billFile, bulkExport, type ExportSink } from '../../shared/export';
-import type { RunEvent } from '../../shared/runs';
+import { runEventOf, type RunEvent } from '../../shared/runs';
 import { accountNumber } from '../../server/sim/generate';
 import { fixtureBills } from '../helpers/fixtures';
 import { startRunWorld, type RunWorld } from '../helpers/runs';
@@ -79,6 +79,16 @@ describe('the API client', () => {
     const schedule = await admin.updateSchedule({ hour: 4 });
     expect(schedule.hour).toBe(4);
     expect((await admin.schedule()).hour).toBe(4);
+  });
+
+  it('passes on only the run events it knows, whole', () => {
+    const job = { id: 'j' };
+    expect(runEventOf('end', { type: 'end', job })).toEqual({ type: 'end', job });
+    expect(runEventOf('item', { type: 'item', job_id: 'j', item: {}, counts: {} })).not.toBeNull();
+    expect(runEventOf('item', { type: 'item', job_id: 'j', item: {} })).toBeNull();
+    expect(runEventOf('end', { type: 'job', job })).toBeNull();
+    expect(runEventOf('progress', { type: 'progress' })).toBeNull();
+    expect(runEventOf('job', 'text')).toBeNull();
   });
 
   it("fails with BridgeErrors that carry the server's code, status and message", async () => {

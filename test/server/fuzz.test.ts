@@ -11,7 +11,7 @@ import { gzipSync, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalSnapshot } from '../../shared/canonical';
 import type { SnapshotDetail } from '../../shared/api';
-import { SEARCH_KEYS } from '../../shared/bridge';
+import { SEARCH_KEYS } from '../../shared/api-calls';
 import { createLogger } from '../../server/log';
 import { makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';

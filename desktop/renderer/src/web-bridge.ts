@@ -4,7 +4,9 @@
  * that token in memory only, and turns file exports into downloads.
  */
 import { ArchiveClient } from '../../../shared/archive-client';
-import { BridgeError, type ArchiveBridge, type BulkExportProgress, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
+import { API_CALLS, type ApiCall } from '../../../shared/api-calls';
+import { BridgeError, type ApiBridgeCalls, type ArchiveBridge, type BulkExportProgress, type ConnectionStatus, type SavedServer } from '../../../shared/bridge';
+import { placeCalls } from '../../../shared/bridge-calls';
 import { checkConnection, savedServerUrl } from '../../../shared/connection';
 import { billFile, bulkExport, type ExportSink } from '../../../shared/export';
 
@@ -55,7 +57,16 @@ export function createWebBridge(): ArchiveBridge {
     return { file: f.name, bytes: f.data.length };
   };
 
+  // The plain API calls, each passed to the server as it is.
+  const plain = placeCalls(
+    Object.keys(API_CALLS) as ApiCall[],
+    (name) =>
+      async (...args: unknown[]) =>
+        (api().call as (n: string, ...a: unknown[]) => Promise<unknown>)(name, ...args),
+  ) as unknown as ApiBridgeCalls;
+
   return {
+    ...plain,
     servers: {
       list: async () => saved().map(view),
       save: async (input) => {
@@ -103,12 +114,6 @@ export function createWebBridge(): ArchiveBridge {
         return () => statusListeners.delete(l);
       },
     },
-    snapshots: {
-      search: (params) => api().search(params),
-      get: (invoice) => api().snapshot(invoice),
-      company: (account, page) => api().company(account, page),
-      stats: () => api().stats(),
-    },
     exports: {
       // The same strategy as the desktop's main process (shared/export.ts); only the sink differs.
       pdf: (invoice) => downloadFile(invoice, 'pdf'),
@@ -130,8 +135,7 @@ export function createWebBridge(): ArchiveBridge {
       },
     },
     jobs: {
-      list: (f) => api().jobs(f),
-      get: (id, f) => api().job(id, f),
+      ...plain.jobs,
       watch: (id, listener) => {
         const abort = new AbortController();
         void (async () => {
@@ -143,15 +147,6 @@ export function createWebBridge(): ArchiveBridge {
         })();
         return () => abort.abort();
       },
-    },
-    runs: {
-      start: (req) => api().startRun(req),
-      cancel: (id) => api().cancelRun(id),
-      resume: (id) => api().resumeRun(id),
-    },
-    schedule: {
-      get: () => api().schedule(),
-      update: (patch) => api().updateSchedule(patch),
     },
   };
 }

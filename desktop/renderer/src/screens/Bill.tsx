@@ -1,11 +1,11 @@
 /** One bill: header, category subtotals, lines grouped by kind, exports, the company's history. */
 import { useState } from 'react';
-import type { LineItemOut } from '../../../../shared/api';
+import type { BillLine } from '../../../../shared/api';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, Money, period, when } from '../ui';
 
-const GROUPS: { type: LineItemOut['line_type']; title: string; total: string }[] = [
+const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = [
   { type: 'user', title: 'Users', total: 'total_user_charges' },
   { type: 'asset', title: 'Assets', total: 'total_asset_charges' },
   { type: 'backup', title: 'Backup', total: 'total_backup_charges' },
