@@ -69,7 +69,20 @@ const EnvSchema = z.object({
     .string()
     .refine(isTimeZone, { message: 'must be an IANA time zone' })
     .default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
+  // The currency of every amount (ISO 4217), shown in the app, the PDF and exports.
+  ARCHIVE_CURRENCY: z.string().refine(isCurrency, { message: 'must be an ISO 4217 currency code such as USD or EUR' }).default('USD'),
+  // Who issues the bills, printed at the head of every PDF. Address lines are separated by "|" or new lines.
+  ARCHIVE_ISSUER_NAME: z.string().max(200).optional(),
+  ARCHIVE_ISSUER_ADDRESS: z.string().max(1000).optional(),
+  ARCHIVE_ISSUER_TAX_ID: z.string().max(100).optional(),
+  ARCHIVE_ISSUER_LOGO: z.string().optional(),
+  ARCHIVE_PAYMENT_TERMS: z.string().max(2000).optional(),
 });
+
+/** A currency JavaScript knows by its ISO 4217 code. */
+function isCurrency(code: string): boolean {
+  return /^[A-Z]{3}$/.test(code) && Intl.supportedValuesOf('currency').includes(code);
+}
 
 export interface Config {
   port: number;
@@ -102,6 +115,18 @@ export interface Config {
   headersTimeoutMs: number;
   /** `off` keeps this server from firing the schedule (e.g. when only the systemd timer should). */
   scheduler: boolean;
+  currency: string;
+  issuer: Issuer;
+}
+
+/** The issuer block of the PDF (ARCHIVE_ISSUER_*, ARCHIVE_PAYMENT_TERMS). */
+export interface Issuer {
+  name: string | null;
+  addressLines: string[];
+  taxId: string | null;
+  /** A PNG or JPEG file, checked at start-up. */
+  logoFile: string | null;
+  paymentTerms: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -146,7 +171,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.REQUEST_TIMEOUT_MS),
     scheduler: e.SCHEDULER === 'on',
+    currency: e.ARCHIVE_CURRENCY,
+    issuer: {
+      name: e.ARCHIVE_ISSUER_NAME?.trim() || null,
+      addressLines: (e.ARCHIVE_ISSUER_ADDRESS ?? '')
+        .split(/\s*(?:\||\n|\\n)\s*/)
+        .map((l) => l.trim())
+        .filter(Boolean),
+      taxId: e.ARCHIVE_ISSUER_TAX_ID?.trim() || null,
+      logoFile: e.ARCHIVE_ISSUER_LOGO ? checkedLogo(path.resolve(cwd, e.ARCHIVE_ISSUER_LOGO)) : null,
+      paymentTerms: e.ARCHIVE_PAYMENT_TERMS?.trim() || null,
+    },
   };
+}
+
+/** The logo must be a readable PNG or JPEG (pdfkit's image formats): refused at start-up, not at the first PDF. */
+function checkedLogo(file: string): string {
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(8);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, head, 0, 8, 0);
+    fs.closeSync(fd);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ARCHIVE_ISSUER_LOGO: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const png = head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const jpeg = head[0] === 0xff && head[1] === 0xd8;
+  if (!png && !jpeg) throw new ConfigError(`Invalid configuration:\n  ARCHIVE_ISSUER_LOGO: ${file} is not a PNG or JPEG image`);
+  return file;
 }
 
 /** With a real database the operator must set both tokens; we never invent them there. */

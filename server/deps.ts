@@ -18,6 +18,8 @@ export interface AppDeps {
   totalsTolerance: string;
   bodyLimit: string;
   timeZone: string;
+  /** ARCHIVE_CURRENCY. */
+  currency: string;
   version: string;
   engine?: RunEngine;
   scheduler?: Scheduler;

@@ -65,7 +65,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
 
   const watch = new JobWatch(db.knex, engine, config.eventsMaxSubscribers);
-  const pdf = createPdfRenderer(config.pdfWorkers);
+  const pdf = createPdfRenderer(config.pdfWorkers, { currency: config.currency, issuer: config.issuer });
   const app = createApp({
     knex: db.knex,
     tokens,
@@ -73,6 +73,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     totalsTolerance: config.totalsTolerance,
     bodyLimit: config.bodyLimit,
     timeZone: config.timeZone,
+    currency: config.currency,
     version: VERSION,
     engine,
     scheduler,

@@ -6,7 +6,7 @@
  * it, so a new read feature is one line here, not a method in each of them. Browser-safe.
  */
 import { z } from 'zod';
-import type { CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
+import type { About, CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
 import { ACCOUNT_NUMBER } from './period';
 import { RunRequest, SchedulerConfigUpdate, type Job, type JobItem, type SchedulerConfig } from './runs';
 
@@ -87,6 +87,7 @@ const call =
 const enc = encodeURIComponent;
 
 export const API_CALLS = {
+  'archive:about': call<About>()(z.tuple([]), () => ({ path: '/api/about' })),
   'snapshots:search': call<SearchResult>()(z.tuple([SearchParamsSchema]), (params) => ({ path: `/api/snapshots/search?${queryString(params)}` })),
   'snapshots:get': call<SnapshotDetail>()(z.tuple([invoiceArg]), (invoice) => ({ path: `/api/snapshot/${enc(invoice)}` })),
   'snapshots:company': call<CompanyHistory>()(z.tuple([account, z.strictObject({ limit: z.number().int().min(1).max(1000), offset: z.number().int().min(0) })]), (acct, page) => ({

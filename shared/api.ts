@@ -229,6 +229,16 @@ export interface CompanyHistory extends SearchResult {
   company_name: string | null;
 }
 
+/** `GET /api/about`: what a client shows beside the bills (the configured currency and zone). */
+export interface About {
+  service: 'archive';
+  version: string;
+  /** ISO 4217: every amount is in it (ARCHIVE_CURRENCY). */
+  currency: string;
+  /** The server's zone (ARCHIVE_TIMEZONE). */
+  time_zone: string;
+}
+
 export interface Stats {
   snapshots: number;
   companies: number;

@@ -3,7 +3,7 @@
  * bridge downloads them): every file is the server's own bytes (its PDF renderer, Ledger's
  * CSV); a single file keeps the name the server suggests, made safe; a bulk export names each
  * PDF `<Company>_<YYYY>-<MM>.pdf`, distinct on every OS and around files already there, and
- * ends with a manifest (file, invoice, company, period, total, content hash). Only where the
+ * ends with a manifest (file, invoice, company, period, total, currency, content hash). Only where the
  * bytes go differs: an ExportSink. Browser-safe.
  */
 // The browser build: the same code with its own Buffer, so it runs in the renderer and in Node.
@@ -31,7 +31,7 @@ export async function billFile(client: ArchiveClient, invoice: string, kind: 'cs
   return { name, data: f.data, type: f.type || (kind === 'pdf' ? 'application/pdf' : 'text/csv') };
 }
 
-export const MANIFEST_COLUMNS = ['file', 'invoice_number', 'company', 'period', 'total_amount', 'content_hash'] as const;
+export const MANIFEST_COLUMNS = ['file', 'invoice_number', 'company', 'period', 'total_amount', 'currency', 'content_hash'] as const;
 
 /** The manifest of a bulk export, rows sorted by file name. */
 export function manifestCsv(rows: string[][]): string {
@@ -65,6 +65,7 @@ export async function bulkExport(client: ArchiveClient, params: SearchParams, si
   };
   const writeManifest = async (evenEmpty: boolean) => (manifest.length || evenEmpty ? sink.write(manifestName, new TextEncoder().encode(manifestCsv(manifest)), 'text/csv') : null);
   try {
+    const { currency } = await client.call('archive:about', signal);
     const bills = await client.allResults(params, signal, (_done, all) => (total = all));
     total = bills.length;
     report('running', null);
@@ -78,7 +79,7 @@ export async function bulkExport(client: ArchiveClient, params: SearchParams, si
         const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf'), bill.invoice_number);
         const f = await client.file(bill.invoice_number, 'pdf', signal);
         await sink.write(name, f.data, 'application/pdf');
-        manifest.push([name, bill.invoice_number, bill.company_name ?? '', periodText(bill.billing_year, bill.billing_month), bill.total_amount, bill.content_hash]);
+        manifest.push([name, bill.invoice_number, bill.company_name ?? '', periodText(bill.billing_year, bill.billing_month), bill.total_amount, currency, bill.content_hash]);
         done++;
         report('running', name);
       }

@@ -16,6 +16,44 @@ export function billFileName(companyName: string | null, accountNumber: string, 
   return `${base || accountNumber}_${periodText(year, month)}.${ext}`;
 }
 
+/** Letters that do not decompose into a base letter and marks, spelled in ASCII. */
+const SPELLED: Record<string, string> = {
+  ø: 'o',
+  Ø: 'O',
+  æ: 'ae',
+  Æ: 'AE',
+  œ: 'oe',
+  Œ: 'OE',
+  ß: 'ss',
+  ẞ: 'SS',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
+  ð: 'd',
+  Ð: 'D',
+  þ: 'th',
+  Þ: 'Th',
+  ı: 'i',
+  ħ: 'h',
+  Ħ: 'H',
+};
+
+/**
+ * A name in ASCII for old clients (Content-Disposition's `filename=`): accents dropped from
+ * their letters (ö -> o), other letters spelled out (ø -> o, ß -> ss), anything else left out.
+ */
+export function asciiFileName(name: string): string {
+  const ext = /\.[a-z0-9]{1,10}$/i.exec(name)?.[0] ?? '';
+  const stem = name
+    .slice(0, name.length - ext.length)
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^\x20-\x7e]/g, (c) => SPELLED[c] ?? '')
+    .replace(/^[_\s.]+/, '');
+  return `${stem || 'invoice'}${ext}`;
+}
+
 /** The file name from Content-Disposition, preferring the exact UTF-8 `filename*`; made safe (safeFileName). */
 export function fileNameOf(disposition: string | null): string | null {
   if (!disposition) return null;

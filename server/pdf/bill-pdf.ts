@@ -13,6 +13,9 @@ import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import type { LineType, SnapshotDetail } from '../../shared/api';
 import { formatMoney, sumMoney } from '../../shared/money';
+import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
+
+export type { PdfSettings };
 
 export type BillForPdf = Pick<
   SnapshotDetail,
@@ -67,7 +70,7 @@ export function periodLabel(year: number, month: number): string {
   return `${MONTHS[month - 1]} ${year}`;
 }
 
-const PAGE = { margin: 50, footer: 36 };
+const PAGE = { margin: 50, footer: 40 };
 const COLS = [
   { key: 'item', title: 'Item', width: 130, align: 'left' as const },
   { key: 'description', title: 'Description', width: 175, align: 'left' as const },
@@ -79,8 +82,8 @@ const GAP = 0; // COLS widths add up to the text width of A4 with 50 pt margins 
 /** The height of one line of 9 pt DejaVu Sans, as pdfkit measures it. */
 const LINE = 10.5;
 
-/** Renders the bill; resolves with the PDF bytes. */
-export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {}): Promise<Buffer> {
+/** Renders the bill; resolves with the PDF bytes, the same bytes every time for the same bill and settings. */
+export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_PDF_SETTINGS, opts: { generatedAt?: Date } = {}): Promise<Buffer> {
   const { regular, bold } = loadFonts();
   const doc = new PDFDocument({
     size: 'A4',
@@ -117,20 +120,44 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
   const width = doc.page.width - 2 * PAGE.margin;
   const bottom = () => doc.page.height - PAGE.margin - PAGE.footer;
 
-  // Header: who, what, when.
-  font('bold').fontSize(20).fillColor('#111').text('Invoice', left, PAGE.margin);
-  font('regular')
-    .fontSize(10)
-    .fillColor('#555')
-    .text(`${bill.invoice_number} · ${periodLabel(bill.billing_year, bill.billing_month)}`);
-  doc.moveDown(0.8);
+  /** A new page when `h` more points do not fit on this one; true when it took one. */
+  const room = (h: number) => {
+    if (doc.y + h <= bottom()) return false;
+    doc.addPage();
+    doc.y = PAGE.margin;
+    return true;
+  };
+
+  // Header: the issuer (logo, name, address, tax id) on the left; the invoice on the right.
+  const rightW = 200;
+  const rightX = left + width - rightW;
+  const issuerW = width - rightW - 20;
+  let y = PAGE.margin;
+  if (settings.issuer.logoFile) {
+    doc.image(logoOf(settings.issuer.logoFile), left, y, { fit: [140, 48] });
+    y += 56;
+  }
+  doc.x = left;
+  doc.y = y;
+  if (settings.issuer.name) font('bold').fontSize(12).fillColor('#111').text(settings.issuer.name, left, doc.y, { width: issuerW });
+  for (const line of settings.issuer.addressLines) font('regular').fontSize(9).fillColor('#333').text(line, left, doc.y, { width: issuerW });
+  if (settings.issuer.taxId) font('regular').fontSize(9).fillColor('#333').text(`Tax ID ${settings.issuer.taxId}`, left, doc.y, { width: issuerW });
+  const issuerBottom = doc.y;
+  font('bold').fontSize(20).fillColor('#111').text('Invoice', rightX, PAGE.margin, { width: rightW, align: 'right' });
+  font('regular').fontSize(10).fillColor('#555').text(bill.invoice_number, rightX, doc.y, { width: rightW, align: 'right' });
+  doc.text(periodLabel(bill.billing_year, bill.billing_month), rightX, doc.y, { width: rightW, align: 'right' });
+  doc.text(`Amounts in ${settings.currency}`, rightX, doc.y, { width: rightW, align: 'right' });
+  doc.y = Math.max(issuerBottom, doc.y) + 16;
+
+  font('regular').fontSize(8).fillColor('#666').text('Bill to', left, doc.y, { width });
   font('bold')
     .fontSize(14)
     .fillColor('#111')
-    .text(bill.company_name || `Account ${bill.company_account_number}`);
-  font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`);
+    .text(bill.company_name || `Account ${bill.company_account_number}`, left, doc.y, { width });
+  font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`, left, doc.y, { width });
   doc.moveDown(0.8);
 
+  // Details in two columns; a long value wraps and its row grows, so nothing prints over the next.
   const details: [string, string][] = [
     ['Invoice number', bill.invoice_number],
     ['Billing period', periodLabel(bill.billing_year, bill.billing_month)],
@@ -139,20 +166,24 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     ['Plan', bill.billing_plan || '—'],
     ['Contract term', bill.contract_term || '—'],
     ['Support level', bill.support_level || '—'],
+    ['Currency', settings.currency],
   ];
-  const top = doc.y;
-  details.forEach(([k, v], i) => {
-    const col = i % 2;
-    const row = Math.floor(i / 2);
-    const x = left + col * (width / 2);
-    const y = top + row * 16;
-    font('regular').fontSize(9).fillColor('#666').text(k, x, y, { width: 90 });
-    font('regular')
-      .fontSize(9)
-      .fillColor('#111')
-      .text(v, x + 92, y, { width: width / 2 - 96 });
-  });
-  doc.y = top + Math.ceil(details.length / 2) * 16 + 14;
+  const labelW = 90;
+  const valueW = width / 2 - labelW - 8;
+  font('regular').fontSize(9);
+  for (let i = 0; i < details.length; i += 2) {
+    const pair = details.slice(i, i + 2);
+    const h = Math.max(...pair.map(([k, v]) => Math.max(doc.heightOfString(k, { width: labelW }), doc.heightOfString(v, { width: valueW })))) + 5;
+    room(h);
+    const rowY = doc.y;
+    pair.forEach(([k, v], col) => {
+      const x = left + col * (width / 2);
+      doc.fillColor('#666').text(k, x, rowY, { width: labelW });
+      doc.fillColor('#111').text(v, x + labelW + 2, rowY, { width: valueW });
+    });
+    doc.y = rowY + h;
+  }
+  doc.y += 12;
 
   // The table, grouped by kind, with the header repeated after every page break.
   const header = () => {
@@ -167,11 +198,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
     doc.y = y + 20;
   };
   const ensure = (h: number) => {
-    if (doc.y + h > bottom()) {
-      doc.addPage();
-      doc.y = PAGE.margin;
-      header();
-    }
+    if (room(h)) header();
   };
   // Most cells fit on one line: those are placed directly (one measurement, no line wrapper,
   // which is most of pdfkit's time); only longer text goes through wrapping.
@@ -219,7 +246,7 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
   if (bill.line_items.length === 0) row({ item: 'No charges this month', amount: formatMoney('0.00') });
 
   // Summary: the category subtotals and the total as archived.
-  ensure(40 + 16 * subtotals.length);
+  room(40 + 16 * subtotals.length);
   doc.moveDown(0.6);
   const sx = left + width - 250;
   for (const [title, sum] of subtotals) {
@@ -238,39 +265,72 @@ export function renderBillPdf(bill: BillForPdf, opts: { generatedAt?: Date } = {
   font('bold')
     .fontSize(12)
     .fillColor('#111')
-    .text('Total', sx, ty + 6, { width: 160 });
+    .text(`Total (${settings.currency})`, sx, ty + 6, { width: 120 });
   doc.text(formatMoney(bill.total_amount), sx + 110, ty + 6, { width: 140, align: 'right' });
   doc.y = ty + 28;
 
+  if (settings.issuer.paymentTerms) {
+    font('regular').fontSize(9);
+    room(doc.heightOfString(settings.issuer.paymentTerms, { width }) + 24);
+    font('bold').fontSize(9).fillColor('#111').text('Payment terms', left, doc.y, { width });
+    font('regular').fontSize(9).fillColor('#333').text(settings.issuer.paymentTerms, left, doc.y, { width });
+    doc.moveDown(0.6);
+  }
+
   if (bill.warnings.length) {
-    ensure(30);
+    room(30);
     font('regular')
       .fontSize(8)
       .fillColor('#8a5a00')
       .text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
   }
 
-  // Footer on every page: when it was archived, its content hash, and the page number.
-  const range = doc.bufferedPageRange();
+  // That this is a copy of the record, and how anyone can check it.
   const archived = new Date(bill.archived_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const about =
+    `This document is a copy of the bill as Archive recorded it on ${archived}; the record cannot be changed. ` +
+    `Its content hash is sha256:${bill.content_hash}. To check this copy, ask the archive for invoice ${bill.invoice_number} ` +
+    `(GET /api/snapshot/${bill.invoice_number}): it recomputes the same hash from the stored bill.`;
+  font('regular').fontSize(7.5);
+  room(doc.heightOfString(about, { width }) + 12);
+  doc.moveDown(0.8);
+  doc.fillColor('#555').text(about, left, doc.y, { width });
+
+  // On every page: the invoice, the company, "page n of m", and the content hash.
+  const range = doc.bufferedPageRange();
+  const company = shorten(bill.company_name || `Account ${bill.company_account_number}`, 60);
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
-    const y = doc.page.height - PAGE.margin - 14;
+    const fy = doc.page.height - PAGE.margin - 14;
     const saved = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
     doc
-      .moveTo(left, y - 6)
-      .lineTo(left + width, y - 6)
+      .moveTo(left, fy - 6)
+      .lineTo(left + width, fy - 6)
       .lineWidth(0.3)
       .strokeColor('#c8cdd4')
       .stroke();
-    font('regular').fontSize(7).fillColor('#666');
-    doc.text(`Archived ${archived} · content hash sha256:${bill.content_hash}`, left, y, { width: width - 70, lineBreak: false });
-    doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, y, { width: 70, align: 'right', lineBreak: false });
+    font('regular').fontSize(7).fillColor('#444');
+    doc.text(`Invoice ${bill.invoice_number} · ${company}`, left, fy, { width: width - 70, lineBreak: false });
+    doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, fy, { width: 70, align: 'right', lineBreak: false });
+    doc.fillColor('#666').text(`Copy of the archived record · content hash sha256:${bill.content_hash}`, left, fy + 10.5, { width, lineBreak: false });
     doc.page.margins.bottom = saved;
   }
   doc.end();
   return done;
+}
+
+/** At most `max` characters, with an ellipsis when cut. */
+function shorten(text: string, max: number): string {
+  return [...text].length <= max ? text : `${[...text].slice(0, max - 1).join('')}…`;
+}
+
+/** The logo's bytes, read once per file. */
+const logos = new Map<string, Buffer>();
+function logoOf(file: string): Buffer {
+  let data = logos.get(file);
+  if (!data) logos.set(file, (data = fs.readFileSync(file)));
+  return data;
 }
 
 /** "1.00" prints as "1" for whole units (users, assets), as Ledger's CSV does. */

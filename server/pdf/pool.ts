@@ -6,21 +6,28 @@
  */
 import { Piscina } from 'piscina';
 import type { BillForPdf } from './bill-pdf';
+import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
 
 export interface PdfRenderer {
   render(bill: BillForPdf): Promise<Buffer>;
   close(): Promise<void>;
 }
 
-export function createPdfRenderer(threads: number): PdfRenderer {
+/** A task of the worker threads. */
+export interface PdfTask {
+  bill: BillForPdf;
+  settings: PdfSettings;
+}
+
+export function createPdfRenderer(threads: number, settings: PdfSettings = DEFAULT_PDF_SETTINGS): PdfRenderer {
   if (threads <= 0) {
-    return { render: async (bill) => (await import('./bill-pdf')).renderBillPdf(bill), close: async () => {} };
+    return { render: async (bill) => (await import('./bill-pdf')).renderBillPdf(bill, settings), close: async () => {} };
   }
-  const pool = new Piscina<BillForPdf, Uint8Array>({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
+  const pool = new Piscina<PdfTask, Uint8Array>({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
   let closed: Promise<void> | undefined;
   return {
     render: async (bill) => {
-      const pdf = await pool.run(bill);
+      const pdf = await pool.run({ bill, settings });
       return Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
     },
     close: () => (closed ??= pool.destroy()),

@@ -1,4 +1,9 @@
-/** `GET /health`: no auth; 200 when the database answers and takes writes, 503 "degraded" (database `unavailable` or `read_only`) otherwise. */
+/**
+ * `GET /health`: no auth; 200 when the database answers and takes writes, 503 "degraded"
+ * (database `unavailable` or `read_only`) otherwise. `GET /api/about`: the settings a client
+ * shows beside the bills.
+ */
+import type { About } from '../../shared/api';
 import type { AppDeps } from '../deps';
 import { get, type Route } from './table';
 
@@ -15,6 +20,9 @@ export function healthRoutes(deps: AppDeps): Route[] {
       }
       ctx.status = database === 'ok' ? 200 : 503;
       ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
+    }),
+    get('/api/about', 'read', (ctx) => {
+      ctx.body = { service: 'archive', version: deps.version, currency: deps.currency, time_zone: deps.timeZone } satisfies About;
     }),
   ];
 }

@@ -2,7 +2,7 @@
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
-import { billFileName } from '../../shared/files';
+import { asciiFileName, billFileName } from '../../shared/files';
 import type { AppDeps } from '../deps';
 import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
@@ -35,7 +35,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
       const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
       const fileName = billFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month, 'csv');
       // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
-      ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
+      ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
       ctx.type = 'text/csv; charset=utf-8';
       ctx.body = s.invoice_csv;
     }),
@@ -45,7 +45,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const pdf = await deps.pdf.render(bill);
       const fileName = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
-      ctx.attachment(fileName, { fallback: asciiFallback(fileName) });
+      ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
       ctx.type = 'application/pdf';
       ctx.body = pdf;
     }),
@@ -73,7 +73,3 @@ const requireJson: Koa.Middleware = async (ctx, next) => {
   }
   await next();
 };
-
-function asciiFallback(name: string): string {
-  return name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '') || 'invoice.csv';
-}

@@ -75,7 +75,8 @@ async function countAndPage(
 ): Promise<{ total: number; results: SnapshotSummary[] }> {
   const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
   const pageQuery = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
-  for (const [col, dir] of order) pageQuery.orderBy(col, dir);
+  // Qualified: a bare name would sort by the output column (total_amount is sent as text, so it would sort alphabetically).
+  for (const [col, dir] of order) pageQuery.orderBy(`billing_snapshots.${col}`, dir);
   const page = pageQuery.toKnexQuery();
   const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
   const row = result.rows[0] as { total: number | string; results: SummaryJson[] | string };

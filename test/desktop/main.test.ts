@@ -17,7 +17,7 @@ import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handle
 import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
 import { CHANNELS_QUERY, createBridge } from '../../desktop/preload/bridge';
 import { CHANNELS, type BulkExportProgress, type Call, type Channel, type Envelope, type EventPayload } from '../../shared/bridge';
-import { fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
+import { asciiFileName, billFileName, fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
 import { fixtureBills, FIXTURES } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
 
@@ -143,6 +143,13 @@ describe('tokens go only where they were saved for', () => {
 });
 
 describe('file names', () => {
+  it('spells names in ASCII for old clients, letter by letter (ø -> o, not dropped)', () => {
+    expect(asciiFileName(billFileName('Søndergaard Æbelø ApS', '1', 2026, 10, 'csv'))).toBe('Sondergaard_AEbelo_ApS_2026-10.csv');
+    expect(asciiFileName(billFileName('Müller & Söhne GmbH', '1', 2026, 10, 'pdf'))).toBe('Muller__Sohne_GmbH_2026-10.pdf');
+    expect(asciiFileName(billFileName('Straße Łódź Þór', '1', 2026, 10, 'pdf'))).toBe('Strasse_Lodz_Thor_2026-10.pdf');
+    expect(asciiFileName('東京.pdf')).toBe('invoice.pdf');
+  });
+
   it('reduces a name a server suggests to a safe base name', () => {
     expect(safeFileName('../../.ssh/authorized_keys')).toBe('authorized_keys');
     expect(safeFileName('C:\\Windows\\evil.csv')).toBe('evil.csv');
@@ -257,10 +264,10 @@ describe('exports', () => {
     expect(pdfs).toHaveLength(8);
     // RFC 4180 lines, as Excel reads them.
     const manifest = fs.readFileSync(r.manifest, 'utf8').split('\r\n').slice(0, -1);
-    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,content_hash');
+    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,currency,content_hash');
     expect(manifest).toHaveLength(9);
     const bill = (await (await server.api('/api/snapshot/620547-202610')).json()) as { content_hash: string; total_amount: string };
-    expect(manifest.some((l) => l.includes('620547-202610') && l.endsWith(`,${bill.total_amount},${bill.content_hash}`))).toBe(true);
+    expect(manifest.some((l) => l.includes('620547-202610') && l.endsWith(`,${bill.total_amount},USD,${bill.content_hash}`))).toBe(true);
     const progress = sent.filter((s) => s.channel === 'exports:progress').map((s) => s.payload as BulkExportProgress);
     expect(progress.at(-1)).toMatchObject({ state: 'done', done: 8, total: 8 });
     expect(fs.readdirSync(folderTo).some((f) => f.endsWith('.part'))).toBe(false);
@@ -306,7 +313,11 @@ describe('the preload', () => {
   });
 
   it('turns an error envelope into a BridgeError with its code', async () => {
-    const bridge = createBridge({ channels: () => Object.keys(CHANNELS) as Channel[], invoke: async () => ({ ok: false, error: { code: 'forbidden', message: 'no', status: 403 } }), on: () => () => undefined });
+    const bridge = createBridge({
+      channels: () => Object.keys(CHANNELS) as Channel[],
+      invoke: async () => ({ ok: false, error: { code: 'forbidden', message: 'no', status: 403 } }),
+      on: () => () => undefined,
+    });
     await expect(bridge.snapshots.stats()).rejects.toMatchObject({ name: 'BridgeError', code: 'forbidden', status: 403, message: 'no' });
   });
 });

@@ -63,6 +63,8 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.getByRole('button', { name: 'Save and connect' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Dashboard', exact: true }).isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('stat-snapshots').innerText()).toMatch(/^\d+$/);
+    // The server's currency (ARCHIVE_CURRENCY) is named beside every amount.
+    await expect.poll(() => page.getByTestId('currency').innerText()).toBe('Amounts in USD');
     await page.waitForTimeout(500); // the chart's animation
     await shot('dashboard');
   });
@@ -76,8 +78,20 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByTestId('result-count').innerText()).toBe('1 bills');
     await page.getByLabel('Company', { exact: true }).fill('');
     await expect.poll(async () => Number((await page.getByTestId('result-count').innerText()).split(' ')[0])).toBeGreaterThan(10);
-    // Sorted by total, largest first.
+    // Sorted by total, largest first, as numbers (not as text: 995.28 before 28,197.60).
     await page.getByRole('columnheader', { name: /Total/ }).click();
+    await expect.poll(() => page.getByRole('columnheader', { name: /Total/ }).getAttribute('aria-sort')).toBe('descending');
+    const shown = async () => (await page.getByTestId('row-total').allInnerTexts()).map((t) => Number(t.replace(/[^\d.-]/g, '')));
+    await expect.poll(async () => (await shown()).length).toBeGreaterThan(10);
+    const desc = await shown();
+    expect(desc).toEqual([...desc].sort((a, b) => b - a));
+    // And by keyboard: the header takes focus, Enter turns the order.
+    await page.getByRole('columnheader', { name: /Total/ }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('columnheader', { name: /Total/ }).getAttribute('aria-sort')).toBe('ascending');
+    await expect.poll(async () => (await shown())[0] <= desc.at(-1)!).toBe(true);
+    const asc = await shown();
+    expect(asc).toEqual([...asc].sort((a, b) => a - b));
     await page.getByRole('columnheader', { name: /Total/ }).click();
     await shot('snapshots');
     await page.getByLabel('Company', { exact: true }).fill('Müller');
@@ -85,6 +99,7 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.getByRole('row').filter({ hasText: '731118-202609' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Müller & Söhne GmbH', exact: true }).isVisible()).toBe(true);
     const api = (await (await w.admin('/api/snapshot/731118-202609')).json()) as { total_amount: string };
+    expect(await page.getByRole('row').filter({ has: page.getByTestId('bill-total') }).innerText()).toMatch(/^Total \(USD\)/);
     expect(await page.getByTestId('bill-total').innerText()).toBe(Number(api.total_amount).toLocaleString('en-US', { minimumFractionDigits: 2 }));
     await shot('bill');
   });
@@ -148,6 +163,30 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await shot('schedule');
     const cfg = (await (await w.admin('/api/scheduler/config')).json()) as { day_of_month: string; hour: number; timezone: string };
     expect(cfg).toMatchObject({ day_of_month: 'last', hour: 23, timezone: 'Europe/Berlin' });
+  });
+
+  it('takes an account list typed key by key, with commas and spaces, and flags what is not an account', async () => {
+    await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await page.getByText('These accounts').click();
+    const list = page.getByLabel('Scheduled accounts');
+    await list.fill('');
+    await list.pressSequentially('612620, 610000 6126x');
+    expect(await list.inputValue()).toBe('612620, 610000 6126x');
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/Not an account number.*6126x/);
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    // Refused before saving: the server still has the earlier list.
+    expect(((await (await w.admin('/api/scheduler/config')).json()) as { snapshot_all_companies: boolean }).snapshot_all_companies).toBe(true);
+    await list.press('Backspace');
+    await expect.poll(() => page.getByTestId('account-count').innerText()).toMatch(/^3 accounts/);
+    await list.pressSequentially('0');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    const config = async () => (await (await w.admin('/api/scheduler/config')).json()) as { account_numbers: string[]; snapshot_all_companies: boolean };
+    await expect.poll(async () => (await config()).snapshot_all_companies).toBe(false);
+    expect((await config()).account_numbers).toEqual(['612620', '610000', '61260']);
+    await expect.poll(() => list.inputValue()).toBe('612620, 610000, 61260');
+    await page.getByText('All companies').click();
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(async () => (await config()).snapshot_all_companies).toBe(true);
   });
 
   it('shows a lost connection and recovers', async () => {

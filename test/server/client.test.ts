@@ -41,6 +41,7 @@ describe('the API client', () => {
     expect((await admin.company(bill.company_account_number, { limit: 5, offset: 0 })).results[0].invoice_number).toBe(first.invoice_number);
     expect((await admin.stats()).snapshots).toBe(found.total);
     expect(await admin.health()).toMatchObject({ status: 'ok', service: 'archive' });
+    expect(await admin.call('archive:about')).toMatchObject({ service: 'archive', currency: 'USD', time_zone: 'UTC' });
   });
 
   it('fetches every bill of a search in pages', async () => {
@@ -58,11 +59,11 @@ describe('the API client', () => {
     expect(r).toMatchObject({ state: 'done', files: total, manifest: 'manifest_2.csv' });
     expect(progress.at(-1)).toMatchObject({ state: 'done', done: total, total });
     const manifest = new TextDecoder().decode(written.get('manifest_2.csv')).split('\r\n');
-    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,content_hash');
+    expect(manifest[0]).toBe('file,invoice_number,company,period,total_amount,currency,content_hash');
     expect(manifest).toHaveLength(total + 2);
     const muller = manifest.find((l) => l.includes('731118-202610'))!;
     // Every file is the server's own PDF, named by company and period.
-    expect(muller).toMatch(/^Müller__Söhne_GmbH_2026-10\.pdf,731118-202610,Müller & Söhne GmbH,2026-10,/);
+    expect(muller).toMatch(/^Müller__Söhne_GmbH_2026-10\.pdf,731118-202610,Müller & Söhne GmbH,2026-10,[\d.]+,USD,[0-9a-f]{64}$/);
     expect(new TextDecoder().decode(written.get('Müller__Söhne_GmbH_2026-10.pdf')!.slice(0, 5))).toBe('%PDF-');
     const single = await billFile(admin, '731118-202610', 'csv');
     expect(single.name).toBe('Müller__Söhne_GmbH_2026-10.csv');

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatMoney, renderBillPdf, type BillForPdf } from '../../server/pdf/bill-pdf';
+import { formatMoney, renderBillPdf, type BillForPdf, type PdfSettings } from '../../server/pdf/bill-pdf';
 import { fixtureBills } from '../helpers/fixtures';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -25,6 +25,33 @@ function pageCount(pdf: Buffer): number {
   fs.writeFileSync(file, pdf);
   return Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
 }
+
+/** Each page's words with their boxes (pdftotext -bbox). */
+function pdfWords(pdf: Buffer): { text: string; x0: number; y0: number; x1: number; y1: number }[][] {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.pdf`);
+  fs.writeFileSync(file, pdf);
+  const html = execFileSync('pdftotext', ['-bbox', file, '-'], { encoding: 'utf8' });
+  return html
+    .split('<page ')
+    .slice(1)
+    .map((page) =>
+      [...page.matchAll(/<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)].map((m) => ({ text: m[5], x0: +m[1], y0: +m[2], x1: +m[3], y1: +m[4] })),
+    );
+}
+
+/** A 1x1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+const SETTINGS: PdfSettings = {
+  currency: 'EUR',
+  issuer: {
+    name: 'Northwind Managed Services GmbH',
+    addressLines: ['Hauptstraße 5', '10115 Berlin', 'Germany'],
+    taxId: 'DE123456789',
+    logoFile: null,
+    paymentTerms: 'Payable within 30 days to IBAN DE02 1203 0000 0000 2020 51, BIC BYLADEM1001, quoting the invoice number.',
+  },
+};
 
 function bill(lines: number, name = 'Müller & Söhne GmbH'): BillForPdf {
   const items = Array.from({ length: lines }, (_, i) => ({
@@ -89,10 +116,57 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
       '60.00',
       'Page 1 of 1',
       `sha256:${'a'.repeat(64)}`,
-      'Archived 2026-11-01 02:00 UTC',
+      'Copy of the archived record',
     ]) {
       expect(text, s).toContain(s);
     }
+  });
+
+  it('names the issuer, its address, tax id and payment terms, and the currency, from the configuration', async () => {
+    const logo = path.join(dir, 'logo.png');
+    fs.writeFileSync(logo, PNG);
+    const text = pdfText(await renderBillPdf(bill(6), { ...SETTINGS, issuer: { ...SETTINGS.issuer, logoFile: logo } }), false);
+    for (const s of [
+      'Northwind Managed Services GmbH',
+      'Hauptstraße 5',
+      '10115 Berlin',
+      'Tax ID DE123456789',
+      'Amounts in EUR',
+      'Total (EUR)',
+      'Payment terms',
+      'IBAN DE02 1203 0000 0000 2020 51',
+      'Bill to',
+      'a copy of the bill as Archive recorded it on 2026-11-01 02:00 UTC',
+      'To check this copy',
+    ])
+      expect(text, s).toContain(s);
+    // Without configuration: no issuer block, and the default currency.
+    const plain = pdfText(await renderBillPdf(bill(6)), false);
+    expect(plain).toContain('Amounts in USD');
+    expect(plain).not.toContain('Payment terms');
+  });
+
+  it('prints nothing over anything else, whatever the length of a value', async () => {
+    const long = {
+      ...bill(40, 'Internationale Gesellschaft für außerordentlich lange Firmennamen und deren Tochterunternehmen in Europa mbH & Co. KG'),
+      billing_plan: 'Enterprise Premium Plus with extended after-hours support and quarterly on-site reviews',
+      support_level: 'All inclusive, including weekends, public holidays and emergency callouts at night',
+    };
+    long.line_items = long.line_items.map((l, i) =>
+      i % 7 === 0
+        ? { ...l, item_name: `A very long item name that needs more than one line ${i}`, description: `${l.description} with a description long enough to wrap over two or three lines of its column` }
+        : l,
+    );
+    const pages = pdfWords(await renderBillPdf(long, SETTINGS));
+    expect(pages.length).toBeGreaterThan(1);
+    pages.forEach((words, p) => {
+      for (let i = 0; i < words.length; i++)
+        for (let j = i + 1; j < words.length; j++) {
+          const [a, b] = [words[i], words[j]];
+          const overlap = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > 0.5 && Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > 0.5;
+          expect(overlap, `page ${p + 1}: "${a.text}" and "${b.text}" overlap`).toBe(false);
+        }
+    });
   });
 
   it('a 300-line bill spans pages, each with the table header and its page number', async () => {
@@ -103,11 +177,35 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
     const perPage = text.split('\f').filter((p) => p.trim());
     expect(perPage).toHaveLength(pages);
     perPage.forEach((p, i) => {
-      expect(p, `page ${i + 1}`).toMatch(/Item\s+Description\s+Qty\s+Rate\s+Amount/);
+      // Every page of lines has the table's header (a last page may hold only the summary).
+      if (/Zoë Ångström|HOST-/.test(p)) expect(p, `page ${i + 1}`).toMatch(/Item\s+Description\s+Qty\s+Rate\s+Amount/);
       expect(p).toContain(`Page ${i + 1} of ${pages}`);
+      expect(p).toContain('Invoice 731118-202610 · Müller & Söhne GmbH');
     });
     expect(text).toContain('3,000.00');
     expect(text).toContain('Zoë Ångström 297');
+  });
+
+  it('renders every real Ledger bill to the same bytes every time, in the worker threads as in process', async () => {
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer({ ARCHIVE_CURRENCY: 'EUR', ARCHIVE_ISSUER_NAME: 'Northwind Managed Services GmbH' });
+      const bills = fixtureBills();
+      for (const b of bills) expect((await server.api('/api/snapshot', { method: 'POST', json: b.body })).status).toBe(201);
+      for (const b of bills) {
+        const once = Buffer.from((await server.admin.file(b.body.invoice_number, 'pdf')).data);
+        const again = Buffer.from((await server.admin.file(b.body.invoice_number, 'pdf')).data);
+        expect(again.equals(once), b.key).toBe(true);
+        const inProcess = await renderBillPdf(await server.admin.snapshot(b.body.invoice_number), {
+          currency: 'EUR',
+          issuer: { ...SETTINGS.issuer, addressLines: [], taxId: null, paymentTerms: null },
+        });
+        expect(inProcess.equals(once), b.key).toBe(true);
+      }
+      expect(pdfText(Buffer.from((await server.admin.file(bills[0].body.invoice_number, 'pdf')).data))).toContain('Northwind Managed Services GmbH');
+    } finally {
+      await server?.stop();
+    }
   });
 
   it('renders every real Ledger bill through the server, named like the CSV', async () => {
@@ -120,6 +218,7 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/pdf');
       expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''M%C3%BCller__S%C3%B6hne_GmbH_2026-10.pdf");
+      expect(res.headers.get('content-disposition')).toContain('filename="Muller__Sohne_GmbH_2026-10.pdf"');
       const text = pdfText(Buffer.from(await res.arrayBuffer()));
       const detail = (await (await server.api('/api/snapshot/731118-202610')).json()) as { total_amount: string; line_items: { item_name: string }[] };
       expect(text).toContain(formatMoney(detail.total_amount));

@@ -91,6 +91,12 @@ describe('GET /api/snapshots/search', () => {
     expect(invoices((await search('archived_from=2026-03-01')).body)).toEqual(['200003-202602']);
   });
 
+  it('sorts by total as numbers, not as text, both ways', async () => {
+    const totals = async (order: string) => (await search(`sort=total_amount&order=${order}`)).body.results.map((r: { total_amount: string }) => r.total_amount);
+    expect(await totals('asc')).toEqual(['50.00', '100.00', '150.50', '175.25', '999.99']);
+    expect(await totals('desc')).toEqual(['999.99', '175.25', '150.50', '100.00', '50.00']);
+  });
+
   it('paginates with a stable order and tells the total', async () => {
     const page1 = (await search('limit=2&offset=0&sort=period&order=asc')).body;
     const page2 = (await search('limit=2&offset=2&sort=period&order=asc')).body;

@@ -1,7 +1,8 @@
 /** The app's frame: the navigation, the connection banner, and the screen of the current route. */
 import { useEffect, useState } from 'react';
 import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
-import { useBridge } from './bridge-context';
+import type { About } from '../../../shared/api';
+import { AboutContext, useBridge } from './bridge-context';
 import type { Go, Route } from './routes';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
@@ -27,6 +28,7 @@ export function App() {
   const [server, setServer] = useState<SavedServer | null>(null);
   const [status, setStatus] = useState<ConnectionStatus | null>(null);
   const [route, setRoute] = useState<Route>({ name: 'connect' });
+  const [about, setAbout] = useState<About | null>(null);
 
   useEffect(() => {
     void bridge.servers.current().then((s) => {
@@ -35,6 +37,18 @@ export function App() {
     });
     return bridge.servers.onStatus(setStatus);
   }, [bridge]);
+  // The server's settings (its currency) for every screen, read again on each connection.
+  useEffect(() => {
+    if (!server) return;
+    let live = true;
+    bridge.archive.about().then(
+      (a) => live && setAbout(a),
+      () => live && setAbout(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [bridge, server]);
 
   const go: Go = (r) => {
     setRoute(r);
@@ -47,49 +61,56 @@ export function App() {
   const offline = status && status.server && !status.online;
 
   return (
-    <div className="app">
-      <nav className="sidebar" aria-label="Main">
-        <div className="brand">Archive</div>
-        {NAV.map(([name, label]) => (
-          <button
-            key={name}
-            className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
-            disabled={!server && name !== 'connect'}
-            onClick={() => go({ name } as Route)}
-          >
-            {label}
-          </button>
-        ))}
-        <div className="server-box">
-          {server ? (
-            <>
-              <span className={`dot ${offline ? 'off' : 'on'}`} />
-              <div>
-                <div className="server-name">{server.name}</div>
-                <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
-              </div>
-            </>
-          ) : (
-            <span className="muted small">not connected</span>
-          )}
-        </div>
-      </nav>
-      <main className="content">
-        {offline && (
-          <div className="banner" role="status">
-            The connection to {status!.server!.name} is lost: {status!.message}. Archive keeps trying; what you see may be out of date.
+    <AboutContext.Provider value={about}>
+      <div className="app">
+        <nav className="sidebar" aria-label="Main">
+          <div className="brand">Archive</div>
+          {NAV.map(([name, label]) => (
+            <button
+              key={name}
+              className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
+              disabled={!server && name !== 'connect'}
+              onClick={() => go({ name } as Route)}
+            >
+              {label}
+            </button>
+          ))}
+          <div className="server-box">
+            {server ? (
+              <>
+                <span className={`dot ${offline ? 'off' : 'on'}`} />
+                <div>
+                  <div className="server-name">{server.name}</div>
+                  <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
+                  {about && (
+                    <div className="muted small" data-testid="currency">
+                      Amounts in {about.currency}
+                    </div>
+                  )}
+                </div>
+              </>
+            ) : (
+              <span className="muted small">not connected</span>
+            )}
           </div>
-        )}
-        {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
-        {server && route.name === 'dashboard' && <Dashboard go={go} />}
-        {server && route.name === 'snapshots' && <Snapshots go={go} initial={route.params} />}
-        {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
-        {server && route.name === 'company' && <Company account={route.account} go={go} />}
-        {server && route.name === 'jobs' && <Jobs go={go} />}
-        {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
-        {server && route.name === 'runs' && <Runs go={go} year={route.year} month={route.month} />}
-        {server && route.name === 'schedule' && <Schedule />}
-      </main>
-    </div>
+        </nav>
+        <main className="content">
+          {offline && (
+            <div className="banner" role="status">
+              The connection to {status!.server!.name} is lost: {status!.message}. Archive keeps trying; what you see may be out of date.
+            </div>
+          )}
+          {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
+          {server && route.name === 'dashboard' && <Dashboard go={go} />}
+          {server && route.name === 'snapshots' && <Snapshots go={go} initial={route.params} />}
+          {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
+          {server && route.name === 'company' && <Company account={route.account} go={go} />}
+          {server && route.name === 'jobs' && <Jobs go={go} />}
+          {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
+          {server && route.name === 'runs' && <Runs go={go} year={route.year} month={route.month} />}
+          {server && route.name === 'schedule' && <Schedule />}
+        </main>
+      </div>
+    </AboutContext.Provider>
   );
 }

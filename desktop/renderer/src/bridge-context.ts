@@ -1,8 +1,17 @@
-/** The bridge for React: its context, and the hooks that load data through it (useAsync, useDebounced). */
+/** The bridge for React: its context, the connected server's settings, and the hooks that load data through it (useAsync, useDebounced). */
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import type { About } from '../../../shared/api';
 import type { ArchiveBridge } from '../../../shared/bridge';
 
 export const BridgeContext = createContext<ArchiveBridge | null>(null);
+
+/** The connected server's settings (`GET /api/about`), once loaded. */
+export const AboutContext = createContext<About | null>(null);
+
+/** The currency every amount is in (ARCHIVE_CURRENCY), or '' until known. */
+export function useCurrency(): string {
+  return useContext(AboutContext)?.currency ?? '';
+}
 
 export function useBridge(): ArchiveBridge {
   const b = useContext(BridgeContext);

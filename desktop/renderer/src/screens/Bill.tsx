@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import type { BillLine } from '../../../../shared/api';
 import type { Go } from '../routes';
-import { useAsync, useBridge } from '../bridge-context';
+import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { ErrorBox, Money, period, when } from '../ui';
 
 const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = [
@@ -16,6 +16,7 @@ const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = 
 export function Bill({ invoice, go }: { invoice: string; go: Go }) {
   const bridge = useBridge();
   const bill = useAsync(() => bridge.snapshots.get(invoice), [bridge, invoice]);
+  const currency = useCurrency();
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -96,7 +97,7 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           <dd>{b.support_level || '—'}</dd>
         </dl>
         <div className="card">
-          <h2>Totals</h2>
+          <h2>Totals{currency && <span className="muted small"> in {currency}</span>}</h2>
           <table className="totals">
             <tbody>
               {GROUPS.map((g) => (
@@ -108,7 +109,7 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
                 </tr>
               ))}
               <tr className="grand">
-                <td>Total</td>
+                <td>Total{currency && ` (${currency})`}</td>
                 <td className="num" data-testid="bill-total">
                   <Money value={b.total_amount} />
                 </td>

@@ -1,6 +1,7 @@
 /** The schedule: every field, validated by the server, with the next run previewed in its zone. */
 import { useMemo, useState } from 'react';
 import { fieldErrors } from '../../../../shared/bridge';
+import { ACCOUNT_NUMBER } from '../../../../shared/period';
 import type { SchedulerConfig } from '../../../../shared/runs';
 import { nextDue, periodFor } from '../../../../shared/schedule';
 import { useAsync, useBridge } from '../bridge-context';
@@ -13,11 +14,15 @@ export function Schedule() {
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   // A newly loaded schedule replaces the form (set while rendering, not in an effect).
+  // The account list as typed (commas, spaces and new lines kept while typing); read on save.
+  const [accountsText, setAccountsText] = useState('');
   const [loaded, setLoaded] = useState(cfg.data);
   if (cfg.data !== loaded) {
     setLoaded(cfg.data);
     setForm(cfg.data ?? null);
+    setAccountsText(cfg.data?.account_numbers.join(', ') ?? '');
   }
+  const accounts = accountList(accountsText);
 
   const tz = form?.timezone || form?.effective_timezone || 'UTC';
   const preview = useMemo(() => {
@@ -46,6 +51,7 @@ export function Schedule() {
   const save = async () => {
     setError(null);
     setSaved(false);
+    if (!form.snapshot_all_companies && accounts.bad.length) return;
     try {
       const next = await bridge.schedule.update({
         enabled: form.enabled,
@@ -54,9 +60,10 @@ export function Schedule() {
         timezone: form.timezone || null,
         snapshot_previous_month: form.snapshot_previous_month,
         snapshot_all_companies: form.snapshot_all_companies,
-        account_numbers: form.account_numbers,
+        account_numbers: accounts.good,
       });
       setForm(next);
+      setAccountsText(next.account_numbers.join(', '));
       setSaved(true);
     } catch (err) {
       setError(err);
@@ -122,7 +129,17 @@ export function Schedule() {
             <input type="radio" name="companies" checked={!form.snapshot_all_companies} onChange={() => setForm({ ...form, snapshot_all_companies: false })} /> These accounts
           </label>
           {!form.snapshot_all_companies && (
-            <textarea aria-label="Scheduled accounts" value={form.account_numbers.join(', ')} onChange={(e) => setForm({ ...form, account_numbers: e.target.value.split(/[\s,]+/).filter(Boolean) })} />
+            <>
+              <textarea aria-label="Scheduled accounts" placeholder="612620, 610000" value={accountsText} onChange={(e) => setAccountsText(e.target.value)} aria-invalid={accounts.bad.length > 0} />
+              <span className="muted" data-testid="account-count">
+                {accounts.good.length} account{accounts.good.length === 1 ? '' : 's'}, separated by commas, spaces or new lines
+              </span>
+              {accounts.bad.length > 0 && (
+                <span className="field-error" role="alert">
+                  Not an account number (digits only, up to 50): {accounts.bad.join(', ')}
+                </span>
+              )}
+            </>
           )}
           {fields['account_numbers'] && <span className="field-error">{fields['account_numbers']}</span>}
         </fieldset>
@@ -144,4 +161,11 @@ export function Schedule() {
       <div className="card muted small">Last run: {form.last_run_at ? `${when(form.last_run_at)} — ${form.last_run_status}, ${form.last_run_count} archived` : 'never'}</div>
     </section>
   );
+}
+
+/** The accounts of the typed list (in order, each once), and the words that are not account numbers. */
+function accountList(text: string): { good: string[]; bad: string[] } {
+  const words = text.split(/[\s,;]+/).filter(Boolean);
+  const good = [...new Set(words.filter((w) => ACCOUNT_NUMBER.test(w)))];
+  return { good, bad: words.filter((w) => !ACCOUNT_NUMBER.test(w)) };
 }

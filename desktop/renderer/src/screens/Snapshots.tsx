@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { SnapshotSummary } from '../../../../shared/api';
 import type { BulkExportProgress, SearchParams } from '../../../../shared/bridge';
 import type { Go } from '../routes';
-import { useAsync, useBridge, useDebounced } from '../bridge-context';
+import { useAsync, useBridge, useDebounced, useCurrency } from '../bridge-context';
 import { Empty, ErrorBox, Money, Progress, when } from '../ui';
 import { periodText } from '../../../../shared/period';
 
@@ -134,6 +134,7 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
 
 function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; sort: { sort: string; order: string }; onSort: (k?: string) => void; onOpen: (r: SnapshotSummary) => void }) {
   const parent = useRef<HTMLDivElement>(null);
+  const currency = useCurrency();
   const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => 36, overscan: 12 });
   return (
     <div className="table" role="table" aria-label="Bills">
@@ -144,9 +145,17 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
             role="columnheader"
             className={`th ${c.className ?? ''} ${c.sort ? 'sortable' : ''}`}
             onClick={() => onSort(c.sort)}
+            // Sortable by keyboard too: Tab to the header, Enter or Space.
+            tabIndex={c.sort ? 0 : undefined}
+            onKeyDown={(e) => {
+              if (c.sort && (e.key === 'Enter' || e.key === ' ')) {
+                e.preventDefault();
+                onSort(c.sort);
+              }
+            }}
             aria-sort={sort.sort === c.sort ? (sort.order === 'asc' ? 'ascending' : 'descending') : 'none'}
           >
-            {c.label}
+            {c.key === 'total_amount' && currency ? `${c.label} (${currency})` : c.label}
             {sort.sort === c.sort ? (sort.order === 'asc' ? ' ▲' : ' ▼') : ''}
           </div>
         ))}
@@ -182,7 +191,7 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
                 <div className="td" role="cell">
                   {periodText(r.billing_year, r.billing_month)}
                 </div>
-                <div className="td num" role="cell">
+                <div className="td num" role="cell" data-testid="row-total">
                   <Money value={r.total_amount} />
                 </div>
                 <div className="td num" role="cell">
