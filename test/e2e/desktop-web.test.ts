@@ -99,7 +99,12 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.getByRole('row').filter({ hasText: '731118-202609' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Müller & Söhne GmbH', exact: true }).isVisible()).toBe(true);
     const api = (await (await w.admin('/api/snapshot/731118-202609')).json()) as { total_amount: string };
-    expect(await page.getByRole('row').filter({ has: page.getByTestId('bill-total') }).innerText()).toMatch(/^Total \(USD\)/);
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ has: page.getByTestId('bill-total') })
+        .innerText(),
+    ).toMatch(/^Total \(USD\)/);
     expect(await page.getByTestId('bill-total').innerText()).toBe(Number(api.total_amount).toLocaleString('en-US', { minimumFractionDigits: 2 }));
     await shot('bill');
   });
@@ -163,6 +168,12 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await shot('schedule');
     const cfg = (await (await w.admin('/api/scheduler/config')).json()) as { day_of_month: string; hour: number; timezone: string };
     expect(cfg).toMatchObject({ day_of_month: 'last', hour: 23, timezone: 'Europe/Berlin' });
+    // One time for one instant: the preview, the save notice and the Dashboard say the same, with the zone.
+    const at = await page.getByTestId('preview-at').innerText();
+    expect(at).toMatch(/11:00\s?PM GMT\+[12]|11:00\s?PM CES?T/);
+    expect(await page.locator('.notice').innerText()).toContain(at);
+    await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+    await expect.poll(() => page.getByTestId('next-run').innerText()).toBe(at);
   });
 
   it('takes an account list typed key by key, with commas and spaces, and flags what is not an account', async () => {

@@ -4,6 +4,7 @@ import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
 import type { About } from '../../../shared/api';
 import { AboutContext, useBridge } from './bridge-context';
 import type { Go, Route } from './routes';
+import { USER_ZONE } from './ui';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
 import { Connect } from './screens/Connect';
@@ -92,6 +93,9 @@ export function App() {
             ) : (
               <span className="muted small">not connected</span>
             )}
+          </div>
+          <div className="muted small zone-note" data-testid="user-zone">
+            Times in your zone ({USER_ZONE}); the schedule&apos;s in its own
           </div>
         </nav>
         <main className="content">

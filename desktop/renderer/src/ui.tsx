@@ -8,9 +8,25 @@ export const formatMoney = (value: string | null | undefined): string => formatS
 
 export const Money = ({ value }: { value: string | null | undefined }) => <span className="money">{formatMoney(value)}</span>;
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-export const period = (y: number, m: number) => `${MONTHS[m - 1]} ${y}`;
-export const when = (iso: string | null | undefined, timeZone?: string) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone }) : '—');
+/*
+ * Dates and times, one style for the whole app, in the user's locale. An instant always shows
+ * its zone: the schedule's zone for the schedule's times, the user's own zone everywhere else
+ * (named in the sidebar). A bill's dates are calendar days, the same everywhere.
+ */
+
+/** The user's zone, as the sidebar names it. */
+export const USER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** An instant with its zone, e.g. "Dec 1, 2026, 2:00 AM UTC"; in `timeZone` when given (the schedule's), else the user's. */
+export const when = (iso: string | null | undefined, timeZone?: string) =>
+  iso ? new Date(iso).toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone }) : '—';
+
+/** A calendar day (`YYYY-MM-DD`, an invoice or due date), e.g. "Oct 31, 2026". */
+export const day = (ymd: string | null | undefined) =>
+  ymd && /^\d{4}-\d{2}-\d{2}$/.test(ymd) ? new Date(`${ymd}T00:00:00Z`).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }) : (ymd ?? '—');
+
+/** A billing month, e.g. "Oct 2026". */
+export const period = (y: number, m: number) => new Date(Date.UTC(y, m - 1, 1)).toLocaleDateString(undefined, { year: 'numeric', month: 'short', timeZone: 'UTC' });
 
 export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import type { BillLine } from '../../../../shared/api';
 import type { Go } from '../routes';
 import { useAsync, useBridge, useCurrency } from '../bridge-context';
-import { ErrorBox, Money, period, when } from '../ui';
+import { ErrorBox, Money, period, when, day } from '../ui';
 
 const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = [
   { type: 'user', title: 'Users', total: 'total_user_charges' },
@@ -86,9 +86,9 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           <dt>Period</dt>
           <dd>{period(b.billing_year, b.billing_month)}</dd>
           <dt>Invoice date</dt>
-          <dd>{b.invoice_date}</dd>
+          <dd>{day(b.invoice_date)}</dd>
           <dt>Due date</dt>
-          <dd>{b.due_date ?? '—'}</dd>
+          <dd>{day(b.due_date)}</dd>
           <dt>Plan</dt>
           <dd>{b.billing_plan || '—'}</dd>
           <dt>Term</dt>

@@ -47,7 +47,7 @@ export function Dashboard({ go }: { go: Go }) {
           {schedule.data ? (
             schedule.data.next_run_at ? (
               <button className="link big-link" onClick={() => go({ name: 'schedule' })}>
-                {when(schedule.data.next_run_at)}
+                <span data-testid="next-run">{when(schedule.data.next_run_at, schedule.data.effective_timezone)}</span>
                 <div className="muted small">archives {period(schedule.data.next_run_period!.year, schedule.data.next_run_period!.month)}</div>
               </button>
             ) : (

@@ -146,7 +146,7 @@ export function Schedule() {
         <div className="preview" data-testid="schedule-preview">
           {preview ? (
             <>
-              Next run: <strong>{when(preview.at.toISOString(), tz)}</strong> ({tz} time), archiving {period(preview.period.year, preview.period.month)}
+              Next run: <strong data-testid="preview-at">{when(preview.at.toISOString(), tz)}</strong> ({tz}), archiving {period(preview.period.year, preview.period.month)}
             </>
           ) : (
             'The schedule is off: nothing runs by itself.'
@@ -155,7 +155,7 @@ export function Schedule() {
         <div className="actions">
           <button type="submit">Save schedule</button>
         </div>
-        {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at)}` : ''}.</div>}
+        {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at, tz)}` : ''}.</div>}
         <ErrorBox error={error} title="Not saved" />
       </form>
       <div className="card muted small">Last run: {form.last_run_at ? `${when(form.last_run_at)} — ${form.last_run_status}, ${form.last_run_count} archived` : 'never'}</div>
