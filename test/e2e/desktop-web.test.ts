@@ -122,6 +122,86 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await shot('company');
   });
 
+  it('keeps the search across a bill, a company, back and forth, and a restart; names and runs saved searches', async () => {
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    // Amounts as the app shows them.
+    await page.getByLabel('Min total').fill('1,000');
+    const totalHeader = page.getByRole('columnheader', { name: /Total/ });
+    if ((await totalHeader.getAttribute('aria-sort')) !== 'descending') await totalHeader.click();
+    await expect.poll(() => page.getByRole('columnheader', { name: /Total/ }).getAttribute('aria-sort')).toBe('descending');
+    const count = async () => page.getByTestId('result-count').innerText();
+    const n = ((await (await w.admin('/api/snapshots/search?min_total=1000&limit=1')).json()) as { total: number }).total;
+    expect(n).toBeGreaterThan(1);
+    const found = `${n.toLocaleString('en-US')} bills`;
+    await expect.poll(count).toBe(found);
+    expect(decodeURIComponent(new URL(page.url()).hash)).toContain('min_total=1,000');
+    const kept = async () => {
+      await expect.poll(() => page.getByLabel('Min total').inputValue()).toBe('1,000');
+      await expect.poll(() => page.getByRole('columnheader', { name: /Total/ }).getAttribute('aria-sort')).toBe('descending');
+      await expect.poll(count).toBe(found);
+    };
+    // To a bill, its company, and back by the menu; then back and forth in history.
+    await page.getByTestId('row-total').first().click();
+    await expect.poll(() => page.getByTestId('bill-total').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await kept();
+    await page.getByTestId('row-total').first().click();
+    await page
+      .getByRole('button', { name: /company/i })
+      .first()
+      .click();
+    await page.goBack();
+    await page.goBack();
+    await kept();
+    await page.goForward();
+    await expect.poll(() => page.getByTestId('bill-total').isVisible()).toBe(true);
+    await page.goBack();
+    await kept();
+
+    // The list's scroll position comes back too.
+    const scroller = page.getByTestId('result-scroll');
+    await scroller.evaluate((el) => (el.scrollTop = 400));
+    await page.waitForTimeout(100);
+    const top = await scroller.evaluate((el) => el.scrollTop);
+    expect(top).toBeGreaterThan(100);
+    await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await kept();
+    await expect.poll(() => page.getByTestId('result-scroll').evaluate((el) => el.scrollTop)).toBe(top);
+
+    // Refused as typed: said in the screen's words, no "0 bills", and gone with the next search.
+    await page.getByLabel('Max total').fill('1,00x');
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/Max total must be an amount such as 1,000 or 1,000\.50/);
+    expect(await count()).toBe('No results: see above');
+    expect(await page.getByText('No bills match.').count()).toBe(0);
+    await page.getByLabel('Max total').fill('');
+    await expect.poll(count).toBe(found);
+    expect(await page.getByRole('alert').count()).toBe(0);
+
+    // A saved search, by name.
+    await page.getByRole('button', { name: 'Save this search…' }).click();
+    await page.getByLabel('Name of the saved search').fill('Bills over 1,000');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(count).not.toBe(found);
+    await page.getByRole('button', { name: 'Bills over 1,000', exact: true }).click();
+    await kept();
+
+    // A restart: a new window of the app (the web bridge forgets its token, so connect again).
+    const again = await page.context().newPage();
+    await again.goto(web.url);
+    await again.getByLabel('Name').fill('Test server');
+    await again.getByLabel('Server URL').fill(web.url);
+    await again.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await again.getByRole('button', { name: 'Save and connect' }).click();
+    await again.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await expect.poll(() => again.getByLabel('Min total').inputValue()).toBe('1,000');
+    await expect.poll(() => again.getByTestId('result-count').innerText()).toBe(found);
+    expect(await again.getByRole('button', { name: 'Bills over 1,000', exact: true }).count()).toBe(1);
+    await again.close();
+  });
+
   it('starts a dry run and watches it complete', async () => {
     await page.getByRole('button', { name: 'Runs', exact: true }).click();
     await page.getByLabel('Period').fill('2026-10');

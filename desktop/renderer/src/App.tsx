@@ -1,9 +1,9 @@
 /** The app's frame: the navigation, the connection banner, and the screen of the current route. */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
 import type { About } from '../../../shared/api';
 import { AboutContext, useBridge } from './bridge-context';
-import type { Go, Route } from './routes';
+import { hashToRoute, lastSearch, rememberRoute, rememberSearch, routeToHash, startRoute, type Go, type Route } from './routes';
 import { USER_ZONE } from './ui';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
@@ -31,13 +31,34 @@ export function App() {
   const [route, setRoute] = useState<Route>({ name: 'connect' });
   const [about, setAbout] = useState<About | null>(null);
 
+  // A navigation (not a screen's own updates of its address) starts its screen afresh.
+  const [visit, setVisit] = useState(0);
   useEffect(() => {
     void bridge.servers.current().then((s) => {
       setServer(s);
-      if (s) setRoute({ name: 'dashboard' });
+      if (s) setRoute(startRoute() ?? { name: 'dashboard' });
     });
     return bridge.servers.onStatus(setStatus);
   }, [bridge]);
+  // Back and forward.
+  useEffect(() => {
+    const onPop = () => {
+      const r = hashToRoute(location.hash);
+      if (r) {
+        setRoute(r);
+        setVisit((v) => v + 1);
+      }
+    };
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+  /** The search screen's own changes: the address and the remembered search follow, without a history entry per key. */
+  const onSearch = useCallback((params: Record<string, string>) => {
+    const r: Route = { name: 'snapshots', params };
+    rememberSearch(params);
+    rememberRoute(r);
+    if (location.hash !== routeToHash(r)) history.replaceState(null, '', routeToHash(r));
+  }, []);
   // The server's settings (its currency) for every screen, read again on each connection.
   useEffect(() => {
     if (!server) return;
@@ -51,8 +72,13 @@ export function App() {
     };
   }, [bridge, server]);
 
-  const go: Go = (r) => {
+  const go: Go = (to) => {
+    // "Snapshots" without a search goes back to the last one.
+    const r: Route = to.name === 'snapshots' && !to.params ? { name: 'snapshots', params: lastSearch() } : to;
     setRoute(r);
+    setVisit((v) => v + 1);
+    rememberRoute(r);
+    if (location.hash !== routeToHash(r)) history.pushState(null, '', routeToHash(r));
     window.scrollTo(0, 0);
   };
   const onConnected = (s: SavedServer) => {
@@ -106,7 +132,7 @@ export function App() {
           )}
           {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
           {server && route.name === 'dashboard' && <Dashboard go={go} />}
-          {server && route.name === 'snapshots' && <Snapshots go={go} initial={route.params} />}
+          {server && route.name === 'snapshots' && <Snapshots key={visit} go={go} initial={route.params} onChange={onSearch} />}
           {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
           {server && route.name === 'company' && <Company account={route.account} go={go} />}
           {server && route.name === 'jobs' && <Jobs go={go} />}

@@ -25,7 +25,8 @@ export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): { data: T | 
   const seq = useRef(0);
   const run = useCallback(() => {
     const n = ++seq.current;
-    setState((s) => ({ ...s, loading: true }));
+    // A new call clears the last one's error: a stale error never stands beside fresh results.
+    setState((s) => ({ data: s.data, loading: true }));
     fn().then(
       (data) => n === seq.current && setState({ data, loading: false }),
       (error: Error) => n === seq.current && setState((s) => ({ data: s.data, error, loading: false })),

@@ -28,19 +28,30 @@ export const day = (ymd: string | null | undefined) =>
 /** A billing month, e.g. "Oct 2026". */
 export const period = (y: number, m: number) => new Date(Date.UTC(y, m - 1, 1)).toLocaleDateString(undefined, { year: 'numeric', month: 'short', timeZone: 'UTC' });
 
-export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
+/** Field problems found on screen before anything was sent, shaped like the server's (details.fields). */
+export class TypedError extends Error {
+  readonly details: { fields: { field: string; reason: string }[] };
+  constructor(fields: Record<string, string>) {
+    super('Some values cannot be searched for as typed.');
+    this.details = { fields: Object.entries(fields).map(([field, reason]) => ({ field, reason })) };
+  }
+}
+
+/** An error in the user's words: its message, and each field by the label the screen gives it (`labels`). */
+export function ErrorBox({ error, title, labels }: { error: unknown; title?: string; labels?: Record<string, string> }) {
   if (!error) return null;
   const e = error as Error & { code?: string };
   const fields = fieldErrors(error);
+  const named = Object.keys(fields).length > 0 && labels;
   return (
     <div className="error" role="alert">
       <strong>{title ?? 'Something went wrong'}</strong>
-      <div>{e.message}</div>
+      {!named && <div>{e.message}</div>}
       {Object.keys(fields).length > 0 && (
         <ul>
           {Object.entries(fields).map(([f, r]) => (
             <li key={f}>
-              <code>{f}</code> {r}
+              {labels?.[f] ? <strong>{labels[f]}</strong> : <code>{f}</code>} {r}
             </li>
           ))}
         </ul>

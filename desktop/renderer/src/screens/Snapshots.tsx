@@ -3,9 +3,9 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { SnapshotSummary } from '../../../../shared/api';
 import type { BulkExportProgress, SearchParams } from '../../../../shared/bridge';
-import type { Go } from '../routes';
+import { removeSavedSearch, saveSearch, savedSearches, type Go, type SavedSearch } from '../routes';
 import { useAsync, useBridge, useDebounced, useCurrency } from '../bridge-context';
-import { Empty, ErrorBox, Money, Progress, when } from '../ui';
+import { Empty, ErrorBox, Money, Progress, TypedError, when } from '../ui';
 import { periodText } from '../../../../shared/period';
 
 const FILTERS: { key: keyof SearchParams; label: string; placeholder?: string; type?: string }[] = [
@@ -30,21 +30,56 @@ const COLUMNS: { key: string; label: string; sort?: string; className?: string }
   { key: 'archived_at', label: 'Archived', sort: 'archived_at' },
 ];
 
-export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, string> }) {
+const SORTS = new Set(COLUMNS.map((c) => c.sort).filter(Boolean));
+const AMOUNT = /^-?\d+(\.\d{1,2})?$/;
+const LABELS: Record<string, string> = Object.fromEntries([...FILTERS.map((f) => [f.key, f.label]), ['sort', 'Sort'], ['order', 'Order'], ['limit', 'Rows per page'], ['offset', 'Page']]);
+
+/** The screen's state from a route's parameters (the address, a saved search, the last search). */
+function stateOf(params: Record<string, string>) {
+  const filters: SearchParams = {};
+  for (const f of FILTERS) if (params[f.key]) filters[f.key] = params[f.key];
+  const sort = { sort: SORTS.has(params.sort) ? params.sort : 'archived_at', order: params.order === 'asc' ? ('asc' as const) : ('desc' as const) };
+  const limit = [50, 100, 250, 1000].includes(Number(params.limit)) ? Number(params.limit) : 100;
+  const offset = Math.max(0, Math.floor(Number(params.offset) || 0));
+  return { filters, sort, page: { limit, offset: offset - (offset % limit) } };
+}
+
+/** An amount as the app shows it (`1,000.50`) as the API takes it (`1000.50`); null when it is not one. */
+function amountOf(text: string): string | null {
+  const plain = text.replace(/[,\s\u00a0\u202f]/g, '');
+  return AMOUNT.test(plain) ? plain : null;
+}
+
+export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<string, string>; onChange?: (params: Record<string, string>) => void }) {
   const bridge = useBridge();
-  const [filters, setFilters] = useState<SearchParams>(initial ?? {});
-  const [sort, setSort] = useState<{ sort: string; order: 'asc' | 'desc' }>({ sort: 'archived_at', order: 'desc' });
-  const [page, setPage] = useState({ limit: 100, offset: 0 });
+  const [start] = useState(() => stateOf(initial ?? {}));
+  const [filters, setFilters] = useState<SearchParams>(start.filters);
+  const [sort, setSort] = useState<{ sort: string; order: 'asc' | 'desc' }>(start.sort);
+  const [page, setPage] = useState(start.page);
   const debounced = useDebounced(filters, 60);
+  // What the person typed that the API would refuse, said in their words before anything is sent.
+  const typos = useMemo(() => {
+    const out: Record<string, string> = {};
+    for (const k of ['min_total', 'max_total'] as const) if (debounced[k]?.trim() && amountOf(debounced[k]!) === null) out[k] = 'must be an amount such as 1,000 or 1,000.50';
+    return out;
+  }, [debounced]);
   const params = useMemo<SearchParams>(() => {
     const p: SearchParams = { sort: sort.sort, order: sort.order, limit: String(page.limit), offset: String(page.offset) };
-    for (const [k, v] of Object.entries(debounced)) if (v && v.trim()) p[k as keyof SearchParams] = v.trim();
+    for (const [k, v] of Object.entries(debounced)) if (v && v.trim()) p[k as keyof SearchParams] = k === 'min_total' || k === 'max_total' ? (amountOf(v) ?? v.trim()) : v.trim();
     return p;
   }, [debounced, sort, page]);
-  const result = useAsync(() => bridge.snapshots.search(params), [bridge, params]);
+  const result = useAsync(() => (Object.keys(typos).length ? Promise.reject(new TypedError(typos)) : bridge.snapshots.search(params)), [bridge, params, typos]);
+  // The address and the remembered search follow the screen (filters as typed).
+  useEffect(() => {
+    const state: Record<string, string> = { sort: sort.sort, order: sort.order, limit: String(page.limit), offset: String(page.offset) };
+    for (const [k, v] of Object.entries(debounced)) if (v && v.trim()) state[k] = v.trim();
+    onChange?.(state);
+  }, [debounced, sort, page, onChange]);
   const [exporting, setExporting] = useState<BulkExportProgress | null>(null);
   const [exportError, setExportError] = useState<unknown>(null);
   const [exportDone, setExportDone] = useState<string | null>(null);
+  const [saved, setSaved] = useState<SavedSearch[]>(savedSearches);
+  const [naming, setNaming] = useState<string | null>(null);
 
   useEffect(() => bridge.exports.onProgress(setExporting), [bridge]);
   // Other filters or another order start again at the first page (set while rendering, not in an effect).
@@ -53,6 +88,12 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
     setSearched({ debounced, sort });
     if (page.offset !== 0) setPage((p) => ({ ...p, offset: 0 }));
   }
+  const run = (s: SavedSearch) => {
+    const next = stateOf(s.params);
+    setFilters(next.filters);
+    setSort(next.sort);
+    setPage(next.page);
+  };
 
   const setFilter = (k: keyof SearchParams, v: string) => setFilters((f) => ({ ...f, [k]: v }));
   const toggleSort = (key?: string) => key && setSort((s) => ({ sort: key, order: s.sort === key && s.order === 'desc' ? 'asc' : 'desc' }));
@@ -88,10 +129,56 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
           </button>
         </div>
       </form>
-      <ErrorBox error={result.error} title="The search was refused" />
+      {naming === null ? (
+        <div className="saved-searches" aria-label="Saved searches">
+          {saved.map((s) => (
+            <span key={s.name} className="chip">
+              <button className="link" onClick={() => run(s)} title="Run this saved search">
+                {s.name}
+              </button>
+              <button className="link" aria-label={`Forget the saved search ${s.name}`} onClick={() => setSaved(removeSavedSearch(s.name))}>
+                ×
+              </button>
+            </span>
+          ))}
+          <button className="secondary" onClick={() => setNaming('')}>
+            Save this search…
+          </button>
+        </div>
+      ) : (
+        <form
+          className="saved-searches"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!naming.trim()) return;
+            // The filters as typed, and the order (a saved search starts at its first page).
+            const typed = Object.fromEntries(Object.entries(filters).filter(([, v]) => v?.trim())) as Record<string, string>;
+            setSaved(saveSearch({ name: naming.trim(), params: { ...typed, sort: sort.sort, order: sort.order } }));
+            setNaming(null);
+          }}
+        >
+          <input
+            aria-label="Name of the saved search"
+            autoFocus
+            placeholder="e.g. Large October bills"
+            value={naming}
+            onChange={(e) => setNaming(e.target.value)}
+            onKeyDown={(e) => e.key === 'Escape' && setNaming(null)}
+          />
+          <button type="submit">Save</button>
+          <button type="button" className="secondary" onClick={() => setNaming(null)}>
+            Cancel
+          </button>
+        </form>
+      )}
+      <ErrorBox
+        error={result.error}
+        title={(result.error as { code?: string } | undefined)?.code === 'unreachable' ? 'Not searched: the server cannot be reached' : 'The search was refused'}
+        labels={LABELS}
+      />
       <div className="toolbar">
         <span className="muted" data-testid="result-count">
-          {result.loading ? 'Searching…' : `${total.toLocaleString()} bills`}
+          {result.loading ? 'Searching…' : result.error ? 'No results: see above' : `${total.toLocaleString()} bills`}
         </span>
         <div className="pager">
           <button className="secondary" disabled={page.offset === 0} onClick={() => setPage((p) => ({ ...p, offset: Math.max(0, p.offset - p.limit) }))}>
@@ -123,17 +210,43 @@ export function Snapshots({ go, initial }: { go: Go; initial?: Record<string, st
       )}
       {exportDone && <div className="notice">{exportDone}</div>}
       <ErrorBox error={exportError} title="The export stopped" />
-      {rows.length === 0 && !result.loading ? (
+      {result.error ? null : rows.length === 0 && !result.loading ? (
         <Empty>No bills match.</Empty>
       ) : (
-        <ResultTable rows={rows} sort={sort} onSort={toggleSort} onOpen={(r) => go({ name: 'bill', invoice: r.invoice_number })} />
+        <ResultTable rows={rows} sort={sort} onSort={toggleSort} onOpen={(r) => go({ name: 'bill', invoice: r.invoice_number })} scrollKey={JSON.stringify(params)} />
       )}
     </section>
   );
 }
 
-function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; sort: { sort: string; order: string }; onSort: (k?: string) => void; onOpen: (r: SnapshotSummary) => void }) {
+const SCROLL = 'archive.lastScroll';
+
+function ResultTable({
+  rows,
+  sort,
+  onSort,
+  onOpen,
+  scrollKey,
+}: {
+  rows: SnapshotSummary[];
+  sort: { sort: string; order: string };
+  onSort: (k?: string) => void;
+  onOpen: (r: SnapshotSummary) => void;
+  /** The search these rows answer: coming back to it scrolls to where the list was left. */
+  scrollKey: string;
+}) {
   const parent = useRef<HTMLDivElement>(null);
+  const restored = useRef(false);
+  useEffect(() => {
+    if (restored.current || !rows.length || !parent.current) return;
+    restored.current = true;
+    try {
+      const last = JSON.parse(localStorage.getItem(SCROLL) ?? 'null') as { key: string; top: number } | null;
+      if (last?.key === scrollKey) parent.current.scrollTop = last.top;
+    } catch {
+      /* nothing to restore */
+    }
+  }, [rows.length, scrollKey]);
   const currency = useCurrency();
   const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => 36, overscan: 12 });
   return (
@@ -160,7 +273,7 @@ function ResultTable({ rows, sort, onSort, onOpen }: { rows: SnapshotSummary[]; 
           </div>
         ))}
       </div>
-      <div ref={parent} className="tbody">
+      <div ref={parent} className="tbody" data-testid="result-scroll" onScroll={(e) => localStorage.setItem(SCROLL, JSON.stringify({ key: scrollKey, top: e.currentTarget.scrollTop }))}>
         <div style={{ height: v.getTotalSize(), position: 'relative' }}>
           {v.getVirtualItems().map((item) => {
             const r = rows[item.index];
