@@ -3,6 +3,7 @@ export const ERROR_CODES = [
   'bad_request', // 400: the request itself cannot be read (a malformed request line or header)
   'validation_failed', // 400: a field or parameter is wrong (details.fields names each)
   'invalid_json', // 400: the body is not JSON
+  'empty_body', // 400: the request has no body at all
   'unauthorized', // 401: no or unknown token
   'forbidden', // 403: the token may not do this
   'not_found', // 404

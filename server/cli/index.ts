@@ -11,16 +11,17 @@ import { ConfigError, loadConfig } from '../config';
 import { StartupError } from '../startup-error';
 import { ACCOUNT_NUMBER } from '../../shared/period';
 
-const USAGE = `Usage: archive <command> [options]
-
-Commands:
-  serve [--demo]                Run the Archive server (default). Without DATABASE_URL it uses
+/** Each command's help, as `archive <command> --help` prints it; `archive help` prints them all. */
+const COMMANDS: Record<string, string> = {
+  serve: `  serve [--demo]                Run the Archive server (default). Without DATABASE_URL it uses
                                 an embedded PostgreSQL in ARCHIVE_DATA_DIR (./data).
                                 --demo: with simulated Ledger and Codex and a year of history
                                 (data in ./data-demo).
-  init-db [--database-url URL]  Test the connection, run migrations, create the default schedule.
+`,
+  'init-db': `  init-db [--database-url URL]  Test the connection, run migrations, create the default schedule.
           [--migrate-only]      Only run pending migrations.
-  scheduled-snapshots           Archive a month's bills from Ledger (the guide's scheduled_snapshots.py).
+`,
+  'scheduled-snapshots': `  scheduled-snapshots           Archive a month's bills from Ledger (the guide's scheduled_snapshots.py).
           [--year Y --month M]  The period; without it, run what the schedule says is due
                                 (nothing when disabled or already done: the systemd timer's mode).
           [--all | --accounts a,b]  All Codex companies (default) or these accounts.
@@ -30,16 +31,34 @@ Commands:
                                 provisional and kept for good); the reason is recorded on the job.
           [--resume JOB_ID]     Take up an interrupted, cancelled, partial or failed run.
                                 Exit status 0 only when the run completed.
-  test-workflow --account A --year Y --month M [--archive-url URL]
+`,
+  'test-workflow': `  test-workflow --account A --year Y --month M [--archive-url URL]
                                 Check a deployment end to end, step by step.
-  simulate [--companies N] [--seed S] [--fixtures DIR|none] [--latency MS] [--error-rate R]
+`,
+  simulate: `  simulate [--companies N] [--seed S] [--fixtures DIR|none] [--latency MS] [--error-rate R]
            [--codex-port 5010] [--ledger-port 5011] [--token T] [--host H]
                                 Serve simulated Codex and Ledger (also \`npm run sim\`).
-  help                          This text.
-`;
+`,
+  help: `  help                          This text.
+`,
+};
+
+const USAGE = `Usage: archive <command> [options]   (archive <command> --help for one)
+
+Commands:
+${Object.values(COMMANDS).join('')}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
+  // `archive <command> --help` (and `archive help <command>`): that command's options, nothing run.
+  if (COMMANDS[command] && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`Usage: archive <command> [options]\n\n${COMMANDS[command]}`);
+    return 0;
+  }
+  if (command === 'help' && rest[0] && COMMANDS[rest[0]]) {
+    process.stdout.write(`Usage: archive <command> [options]\n\n${COMMANDS[rest[0]]}`);
+    return 0;
+  }
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } }, strict: true });

@@ -7,6 +7,7 @@
  */
 import type { Config } from '../config';
 import { createRunEngine, openMigratedPostgres, requireMigrated } from '../boot';
+import { lockHolder } from '../db/data-dir-lock';
 import { openDatabase, type Database } from '../db/database';
 import { ArchiveError } from '../errors';
 import { createLogger } from '../log';
@@ -42,6 +43,17 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
   if (opts.all && opts.accounts) {
     out('archive scheduled-snapshots: --all and --accounts cannot be combined');
     return 2;
+  }
+  // The timer beside a server on the embedded database: the server holds the database and
+  // runs the schedule itself, so the timer has nothing to do (rather than failing every hour).
+  const timerMode = opts.year === undefined && !opts.resume;
+  const holder = !config.databaseUrl && timerMode ? lockHolder(config.dataDir) : null;
+  if (holder && /^serve\b/.test(holder.command)) {
+    out(
+      `Nothing to do: the Archive server (process ${holder.pid}) has the embedded database in ${config.dataDir} and runs the schedule itself. ` +
+        'The systemd timer is for servers on PostgreSQL (DATABASE_URL); with the embedded database it can stay disabled.',
+    );
+    return 0;
   }
   const serviceToken = config.serviceToken ?? (config.databaseUrl ? undefined : embeddedTokens(config).serviceToken);
   if (!serviceToken && !(config.codexToken && config.ledgerToken)) {

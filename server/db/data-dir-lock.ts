@@ -45,6 +45,12 @@ export function lockDataDir(dataDir: string): () => void {
   return release;
 }
 
+/** The live process that holds `dataDir`'s embedded database, other than this one; null when none does. */
+export function lockHolder(dataDir: string): LockFacts | null {
+  const holder = readLock(path.join(dataDir, 'pgdata.lock'));
+  return holder && holder.pid !== process.pid && alive(holder.pid) ? holder : null;
+}
+
 function readLock(file: string): LockFacts | null {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as LockFacts;

@@ -60,16 +60,15 @@ function openPostgres(url: string, opts: DatabaseOptions): Database {
     } as Knex.PgConnectionConfig,
     pool: { min: Math.min(opts.poolMin ?? 0, poolMax), max: poolMax, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: opts.statementTimeoutMs ? Math.min(10_000, opts.statementTimeoutMs) : 10_000,
-    ...(opts.log
+    // knex's own messages go to our log, or nowhere (the CLI says what failed in one line of its own, without knex's stack).
+    log: opts.log
       ? {
-          log: {
-            warn: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection warning'),
-            error: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection error'),
-            deprecate: () => undefined,
-            debug: (message: unknown) => opts.log!.debug({ source: 'knex', detail: String(message).slice(0, 300) }, 'database'),
-          },
+          warn: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection warning'),
+          error: (message: unknown) => opts.log!.warn({ source: 'knex', detail: String(message).slice(0, 300) }, 'database connection error'),
+          deprecate: () => undefined,
+          debug: (message: unknown) => opts.log!.debug({ source: 'knex', detail: String(message).slice(0, 300) }, 'database'),
         }
-      : {}),
+      : { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
   });
   return { knex, kind: 'postgres', location: redactUrl(url), close: () => knex.destroy() };
 }

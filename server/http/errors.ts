@@ -11,6 +11,7 @@ export const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_failed: 400,
   invalid_json: 400,
+  empty_body: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -88,6 +89,9 @@ function logUnavailable(log: { warn(obj: object, msg: string): void } | undefine
   unavailableSeen.set(error.message, { at: now, more: 0 });
 }
 
+/** An empty body is its own mistake (a file that was not there, a pipe that gave nothing), not eight missing fields. */
+export const EMPTY_BODY = () => new ArchiveError('empty_body', 'The request has no body: post the bill as JSON (with curl, --data-binary @file.json names a file that must exist)');
+
 function toArchiveError(err: unknown): ArchiveError {
   if (err instanceof ArchiveError) return err;
   const e = driverError(err) as { status?: number; type?: string; code?: string; expose?: boolean; message?: string; limit?: number };
@@ -100,6 +104,7 @@ function toArchiveError(err: unknown): ArchiveError {
   if (typeof e?.code === 'string' && (e.code.startsWith('Z_') || e.code.startsWith('ERR__ERROR_'))) {
     return new ArchiveError('bad_request', `The request body cannot be decompressed as its Content-Encoding says (${e.message ?? e.code})`);
   }
+  if ((e?.type === 'entity.parse.failed' || e?.status === 400) && typeof (e as { body?: unknown }).body === 'string' && !(e as { body: string }).body.trim()) return EMPTY_BODY();
   if (e?.type === 'entity.parse.failed' || (e?.status === 400 && /JSON/i.test(e.message ?? ''))) {
     return new ArchiveError('invalid_json', `Request body is not valid JSON: ${e.message}`);
   }

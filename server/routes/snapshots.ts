@@ -7,6 +7,7 @@ import type { AppDeps } from '../deps';
 import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
+import { EMPTY_BODY } from '../http/errors';
 import { getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
 import { get, post, type Route } from './table';
 
@@ -15,6 +16,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
   return [
     post('/api/snapshot', 'ingest', requireJson, json, async (ctx) => {
+      if (!ctx.request.rawBody?.trim()) throw EMPTY_BODY();
       const checked = checkSnapshotPost(ctx.request.body);
       if (!checked.ok) throw validationError(checked.fields, 'snapshot');
       const post = checked.post;

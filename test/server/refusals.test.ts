@@ -44,6 +44,18 @@ async function refused(res: Response, status: number, field?: string | RegExp) {
   return body;
 }
 
+describe('an empty post', () => {
+  it.each([[''], ['   \n']])('is refused as having no body (%j), not as eight missing fields', async (text) => {
+    const before = await count();
+    const res = await postText(text);
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body).toMatchObject({ code: 'empty_body' });
+    expect(body.error).toMatch(/has no body/);
+    expect(await count()).toBe(before);
+  });
+});
+
 describe('text PostgreSQL could not store exactly', () => {
   it.each([
     ['a NUL in company_name', { company_name: 'A\u0000B' }, 'company_name'],

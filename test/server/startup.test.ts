@@ -1,4 +1,6 @@
 /** Starting the server: what it refuses, and what /health says when the database is gone. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config';
 import { createLogger } from '../../server/log';
@@ -69,6 +71,29 @@ describe('archive init-db', () => {
     const lines: string[] = [];
     expect(await initDb({ databaseUrl: 'postgres://postgres@127.0.0.1:1/x', migrateOnly: true, interactive: false }, (l) => lines.push(l))).toBe(1);
     expect(lines.join('\n')).toMatch(/Cannot connect: nothing is listening at that host and port/);
+  });
+
+  it.each(['serve', 'init-db', 'scheduled-snapshots', 'test-workflow', 'simulate'])("archive %s --help prints that command's options and runs nothing", (command) => {
+    const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/archive.mjs'), command, '--help'], {
+      env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`  ${command} `);
+    expect(r.stdout.split('\n').filter((l) => /^ {2}[a-z]/.test(l))).toHaveLength(1);
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints its diagnosis alone, without a stack trace before it (the real command)', () => {
+    const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/archive.mjs'), 'init-db'], {
+      env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x', LOG_LEVEL: 'info' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    const out = (r.stdout + r.stderr).trim().split('\n');
+    expect(out).toEqual(['Database: postgres://postgres@127.0.0.1:1/x (postgres)', '✗ Cannot connect: nothing is listening at that host and port (is PostgreSQL running?)']);
   });
 
   it('says when the database is missing', async () => {

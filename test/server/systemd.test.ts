@@ -1,8 +1,11 @@
 /** The unit files: valid for systemd where it can check them, and saying what the guide needs. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scheduledSnapshots } from '../../server/cli/scheduled-snapshots';
+import { loadConfig } from '../../server/config';
 
 const DIR = path.resolve(__dirname, '../../systemd');
 const UNITS = ['archive.service', 'archive-snapshot.service', 'archive-snapshot.timer'];
@@ -21,6 +24,30 @@ describe('systemd units', () => {
       for (const line of ['User=hivematrix', 'ProtectSystem=strict', 'NoNewPrivileges=true', 'PrivateTmp=true', 'EnvironmentFile=/opt/hivematrix/hivematrix-archive/.env']) {
         expect(text, `${unit}: ${line}`).toContain(line);
       }
+    }
+  });
+
+  it('start without a data folder (PostgreSQL installs have none): it is writable only if it exists', () => {
+    for (const unit of ['archive.service', 'archive-snapshot.service']) {
+      const paths = read(unit)
+        .split('\n')
+        .filter((l) => l.startsWith('ReadWritePaths='));
+      expect(paths, unit).toEqual(['ReadWritePaths=-/opt/hivematrix/hivematrix-archive/data']);
+    }
+  });
+
+  it('beside a server on the embedded database, the timer has nothing to do and says why (exit 0, not a failure every hour)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-timer-'));
+    try {
+      // A live server process holds the embedded database (the test's parent stands in for it).
+      fs.writeFileSync(path.join(dataDir, 'pgdata.lock'), JSON.stringify({ pid: process.ppid, command: 'serve', since: new Date().toISOString() }));
+      const lines: string[] = [];
+      const config = loadConfig({ ARCHIVE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, dataDir);
+      expect(await scheduledSnapshots(config, { all: false, dryRun: false }, (l) => lines.push(l))).toBe(0);
+      expect(lines.join('\n')).toMatch(/Nothing to do: the Archive server \(process \d+\) has the embedded database .* runs the schedule itself/);
+      expect(fs.readdirSync(dataDir)).toEqual(['pgdata.lock']);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
