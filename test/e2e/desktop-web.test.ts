@@ -234,6 +234,32 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await shot('jobs');
   });
 
+  it('says plainly when a month has not ended, asks why before archiving it, and repeats it when confirming', async () => {
+    await page.getByRole('button', { name: 'Runs', exact: true }).click();
+    const now = new Date();
+    const ym = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+    // The month after next: has not begun, nothing can be archived.
+    await page.getByLabel('Period').fill(ym(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1))));
+    await page.getByLabel('Dry run').uncheck();
+    await expect.poll(() => page.getByTestId('period-warning').innerText()).toMatch(/has not begun yet/);
+    expect(await page.getByRole('button', { name: 'Archive…' }).isDisabled()).toBe(true);
+    // This month: open; a real run needs a reason, and the dialog repeats the warning.
+    await page.getByLabel('Period').fill(ym(now));
+    await expect.poll(() => page.getByTestId('period-warning').innerText()).toMatch(/has not ended yet \(it ends .*\): its bills are still provisional/);
+    expect(await page.getByRole('button', { name: 'Archive…' }).isDisabled()).toBe(true);
+    await page.getByLabel('Why archive a month that has not ended').fill('The company leaves mid-month');
+    await page.getByRole('button', { name: 'Archive…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Confirm run' });
+    await expect.poll(() => dialog.getByTestId('confirm-open-period').innerText()).toMatch(/has not ended: these bills are provisional[\s\S]*The company leaves mid-month/);
+    await shot('confirm-open-period');
+    // The dialog has the focus, and Escape closes it without starting anything.
+    expect(await page.evaluate(() => !!document.activeElement?.closest('[role=dialog]'))).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    await page.getByLabel('Dry run').check();
+    await expect.poll(() => page.getByRole('button', { name: 'Start dry run' }).isEnabled()).toBe(true);
+  });
+
   it('changes the schedule, with a preview and validation', async () => {
     await page.getByRole('button', { name: 'Schedule', exact: true }).click();
     await page.getByLabel('Day of the month').selectOption('last');

@@ -1,5 +1,5 @@
 /** Small shared pieces: money, errors, progress, periods. */
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { fieldErrors } from '../../../shared/bridge';
 import { formatMoney as formatSharedMoney } from '../../../shared/money';
 
@@ -79,4 +79,47 @@ export function StatusPill({ status }: { status: string }) {
 
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
+}
+
+/**
+ * A modal dialog: takes the focus when it opens (its first button, or what has autoFocus),
+ * keeps Tab inside, closes on Escape, and gives the focus back to where it was.
+ */
+export function Dialog({ label, onClose, children }: { label: string; onClose: () => void; children: ReactNode }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    const el = box.current;
+    if (el && !el.contains(document.activeElement)) (el.querySelector<HTMLElement>('[autofocus], button, input, textarea, select') ?? el).focus();
+    return () => before?.focus?.();
+  }, []);
+  return (
+    <div
+      className="modal"
+      role="dialog"
+      aria-modal="true"
+      aria-label={label}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          onClose();
+        } else if (e.key === 'Tab' && box.current) {
+          const items = [...box.current.querySelectorAll<HTMLElement>('button:not([disabled]), input, textarea, select, a[href]')];
+          if (!items.length) return;
+          const [first, last] = [items[0], items[items.length - 1]];
+          if (e.shiftKey && document.activeElement === first) {
+            e.preventDefault();
+            last.focus();
+          } else if (!e.shiftKey && document.activeElement === last) {
+            e.preventDefault();
+            first.focus();
+          }
+        }
+      }}
+    >
+      <div className="card" ref={box} tabIndex={-1}>
+        {children}
+      </div>
+    </div>
+  );
 }
