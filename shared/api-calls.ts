@@ -51,7 +51,11 @@ export interface JobsPage {
   per_page: number;
 }
 
-export type JobWithItems = Job & { items: { items: JobItem[]; total: number; page: number; per_page: number } };
+export type JobWithItems = Job & {
+  items: { items: JobItem[]; total: number; page: number; per_page: number };
+  /** The bills Ledger gave for the period in this job (all of them, not only this page): their count and sum, to reconcile. */
+  billed: { bills: number; total: string };
+};
 
 /** A run just started or taken up again. */
 export interface RunStarted {

@@ -17,6 +17,24 @@ export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'cancell
 export const ITEM_OUTCOMES = ['archived', 'would_archive', 'already_archived', 'changed_since_archived', 'no_bill', 'skipped', 'not_found', 'failed'] as const;
 export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
 
+/** Each outcome in words, as people read it on screen. */
+export const OUTCOME_LABELS: Record<ItemOutcome | 'pending', string> = {
+  archived: 'archived',
+  would_archive: 'would be archived',
+  already_archived: 'already archived',
+  changed_since_archived: 'changed since archived',
+  no_bill: 'no bill this month',
+  skipped: 'skipped',
+  not_found: 'unknown to Codex',
+  failed: 'failed',
+  pending: 'still to do',
+};
+
+/** The outcomes a job has (every count that is not zero), in the table's order, in words. */
+export function outcomeCounts(c: JobCounts): { outcome: ItemOutcome; label: string; count: number }[] {
+  return ITEM_OUTCOMES.filter((o) => c[o] > 0).map((o) => ({ outcome: o, label: OUTCOME_LABELS[o], count: c[o] }));
+}
+
 export const JOB_TYPES = ['run', 'dry_run'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 

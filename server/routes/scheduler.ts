@@ -4,7 +4,7 @@ import { JobItemsQuery, JobsQuery, SchedulerConfigUpdate } from '../../shared/ru
 import type { AppDeps } from '../deps';
 import { parseOrThrow } from '../errors';
 import { singleValued } from '../http/query';
-import { listItems } from '../runs/job-items';
+import { listItems, billedOf } from '../runs/job-items';
 import { getJobRow, listJobs } from '../runs/job-store';
 import { toJob } from '../runs/jobs';
 import { readSchedule, scheduleView, updateSchedule } from '../schedule/schedule';
@@ -31,7 +31,8 @@ export function schedulerRoutes(deps: AppDeps): Route[] {
     get('/api/scheduler/jobs/:id', 'admin', async (ctx) => {
       const q = parseOrThrow(JobItemsQuery, singleValued(ctx.query), 'query');
       const row = await getJobRow(deps.knex, ctx.params.id);
-      ctx.body = { ...toJob(row), items: await listItems(deps.knex, row.id, q) };
+      const [items, billed] = await Promise.all([listItems(deps.knex, row.id, q), billedOf(deps.knex, row.id)]);
+      ctx.body = { ...toJob(row), items, billed };
     }),
   ];
 }

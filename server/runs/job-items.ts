@@ -83,6 +83,18 @@ export async function listItems(knex: Knex, jobId: string, q: { outcome?: string
   return { items: rows.map(toItem), total, page: Math.floor(offset / limit) + 1, per_page: limit, limit, offset };
 }
 
+/** The bills Ledger gave for the job's period so far: how many, and their sum (exact), to reconcile against Ledger. */
+export async function billedOf(knex: Knex, jobId: string): Promise<{ bills: number; total: string }> {
+  const row = (await JobItemRow.query(knex)
+    .where('job_id', jobId)
+    .first()
+    .select(knex.raw('count(total_amount)::int AS bills'), knex.raw('coalesce(sum(total_amount), 0)::text AS total'))) as unknown as {
+    bills: number;
+    total: string;
+  };
+  return { bills: Number(row.bills), total: row.total };
+}
+
 /**
  * One outcome statement, for one company or many: the outcomes come as a JSON array of
  * ItemValues (`x`); `snapshotId` is the SQL of the snapshot's id (the new row's, when the

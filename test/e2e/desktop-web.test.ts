@@ -210,8 +210,40 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).isVisible()).toBe(true);
     await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial|completed/);
     const text = await page.locator('.counts').innerText();
-    expect(text).toMatch(/31\s+would archive/);
+    expect(text).toMatch(/31\s+would be archived/);
+    // The period's bills and their sum, to reconcile against Ledger (exactly the API's figures).
+    const id = new URL(page.url()).hash.split('/').pop()!;
+    const detail = (await (await w.admin(`/api/scheduler/jobs/${id}?per_page=1`)).json()) as { billed: { bills: number; total: string } };
+    expect(detail.billed.bills).toBe(31);
+    expect(await page.getByTestId('job-billed').innerText()).toBe(
+      `Ledger bills this period: 31 totalling ${Number(detail.billed.total).toLocaleString('en-US', { minimumFractionDigits: 2 })} (to reconcile against Ledger)`,
+    );
+    expect(await page.getByTestId('job-timing').innerText()).toMatch(/^Took \d+ s$/);
     await shot('dry-run');
+  });
+
+  it("shows a running job's companies as they finish, with elapsed time and an estimate", async () => {
+    w.sim.settings.latencyMs = 700;
+    try {
+      await page.getByRole('button', { name: 'Runs', exact: true }).click();
+      await page.getByLabel('Period').fill('2026-08');
+      await page.getByRole('button', { name: 'Start dry run' }).click();
+      await expect.poll(() => page.getByRole('heading', { name: /Dry run for Aug 2026/ }).innerText()).toMatch(/running/);
+      // While it runs: finished companies are listed, with the time so far and what is left.
+      await expect.poll(() => page.getByTestId('job-timing').innerText(), { timeout: 15_000 }).toMatch(/^Running for \d+ s · about \d+ s left$/);
+      await expect
+        .poll(async () => (await page.locator('table.lines tbody tr').allInnerTexts()).filter((t) => /already archived|would be archived|no bill/.test(t)).length, { timeout: 15_000 })
+        .toBeGreaterThan(0);
+      expect(await page.getByRole('heading', { name: /Dry run for Aug 2026/ }).innerText()).toMatch(/running/);
+      await shot('run-in-progress');
+    } finally {
+      w.sim.settings.latencyMs = 15;
+    }
+    await expect.poll(() => page.getByRole('heading', { name: /Dry run for Aug 2026/ }).innerText(), { timeout: 60_000 }).toMatch(/completed|partial/);
+    await page.getByRole('button', { name: 'Runs', exact: true }).click();
+    await page.getByLabel('Period').fill('2026-10');
+    await page.getByRole('button', { name: 'Start dry run' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial|completed/);
   });
 
   it('starts a real run after confirming what the dry run found', async () => {
@@ -224,6 +256,8 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await dialog.getByRole('button', { name: 'Archive now' }).click();
     await expect.poll(() => page.getByRole('heading', { name: /^Run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial/);
     expect(await page.locator('.counts').innerText()).toMatch(/31\s+archived/);
+    // A partial run lists its failed companies first, with their reasons.
+    await expect.poll(() => page.locator('table.lines tbody tr').first().innerText()).toMatch(/820014[\s\S]*failed[\s\S]*Unable to calculate billing/);
     await page.getByLabel('Outcome').selectOption('failed');
     await expect.poll(() => page.locator('table.lines').innerText()).toMatch(/820014[\s\S]*Unable to calculate billing/);
     await shot('run');
@@ -231,7 +265,14 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     expect(Number(n)).toBe(31);
     await page.getByRole('button', { name: 'Jobs', exact: true }).click();
     await expect.poll(() => page.locator('table.jobs tbody tr').count()).toBeGreaterThanOrEqual(5);
+    // Every outcome that is not zero, in words.
+    await expect.poll(() => page.getByTestId('job-outcomes').first().innerText()).toMatch(/^31 archived · .*1 failed/);
     await shot('jobs');
+    // The Dashboard shows the last run's status at a glance, and leads to it.
+    await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+    await expect.poll(() => page.getByTestId('last-run').innerText()).toMatch(/Oct 2026\s*partial[\s\S]*31 archived/);
+    await page.getByTestId('last-run').getByRole('button').click();
+    await expect.poll(() => page.getByRole('heading', { name: /^Run for Oct 2026/ }).isVisible()).toBe(true);
   });
 
   it('says plainly when a month has not ended, asks why before archiving it, and repeats it when confirming', async () => {
@@ -262,6 +303,8 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
 
   it('changes the schedule, with a preview and validation', async () => {
     await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+    // Runs started by hand count too: the schedule's own fields know only its runs.
+    await expect.poll(() => page.getByTestId('schedule-last-run').innerText()).toMatch(/latest run of any kind: Oct 2026, partial[\s\S]*\d+ real runs? in all/);
     await page.getByLabel('Day of the month').selectOption('last');
     await page.getByLabel('Hour').selectOption('23');
     await expect.poll(() => page.getByTestId('schedule-preview').innerText()).toMatch(/Next run: .*archiving/);

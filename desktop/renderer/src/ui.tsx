@@ -73,8 +73,8 @@ export function Progress({ done, total, label }: { done: number; total: number; 
   );
 }
 
-export function StatusPill({ status }: { status: string }) {
-  return <span className={`pill pill-${status}`}>{status.replace(/_/g, ' ')}</span>;
+export function StatusPill({ status, label }: { status: string; label?: string }) {
+  return <span className={`pill pill-${status}`}>{label ?? status.replace(/_/g, ' ')}</span>;
 }
 
 export function Empty({ children }: { children: ReactNode }) {

@@ -3,13 +3,16 @@ import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxi
 import { sumMoney } from '../../../../shared/money';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
-import { ErrorBox, formatMoney, Money, period, when } from '../ui';
+import { outcomeCounts } from '../../../../shared/runs';
+import { ErrorBox, formatMoney, Money, period, StatusPill, when } from '../ui';
 
 export function Dashboard({ go }: { go: Go }) {
   const bridge = useBridge();
   const stats = useAsync(() => bridge.snapshots.stats(), [bridge]);
   const schedule = useAsync(() => bridge.schedule.get(), [bridge]);
   const latest = useAsync(() => bridge.snapshots.search({ limit: '1', sort: 'archived_at', order: 'desc' }), [bridge]);
+  const lastRun = useAsync(() => bridge.jobs.list({ type: 'run', per_page: 1 }), [bridge]);
+  const run = lastRun.data?.jobs[0];
   const s = stats.data;
   const last = latest.data?.results[0];
   const chart = (s?.monthly_totals ?? []).map((m) => ({ period: m.period, total: Number(m.total), label: formatMoney(m.total), bills: m.snapshots }));
@@ -40,6 +43,22 @@ export function Dashboard({ go }: { go: Go }) {
             </button>
           ) : (
             <div className="big">—</div>
+          )}
+        </div>
+        <div className={`card stat ${run && run.status !== 'completed' && run.status !== 'running' ? 'attention' : ''}`} data-testid="last-run">
+          <div className="muted">Last run</div>
+          {run ? (
+            <button className="link big-link" onClick={() => go({ name: 'job', id: run.id })}>
+              {period(run.target_year, run.target_month)} <StatusPill status={run.status} />
+              <div className="muted small">
+                {outcomeCounts(run.counts)
+                  .map((o) => `${o.count} ${o.label}`)
+                  .join(' · ') || 'no companies'}{' '}
+                · {when(run.started_at ?? run.created_at)}
+              </div>
+            </button>
+          ) : (
+            <div className="big">{lastRun.data ? 'none yet' : '…'}</div>
           )}
         </div>
         <div className="card stat">

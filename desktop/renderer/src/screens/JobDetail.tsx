@@ -1,6 +1,10 @@
-/** One run: live progress while it runs, per-company outcomes, cancel and resume. */
+/**
+ * One run: live progress while it runs (companies as they finish, elapsed time and an estimate),
+ * per-company outcomes in words (failed ones first, with their reasons), a dry run's total to
+ * reconcile against Ledger, cancel and resume.
+ */
 import { useEffect, useState } from 'react';
-import { ITEM_OUTCOMES, RESUMABLE_STATUSES, type Job, type JobItem } from '../../../../shared/runs';
+import { ITEM_OUTCOMES, OUTCOME_LABELS, outcomeCounts, RESUMABLE_STATUSES, type Job, type JobItem } from '../../../../shared/runs';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, Money, period, Progress, StatusPill, when } from '../ui';
@@ -24,10 +28,24 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
       }
       if (e.type === 'end') job.reload();
     });
-    return stop;
+    // The companies list follows the run: read again every two seconds while it runs.
+    const refresh = setInterval(() => job.reload(), 2000);
+    return () => {
+      stop();
+      clearInterval(refresh);
+    };
     // Watch once per running job: job.data changes with every reload, the watch must not restart with it.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [bridge, id, job.data?.status]);
+
+  // The clock of "running for" and "about … left", ticking while the run runs.
+  const [now, setNow] = useState(() => Date.now());
+  const isRunning = (live ?? job.data)?.status === 'running';
+  useEffect(() => {
+    if (!isRunning) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [isRunning]);
 
   const act = async (what: 'cancel' | 'resume') => {
     setError(null);
@@ -56,6 +74,13 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
     );
   const c = j.counts;
   const items = job.data?.items;
+  // Failed companies first, each with its reason; then the rest in their order.
+  const rows = items ? [...items.items.filter((i) => i.outcome === 'failed'), ...items.items.filter((i) => i.outcome !== 'failed')] : [];
+  const running = j.status === 'running';
+  const started = j.started_at ? new Date(j.started_at).getTime() : null;
+  const elapsedMs = started ? (j.completed_at ? new Date(j.completed_at).getTime() : now) - started : 0;
+  const leftMs = running && c.done > 0 && c.total > c.done ? (elapsedMs / c.done) * (c.total - c.done) : null;
+  const billed = job.data?.billed;
   return (
     <section>
       <button className="link" onClick={() => go({ name: 'jobs' })}>
@@ -84,30 +109,42 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
       <ErrorBox error={error} />
       {j.error && <div className={j.status === 'completed' ? 'notice' : 'warn-box'}>{j.error}</div>}
       <div className="card">
-        <Progress done={c.done} total={c.total} label={j.status === 'running' ? 'Working' : 'Done'} />
+        {c.total === 0 && !running ? (
+          <p className="warn" data-testid="no-companies">
+            {j.status === 'failed' ? 'The run stopped before any company was done.' : 'This run had no companies to do.'}
+          </p>
+        ) : (
+          <Progress done={c.done} total={c.total} label={running ? 'Working' : j.status === 'completed' ? 'Done' : `Ended ${j.status}`} />
+        )}
+        <div className="muted small" data-testid="job-timing">
+          {started ? `${running ? 'Running for' : 'Took'} ${duration(elapsedMs)}` : 'Not started'}
+          {leftMs !== null ? ` · about ${duration(leftMs)} left` : ''}
+        </div>
         <div className="counts">
-          {(
-            [
-              ['archived', c.archived],
-              ['would archive', c.would_archive],
-              ['already archived', c.already_archived],
-              ['changed since archived', c.changed_since_archived],
-              ['no bill', c.no_bill],
-              ['skipped', c.skipped],
-              ['failed', c.failed],
-            ] as const
-          ).map(([k, v]) => (
-            <div key={k} className={`count ${k === 'failed' && v ? 'bad' : ''}`}>
-              <div className="big">{v}</div>
-              <div className="muted small">{k}</div>
+          {outcomeCounts(c).map((o) => (
+            <div key={o.outcome} className={`count ${o.outcome === 'failed' ? 'bad' : ''}`}>
+              <div className="big">{o.count}</div>
+              <div className="muted small">{o.label}</div>
             </div>
           ))}
+          {c.total > c.done && (
+            <div className="count">
+              <div className="big">{c.total - c.done}</div>
+              <div className="muted small">{OUTCOME_LABELS.pending}</div>
+            </div>
+          )}
         </div>
+        {billed && billed.bills > 0 && (
+          <p className="small" data-testid="job-billed">
+            {j.dry_run ? 'Ledger bills this period' : 'Bills of this run'}: <strong>{billed.bills}</strong> totalling <Money value={billed.total} />
+            {j.dry_run ? ' (to reconcile against Ledger)' : ''}
+          </p>
+        )}
         {recent.length > 0 && (
           <ul className="recent small" aria-label="Latest companies">
             {recent.map((i) => (
               <li key={i.account_number}>
-                {i.account_number} {i.company_name}: {i.outcome}
+                {i.account_number} {i.company_name}: {OUTCOME_LABELS[i.outcome ?? 'pending']}
                 {i.error ? ` — ${i.error}` : ''}
               </li>
             ))}
@@ -121,7 +158,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
             <option value="">every outcome</option>
             {[...ITEM_OUTCOMES, 'pending'].map((o) => (
               <option key={o} value={o}>
-                {o.replace(/_/g, ' ')}
+                {OUTCOME_LABELS[o as keyof typeof OUTCOME_LABELS]}
               </option>
             ))}
           </select>
@@ -140,7 +177,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
             </tr>
           </thead>
           <tbody>
-            {items?.items.map((i) => (
+            {rows.map((i) => (
               <tr
                 key={i.account_number}
                 className={i.invoice_number && i.snapshot_id ? 'clickable' : ''}
@@ -149,7 +186,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
                 <td>{i.account_number}</td>
                 <td>{i.company_name}</td>
                 <td>
-                  <StatusPill status={i.outcome ?? 'pending'} />
+                  <StatusPill status={i.outcome ?? 'pending'} label={OUTCOME_LABELS[i.outcome ?? 'pending']} />
                 </td>
                 <td className="num">
                   <Money value={i.total_amount} />
@@ -179,4 +216,12 @@ function main(i: JobItem, d: Record<string, unknown>): string {
   if (Array.isArray(d.warnings) && d.warnings.length) return (d.warnings as { message: string }[]).map((w) => w.message).join(' ');
   if (typeof d.reason === 'string') return d.reason;
   return '';
+}
+
+/** A span of time in words: "45 s", "3 min 20 s", "1 h 5 min". */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }

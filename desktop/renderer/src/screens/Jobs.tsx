@@ -1,6 +1,6 @@
 /** The record of runs, filtered by status and type. */
 import { useEffect, useState } from 'react';
-import { JOB_STATUSES } from '../../../../shared/runs';
+import { JOB_STATUSES, outcomeCounts } from '../../../../shared/runs';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { Empty, ErrorBox, period, Progress, StatusPill, when } from '../ui';
@@ -72,8 +72,10 @@ export function Jobs({ go }: { go: Go }) {
                 {j.status === 'running' ? (
                   <Progress done={j.counts.done} total={j.counts.total} />
                 ) : (
-                  <span className="small">
-                    {j.counts.archived + j.counts.would_archive} {j.dry_run ? 'would archive' : 'archived'} · {j.counts.already_archived} already · {j.counts.failed} failed
+                  <span className="small" data-testid="job-outcomes">
+                    {outcomeCounts(j.counts)
+                      .map((o) => `${o.count} ${o.label}`)
+                      .join(' · ') || (j.status === 'failed' ? 'stopped before any company' : 'no companies')}
                   </span>
                 )}
               </td>

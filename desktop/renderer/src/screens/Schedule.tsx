@@ -10,6 +10,9 @@ import { ErrorBox, period, when } from '../ui';
 export function Schedule() {
   const bridge = useBridge();
   const cfg = useAsync(() => bridge.schedule.get(), [bridge]);
+  // Every real run counts, whoever started it (the schedule's own fields know only its runs).
+  const runs = useAsync(() => bridge.jobs.list({ type: 'run', per_page: 1 }), [bridge]);
+  const latestRun = runs.data?.jobs[0];
   const [form, setForm] = useState<SchedulerConfig | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
@@ -158,7 +161,16 @@ export function Schedule() {
         {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at, tz)}` : ''}.</div>}
         <ErrorBox error={error} title="Not saved" />
       </form>
-      <div className="card muted small">Last run: {form.last_run_at ? `${when(form.last_run_at)} — ${form.last_run_status}, ${form.last_run_count} archived` : 'never'}</div>
+      <div className="card muted small" data-testid="schedule-last-run">
+        Last scheduled run: {form.last_run_at ? `${when(form.last_run_at)}: ${form.last_run_status}, ${form.last_run_count} archived` : 'none yet'}
+        {latestRun && (
+          <>
+            {' '}
+            · latest run of any kind: {period(latestRun.target_year, latestRun.target_month)}, {latestRun.status}, started {when(latestRun.started_at ?? latestRun.created_at)} by{' '}
+            {latestRun.triggered_by} · {runs.data!.total} real run{runs.data!.total === 1 ? '' : 's'} in all
+          </>
+        )}
+      </div>
     </section>
   );
 }
