@@ -2,8 +2,11 @@
  * Structured logs: one JSON object per line on stdout, for journald. Written
  * asynchronously, so lines logged while a write is in flight share one write(2):
  * per-request synchronous writes cost more than the request itself under load.
+ * On a terminal (a person running `npm start` or the demo) the same lines are printed
+ * readably instead (pino-pretty); LOG_FORMAT=json or pretty chooses either way.
  */
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -19,8 +22,18 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info'): L
       serializers: { err: errorOnly },
       redact: { paths: ['req.headers.authorization', '*.authorization', 'serviceToken', 'adminToken'], censor: '[redacted]' },
     },
-    level === 'silent' ? undefined : pino.destination({ dest: 1, sync: false, minLength: 0 }),
+    level === 'silent'
+      ? undefined
+      : readable()
+        ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service', singleLine: true })
+        : pino.destination({ dest: 1, sync: false, minLength: 0 }),
   );
+}
+
+/** Pretty lines for a person at a terminal; JSON for journald, files and pipes. */
+function readable(): boolean {
+  const format = process.env.LOG_FORMAT;
+  return format === 'pretty' || (format !== 'json' && Boolean(process.stdout.isTTY));
 }
 
 function errorOnly(err: unknown): Record<string, unknown> {
