@@ -246,6 +246,45 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial|completed/);
   });
 
+  it('tells the OS how a run ended when the window is in the background; the click opens the run', { timeout: 90_000 }, async () => {
+    // The OS's notifications stubbed, and the window behind another (after earlier runs' followers have seen their end).
+    await page.waitForTimeout(3500);
+    await page.evaluate(() => {
+      const shown: { title: string; body: string; click: () => void }[] = [];
+      (window as unknown as { __notes: typeof shown }).__notes = shown;
+      class FakeNotification {
+        static permission = 'granted';
+        static requestPermission = async () => 'granted';
+        onclick: (() => void) | null = null;
+        constructor(title: string, o: { body: string }) {
+          shown.push({ title, body: o.body, click: () => this.onclick?.() });
+        }
+        close() {}
+      }
+      (window as unknown as { Notification: unknown }).Notification = FakeNotification;
+      document.hasFocus = () => false;
+    });
+    const notes = () => page.evaluate(() => (window as unknown as { __notes: { title: string; body: string }[] }).__notes.map((n) => `${n.title} | ${n.body}`));
+    try {
+      await page.getByRole('button', { name: 'Runs', exact: true }).click();
+      await page.getByLabel('Period').fill('2026-09');
+      await page.getByRole('button', { name: 'Start dry run' }).click();
+      await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
+      await expect.poll(notes, { timeout: 30_000 }).toEqual([expect.stringMatching(/^Dry run for Sep 2026: partial \| 31 already archived, 1 no bill this month, 1 failed$/)]);
+      await page.evaluate(() => (window as unknown as { __notes: { click: () => void }[] }).__notes[0].click());
+      await expect.poll(() => page.getByRole('heading', { name: /^Dry run for Sep 2026/ }).isVisible()).toBe(true);
+    } finally {
+      await page.evaluate(() => delete (document as { hasFocus?: unknown }).hasFocus);
+    }
+    // With the window in front, nothing is shown.
+    await page.getByRole('button', { name: 'Runs', exact: true }).click();
+    await page.getByLabel('Period').fill('2026-10');
+    await page.getByRole('button', { name: 'Start dry run' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: /Dry run for Oct 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/partial|completed/);
+    await page.waitForTimeout(3500);
+    expect(await notes()).toHaveLength(1);
+  });
+
   it('starts a real run after confirming what the dry run found', async () => {
     await page.getByRole('button', { name: 'Archive this period…' }).click();
     await expect.poll(() => page.getByLabel('Dry run').isChecked()).toBe(false);

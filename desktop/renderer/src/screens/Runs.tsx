@@ -2,6 +2,7 @@
 import { useMemo, useState } from 'react';
 import type { Job } from '../../../../shared/runs';
 import { periodState } from '../../../../shared/schedule';
+import { notifyWhenRunEnds } from '../notify';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
 import { Dialog, ErrorBox, period, when } from '../ui';
@@ -47,6 +48,7 @@ export function Runs({ go, year, month }: { go: Go; year?: number; month?: numbe
     setError(null);
     try {
       const r = await bridge.runs.start(request());
+      notifyWhenRunEnds(bridge, r.job_id, go);
       go({ name: 'job', id: r.job_id });
     } catch (err) {
       setError(err);

@@ -3,6 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { SnapshotSummary } from '../../../../shared/api';
 import type { BulkExportProgress, SearchParams } from '../../../../shared/bridge';
+import { askToNotify, notifyIfAway } from '../notify';
 import { removeSavedSearch, saveSearch, savedSearches, type Go, type SavedSearch } from '../routes';
 import { useAsync, useBridge, useDebounced, useCurrency } from '../bridge-context';
 import { Empty, ErrorBox, Money, Progress, TypedError, when } from '../ui';
@@ -102,7 +103,10 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
     setExportDone(null);
     try {
       const { limit: _l, offset: _o, ...all } = params;
+      askToNotify();
       const r = await bridge.exports.bulkPdf(all);
+      if (r.state !== 'not_started')
+        notifyIfAway(`Export ${r.state === 'done' ? 'finished' : r.state}`, `${r.files} PDFs${r.manifest ? ' and manifest.csv' : ''} in ${r.folder}${r.error ? `: ${r.error}` : ''}`);
       if (r.state === 'done') setExportDone(`${r.files} PDFs and manifest.csv written to ${r.folder}`);
       else if (r.state === 'cancelled') setExportDone(`Cancelled after ${r.files} PDFs (listed in manifest.csv)`);
       else if (r.state === 'failed') setExportError(new Error(r.error ?? 'Export failed'));
