@@ -202,6 +202,52 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await again.close();
   });
 
+  it('walks the main journey by keyboard alone: the palette, the filters, the results, back', async () => {
+    const press = (k: string) => page.keyboard.press(k);
+    const palette = page.getByRole('dialog', { name: 'Command palette' });
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    // The palette: open, say where to go, Enter.
+    await press('Control+k');
+    await expect.poll(() => palette.isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Command');
+    await page.keyboard.type('jobs');
+    await press('Enter');
+    await expect.poll(() => page.getByRole('heading', { name: 'Jobs', exact: true }).isVisible()).toBe(true);
+    // Escape closes it, changing nothing.
+    await press('Control+k');
+    await press('Escape');
+    await expect.poll(() => palette.count()).toBe(0);
+    // A company by name: to the search, its filter ready; Enter goes to the first result, arrows move, Enter opens.
+    await press('Control+k');
+    await page.keyboard.type('Müller');
+    await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toBe('Search companies named “Müller”');
+    await press('Enter');
+    await expect.poll(() => page.getByLabel('Company', { exact: true }).inputValue()).toBe('Müller');
+    await expect.poll(() => page.getByTestId('result-count').innerText()).toMatch(/^[2-9] bills$/);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Company');
+    const focusedRow = () => page.evaluate(() => document.activeElement?.getAttribute('data-row-index'));
+    await press('Enter');
+    await expect.poll(focusedRow).toBe('0');
+    await press('ArrowDown');
+    await expect.poll(focusedRow).toBe('1');
+    const second = await page.evaluate(() => document.activeElement?.textContent ?? '');
+    await press('Enter');
+    await expect.poll(() => page.getByRole('heading', { name: 'Müller & Söhne GmbH', exact: true }).isVisible()).toBe(true);
+    expect(second).toContain((await page.locator('.bill-head .muted').first().innerText()).match(/731118-\d{6}/)![0]);
+    // An invoice number straight to its bill; a period to its run.
+    await press('Control+k');
+    await page.keyboard.type('731118-202601');
+    await press('Enter');
+    await expect.poll(() => page.getByText('Invoice 731118-202601', { exact: false }).first().isVisible()).toBe(true);
+    await press('Control+k');
+    await page.keyboard.type('2026-10');
+    await press('ArrowDown');
+    await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toMatch(/^Start a run for Oct 2026…/);
+    await press('Enter');
+    await expect.poll(() => page.getByLabel('Period').inputValue()).toBe('2026-10');
+    await shot('palette-journey');
+  });
+
   it('starts a dry run and watches it complete', async () => {
     await page.getByRole('button', { name: 'Runs', exact: true }).click();
     await page.getByLabel('Period').fill('2026-10');

@@ -4,6 +4,7 @@ import type { ConnectionStatus, SavedServer } from '../../../shared/bridge';
 import type { About } from '../../../shared/api';
 import { AboutContext, useBridge } from './bridge-context';
 import { hashToRoute, lastSearch, rememberRoute, rememberSearch, routeToHash, startRoute, type Go, type Route } from './routes';
+import { CommandPalette } from './palette';
 import { USER_ZONE } from './ui';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
@@ -137,8 +138,9 @@ export function App() {
           {server && route.name === 'company' && <Company account={route.account} go={go} />}
           {server && route.name === 'jobs' && <Jobs go={go} />}
           {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
-          {server && route.name === 'runs' && <Runs go={go} year={route.year} month={route.month} />}
+          {server && route.name === 'runs' && <Runs key={visit} go={go} year={route.year} month={route.month} />}
           {server && route.name === 'schedule' && <Schedule />}
+          <CommandPalette go={go} enabled={!!server} />
         </main>
       </div>
     </AboutContext.Provider>

@@ -124,7 +124,17 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
         {FILTERS.map((f) => (
           <label key={f.key}>
             {f.label}
-            <input aria-label={f.label} type={f.type ?? 'text'} placeholder={f.placeholder} value={filters[f.key] ?? ''} onChange={(e) => setFilter(f.key, e.target.value)} />
+            <input
+              aria-label={f.label}
+              // The screen opens with the first filter ready to type in.
+              autoFocus={f.key === 'company'}
+              type={f.type ?? 'text'}
+              placeholder={f.placeholder}
+              value={filters[f.key] ?? ''}
+              onChange={(e) => setFilter(f.key, e.target.value)}
+              // Enter goes from the filters to the first result.
+              onKeyDown={(e) => e.key === 'Enter' && (e.preventDefault(), focusRow(0))}
+            />
           </label>
         ))}
         <div className="actions">
@@ -225,6 +235,11 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
 
 const SCROLL = 'archive.lastScroll';
 
+/** Puts the focus on a result row (once it is rendered). */
+function focusRow(index: number): void {
+  document.querySelector<HTMLElement>(`[data-row-index="${index}"]`)?.focus();
+}
+
 function ResultTable({
   rows,
   sort,
@@ -286,10 +301,20 @@ function ResultTable({
                 key={r.invoice_number}
                 role="row"
                 className="tr"
+                data-row-index={item.index}
                 style={{ transform: `translateY(${item.start}px)` }}
                 onClick={() => onOpen(r)}
                 tabIndex={0}
-                onKeyDown={(e) => e.key === 'Enter' && onOpen(r)}
+                onKeyDown={(e) => {
+                  // Up and down move through the results (scrolling the list); Enter opens one.
+                  if (e.key === 'Enter') onOpen(r);
+                  else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+                    e.preventDefault();
+                    const next = Math.max(0, Math.min(rows.length - 1, item.index + (e.key === 'ArrowDown' ? 1 : -1)));
+                    v.scrollToIndex(next);
+                    requestAnimationFrame(() => focusRow(next));
+                  }
+                }}
               >
                 <div className="td" role="cell">
                   {r.invoice_number}

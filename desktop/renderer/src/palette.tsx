@@ -1,0 +1,117 @@
+/**
+ * The command palette (Ctrl+K, or Cmd+K on a Mac): type an invoice number, an account, a period
+ * (YYYY-MM), a job id or a company's name and jump there, or run any action of the app (go to a
+ * screen, start a dry run, run a saved search). Arrow keys choose, Enter runs, Escape closes.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { ACCOUNT_NUMBER } from '../../../shared/period';
+import { savedSearches, type Go } from './routes';
+import { Dialog, period } from './ui';
+
+interface Command {
+  label: string;
+  hint?: string;
+  run: () => void;
+}
+
+const INVOICE = /^\d{1,50}-\d{6}$/;
+const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What the typed text can mean, most specific first, then the actions whose names match it. */
+function commandsFor(text: string, go: Go): Command[] {
+  const q = text.trim();
+  const out: Command[] = [];
+  if (INVOICE.test(q)) out.push({ label: `Open invoice ${q}`, run: () => go({ name: 'bill', invoice: q }) });
+  if (ACCOUNT_NUMBER.test(q)) {
+    out.push({ label: `Open company ${q}`, hint: 'its bills, newest first', run: () => go({ name: 'company', account: q }) });
+    out.push({ label: `Search bills of account ${q}`, run: () => go({ name: 'snapshots', params: { account_number: q } }) });
+  }
+  const p = PERIOD.exec(q);
+  if (p) {
+    const [y, m] = [Number(p[1]), Number(p[2])];
+    out.push({ label: `Search bills of ${period(y, m)}`, run: () => go({ name: 'snapshots', params: { from_period: q, to_period: q } }) });
+    out.push({ label: `Start a run for ${period(y, m)}…`, hint: 'dry run first', run: () => go({ name: 'runs', year: y, month: m }) });
+  }
+  if (UUID.test(q)) out.push({ label: `Open job ${q.slice(0, 8)}…`, run: () => go({ name: 'job', id: q.toLowerCase() }) });
+  const actions: Command[] = [
+    { label: 'Go to Dashboard', run: () => go({ name: 'dashboard' }) },
+    { label: 'Go to Snapshots', hint: 'the last search', run: () => go({ name: 'snapshots' }) },
+    { label: 'Go to Jobs', run: () => go({ name: 'jobs' }) },
+    { label: 'Start a run…', run: () => go({ name: 'runs' }) },
+    { label: 'Go to Schedule', run: () => go({ name: 'schedule' }) },
+    { label: 'Go to Servers', hint: 'connect, add a server', run: () => go({ name: 'connect' }) },
+    ...savedSearches().map((s) => ({ label: `Run saved search: ${s.name}`, run: () => go({ name: 'snapshots', params: s.params }) })),
+  ];
+  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+  out.push(...actions.filter((a) => words.every((w) => a.label.toLowerCase().includes(w))));
+  if (q && !INVOICE.test(q) && !ACCOUNT_NUMBER.test(q) && !PERIOD.test(q) && !UUID.test(q)) {
+    out.push({ label: `Search companies named “${q}”`, run: () => go({ name: 'snapshots', params: { company: q } }) });
+  }
+  return out;
+}
+
+export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
+  const [open, setOpen] = useState(false);
+  const [text, setText] = useState('');
+  const [chosen, setChosen] = useState(0);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (enabled && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setText('');
+        setChosen(0);
+        setOpen(true);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [enabled]);
+  const commands = useMemo(() => (open ? commandsFor(text, go) : []), [open, text, go]);
+  if (!open) return null;
+  const pick = Math.min(chosen, Math.max(0, commands.length - 1));
+  const run = (c: Command | undefined) => {
+    if (!c) return;
+    setOpen(false);
+    c.run();
+  };
+  return (
+    <Dialog label="Command palette" onClose={() => setOpen(false)}>
+      <input
+        aria-label="Command"
+        className="palette-input"
+        autoFocus
+        placeholder="Invoice, account, period (YYYY-MM), job id, company, or an action…"
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          setChosen(0);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown') {
+            e.preventDefault();
+            setChosen(Math.min(pick + 1, commands.length - 1));
+          } else if (e.key === 'ArrowUp') {
+            e.preventDefault();
+            setChosen(Math.max(pick - 1, 0));
+          } else if (e.key === 'Enter') {
+            e.preventDefault();
+            run(commands[pick]);
+          }
+        }}
+        aria-activedescendant={commands.length ? `palette-${pick}` : undefined}
+        aria-controls="palette-list"
+      />
+      <ul className="palette-list" id="palette-list" role="listbox" aria-label="Commands">
+        {commands.map((c, i) => (
+          <li key={c.label} id={`palette-${i}`} role="option" aria-selected={i === pick} className={i === pick ? 'chosen' : ''} onMouseDown={(e) => (e.preventDefault(), run(c))}>
+            {c.label}
+            {c.hint && <span className="muted small"> · {c.hint}</span>}
+          </li>
+        ))}
+        {commands.length === 0 && <li className="muted">Nothing matches</li>}
+      </ul>
+      <div className="muted small">↑ ↓ choose · Enter run · Esc close</div>
+    </Dialog>
+  );
+}
