@@ -17,29 +17,8 @@ import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
 
 export type { PdfSettings };
 
-export type BillForPdf = Pick<
-  SnapshotDetail,
-  | 'company_account_number'
-  | 'company_name'
-  | 'invoice_number'
-  | 'billing_year'
-  | 'billing_month'
-  | 'invoice_date'
-  | 'due_date'
-  | 'billing_plan'
-  | 'contract_term'
-  | 'support_level'
-  | 'total_amount'
-  | 'total_user_charges'
-  | 'total_asset_charges'
-  | 'total_backup_charges'
-  | 'total_ticket_charges'
-  | 'total_line_item_charges'
-  | 'content_hash'
-  | 'archived_at'
-  | 'warnings'
-  | 'line_items'
->;
+/** What the PDF prints of a bill: everything but the stored evidence (JSON, CSV) and the counts it does not show. */
+export type BillForPdf = Omit<SnapshotDetail, 'id' | 'line_item_count' | 'source' | 'billing_data' | 'invoice_csv' | 'user_count' | 'asset_count' | 'billable_hours' | 'created_by' | 'notes'>;
 
 const require = createRequire(import.meta.url);
 const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/README.md')), 'ttf');
