@@ -5,6 +5,7 @@
  * hash. One renderer (pdfkit, DejaVu Sans embedded for every accent and symbol), the server's
  * (`GET /api/snapshot/:invoice/pdf`, in worker threads: pool.ts), whose files the desktop app exports.
  * Money is printed from the archived decimal strings, never through floats.
+ * Over 300 lines on purpose: one document's layout reads best in one place, top to bottom.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

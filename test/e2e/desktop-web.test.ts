@@ -4,6 +4,7 @@
  * simulator's data. Connect, search by company and period, open a bill, export its PDF and
  * check the file, start a dry run and watch it complete, start a real run, change the
  * schedule. A screenshot of each screen goes to test-artifacts/screenshots/.
+ * Over 300 lines: one browser session walks the journey in order, each test where the last left the page.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
