@@ -6,7 +6,7 @@
  * it, so a new read feature is one line here, not a method in each of them. Browser-safe.
  */
 import { z } from 'zod';
-import type { About, CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
+import type { About, AccountCheck, CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
 import { ACCOUNT_NUMBER } from './period';
 import { RunRequest, SchedulerConfigUpdate, type Job, type JobItem, type SchedulerConfig } from './runs';
 
@@ -100,6 +100,7 @@ export const API_CALLS = {
   'snapshots:stats': call<Stats>()(z.tuple([]), () => ({ path: '/api/stats' })),
   'jobs:list': call<JobsPage>()(z.tuple([JobsFilter]), (filter) => ({ path: `/api/scheduler/jobs?${queryString(filter)}` })),
   'jobs:get': call<JobWithItems>()(z.tuple([jobIdArg, ItemsFilter]), (id, filter) => ({ path: `/api/scheduler/jobs/${enc(id)}?${queryString(filter)}` })),
+  'companies:check': call<AccountCheck>()(z.tuple([z.array(account).min(1).max(10_000)]), (accounts) => ({ path: '/api/companies/check', method: 'POST', json: { accounts } })),
   'runs:start': call<RunStarted>()(z.tuple([RunRequest]), (req) => ({ path: '/api/runs', method: 'POST', json: req })),
   'runs:cancel': call<Job>()(z.tuple([jobIdArg]), (id) => ({ path: `/api/runs/${enc(id)}/cancel`, method: 'POST' })),
   'runs:resume': call<RunStarted>()(z.tuple([jobIdArg]), (id) => ({ path: `/api/runs/${enc(id)}/resume`, method: 'POST' })),

@@ -229,6 +229,12 @@ export interface CompanyHistory extends SearchResult {
   company_name: string | null;
 }
 
+/** `POST /api/companies/check`: which of the accounts Codex knows (with their names), and which it does not. */
+export interface AccountCheck {
+  known: { account_number: string; name: string | null }[];
+  unknown: string[];
+}
+
 /** `GET /api/about`: what a client shows beside the bills (the configured currency and zone). */
 export interface About {
   service: 'archive';

@@ -42,6 +42,9 @@ const ACCOUNT = z.string().regex(ACCOUNT_NUMBER, { message: 'must be an account 
 const year = z.number().int({ message: 'must be a whole number' }).min(2000, { message: 'must be 2000 or later' }).max(2100, { message: 'must be 2100 or earlier' });
 const month = z.number().int({ message: 'must be a whole number' }).min(1, { message: 'must be 1 to 12' }).max(12, { message: 'must be 1 to 12' });
 
+/** `POST /api/companies/check`: an account list to check with Codex. */
+export const AccountCheckRequest = z.strictObject({ accounts: z.array(ACCOUNT).min(1, { message: 'must name at least one account' }).max(10_000) });
+
 /** `POST /api/runs`: one period, all companies or a list, real or dry. */
 export const RunRequest = z
   .strictObject({

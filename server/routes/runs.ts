@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import bodyParser from 'koa-bodyparser';
-import { RunRequest, type RunEvent } from '../../shared/runs';
+import { AccountCheckRequest, RunRequest, type RunEvent } from '../../shared/runs';
 import type { AppDeps } from '../deps';
 import { ArchiveError, parseOrThrow } from '../errors';
 import { getJobRow } from '../runs/job-store';
@@ -35,6 +35,12 @@ export function runRoutes(deps: AppDeps): Route[] {
       ctx.status = 202;
       ctx.set('Location', `/api/scheduler/jobs/${job.id}`);
       ctx.body = { job_id: job.id, status: job.status, dry_run: job.dry_run, events: `/api/runs/${job.id}/events` };
+    }),
+
+    // Which accounts of a list Codex knows: the desktop flags the others before saving a schedule.
+    post('/api/companies/check', 'admin', json, async (ctx) => {
+      const { accounts } = parseOrThrow(AccountCheckRequest, ctx.request.body, 'account check');
+      ctx.body = await engine().checkAccounts(accounts);
     }),
 
     post('/api/runs/:id/cancel', 'admin', async (ctx) => {

@@ -18,12 +18,14 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { AccountCheck } from '../../shared/api';
 import { periodText } from '../../shared/period';
 import type { JobCounts, JobStatus, RunEvent } from '../../shared/runs';
 import type { DatabaseKind } from '../db/database';
 import { ArchiveError } from '../errors';
 import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type PeerSettings } from '../peers/clients';
+import { checkAccounts } from './accounts';
 import { PeerError } from '../peers/request';
 import { recordScheduledRun } from '../schedule/schedule';
 import { archivedBills, compareWithArchived } from './compare';
@@ -127,6 +129,11 @@ export class RunEngine {
   }
 
   /** Asks a running job to stop: companies in flight finish or are abandoned, the rest stay to do. */
+  /** Which of these accounts Codex knows (before a list is saved). */
+  checkAccounts(accounts: string[]): Promise<AccountCheck> {
+    return checkAccounts(this.codex, accounts);
+  }
+
   async cancel(id: string): Promise<JobRow> {
     const row = await getJobRow(this.deps.knex, id);
     if (row.status !== 'running' && row.status !== 'pending') {

@@ -102,7 +102,7 @@ export async function planCompanies(knex: Knex, codex: CodexClient, job: JobRow,
 }
 
 /** The account number of a Codex entry, trimmed; '' for none (a prospect) or for an entry that is not an object. */
-function codexAccount(c: unknown): string {
+export function codexAccount(c: unknown): string {
   if (!c || typeof c !== 'object' || Array.isArray(c)) return '';
   const a = (c as CodexCompany).account_number;
   return typeof a === 'string' ? a.trim() : a === null || a === undefined ? '' : String(a);

@@ -426,6 +426,9 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByTestId('account-count').innerText()).toMatch(/^3 accounts/);
     await list.pressSequentially('0');
     await page.getByRole('button', { name: 'Save schedule' }).click();
+    // 61260 is no company of Codex's: flagged before saving, saved only when asked.
+    await expect.poll(() => page.getByTestId('unknown-accounts').innerText()).toMatch(/^Codex does not know this account: 61260\./);
+    await page.getByTestId('unknown-accounts').getByRole('button', { name: 'Save anyway' }).click();
     const config = async () => (await (await w.admin('/api/scheduler/config')).json()) as { account_numbers: string[]; snapshot_all_companies: boolean };
     await expect.poll(async () => (await config()).snapshot_all_companies).toBe(false);
     expect((await config()).account_numbers).toEqual(['612620', '610000', '61260']);

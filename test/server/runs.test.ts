@@ -237,6 +237,23 @@ describe('a real run over 50 simulated companies', () => {
     await expect(knex('snapshot_job_items').where({ job_id: item.job_id }).delete()).rejects.toThrow(/deleting its items is refused/);
   });
 
+  it('says which accounts of a list Codex knows, before anything is saved or run', async () => {
+    const known = accountNumber(3);
+    const res = await w.admin('/api/companies/check', { method: 'POST', json: { accounts: [known, '999999', known] } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ known: [{ account_number: known, name: expect.any(String) }], unknown: ['999999'] });
+    expect((await w.admin('/api/companies/check', { method: 'POST', json: { accounts: ['12a'] } })).status).toBe(400);
+    expect((await w.server.api('/api/companies/check', { method: 'POST', json: { accounts: [known] } })).status).toBe(403);
+    w.sim.settings.codexDown = true;
+    try {
+      const down = await w.admin('/api/companies/check', { method: 'POST', json: { accounts: [known] } });
+      expect(down.status).toBe(503);
+      expect((await down.json()).error).toMatch(/^Codex cannot be asked which accounts it knows/);
+    } finally {
+      w.sim.settings.codexDown = false;
+    }
+  });
+
   it('refuses a bad run request naming the fields', async () => {
     const res = await w.admin('/api/runs', { method: 'POST', json: { year: 1999, month: 13, accounts: ['abc'], all: true, extra: 1 } });
     expect(res.status).toBe(400);

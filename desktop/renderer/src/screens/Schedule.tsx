@@ -26,6 +26,8 @@ export function Schedule() {
     setAccountsText(cfg.data?.account_numbers.join(', ') ?? '');
   }
   const accounts = accountList(accountsText);
+  // Accounts Codex said it does not know, for the list as it was saved ([] when Codex could not be asked).
+  const [unknown, setUnknown] = useState<string[] | null>(null);
 
   const tz = form?.timezone || form?.effective_timezone || 'UTC';
   const preview = useMemo(() => {
@@ -51,10 +53,25 @@ export function Schedule() {
       </section>
     );
   const fields = fieldErrors(error);
-  const save = async () => {
+  const save = async (anyway = false) => {
     setError(null);
     setSaved(false);
     if (!form.snapshot_all_companies && accounts.bad.length) return;
+    // Accounts Codex does not know are flagged before the list is saved (saving anyway is a choice).
+    if (!form.snapshot_all_companies && !anyway && accounts.good.length) {
+      try {
+        const check = await bridge.companies.check(accounts.good);
+        if (check.unknown.length) {
+          setUnknown(check.unknown);
+          return;
+        }
+      } catch (err) {
+        setUnknown([]);
+        setError(err);
+        return;
+      }
+    }
+    setUnknown(null);
     try {
       const next = await bridge.schedule.update({
         enabled: form.enabled,
@@ -133,10 +150,29 @@ export function Schedule() {
           </label>
           {!form.snapshot_all_companies && (
             <>
-              <textarea aria-label="Scheduled accounts" placeholder="612620, 610000" value={accountsText} onChange={(e) => setAccountsText(e.target.value)} aria-invalid={accounts.bad.length > 0} />
+              <textarea
+                aria-label="Scheduled accounts"
+                placeholder="612620, 610000"
+                value={accountsText}
+                onChange={(e) => {
+                  setAccountsText(e.target.value);
+                  setUnknown(null);
+                }}
+                aria-invalid={accounts.bad.length > 0}
+              />
               <span className="muted" data-testid="account-count">
                 {accounts.good.length} account{accounts.good.length === 1 ? '' : 's'}, separated by commas, spaces or new lines
               </span>
+              {unknown && (
+                <span className="field-error" role="alert" data-testid="unknown-accounts">
+                  {unknown.length
+                    ? `Codex does not know ${unknown.length === 1 ? 'this account' : 'these accounts'}: ${unknown.join(', ')}. A run would find no company for it.`
+                    : 'Codex could not be asked which accounts it knows.'}{' '}
+                  <button type="button" className="link" onClick={() => void save(true)}>
+                    Save anyway
+                  </button>
+                </span>
+              )}
               {accounts.bad.length > 0 && (
                 <span className="field-error" role="alert">
                   Not an account number (digits only, up to 50): {accounts.bad.join(', ')}
