@@ -249,6 +249,38 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await shot('palette-journey');
   });
 
+  it('exports a whole search in the browser the way the app does, and says so when the window is behind', async () => {
+    await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Company', { exact: true }).fill('Müller');
+    await page.getByLabel('From period').fill('2026-09');
+    await page.getByLabel('To period').fill('2026-10');
+    await expect.poll(() => page.getByTestId('result-count').innerText()).toBe('1 bills');
+    await page.evaluate(() => {
+      const shown: string[] = [];
+      (window as unknown as { __exports: string[] }).__exports = shown;
+      (window as unknown as { Notification: unknown }).Notification = class {
+        static permission = 'granted';
+        static requestPermission = async () => 'granted';
+        constructor(title: string, o: { body: string }) {
+          shown.push(`${title} | ${o.body}`);
+        }
+        close() {}
+      };
+      document.hasFocus = () => false;
+    });
+    try {
+      const files: string[] = [];
+      page.on('download', (d) => files.push(d.suggestedFilename()));
+      await page.getByRole('button', { name: /^Export all 1 as PDF/ }).click();
+      await expect.poll(() => files.slice().sort()).toEqual(['Müller__Söhne_GmbH_2026-09.pdf', 'manifest.csv']);
+      await expect.poll(() => page.evaluate(() => (window as unknown as { __exports: string[] }).__exports)).toEqual(['Export finished | 1 PDFs and manifest.csv in Downloads']);
+    } finally {
+      await page.evaluate(() => delete (document as { hasFocus?: unknown }).hasFocus);
+      page.removeAllListeners('download');
+    }
+  });
+
   it('starts a dry run and watches it complete', async () => {
     await page.getByRole('button', { name: 'Runs', exact: true }).click();
     await page.getByLabel('Period').fill('2026-10');
