@@ -10,7 +10,7 @@
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import type { ArchiveClient } from './archive-client';
 import { BridgeError, type BulkExportProgress, type BulkExportResult, type SearchParams } from './bridge';
-import { billFileName, safeFileName, UniqueNames } from './files';
+import { billFileName, safeFileName, sharedNames, UniqueNames } from './files';
 import { periodText } from './period';
 
 /** Where exported files go: a folder on disk, or the browser's downloads. */
@@ -69,6 +69,7 @@ export async function bulkExport(client: ArchiveClient, params: SearchParams, si
     const bills = await client.allResults(params, signal, (_done, all) => (total = all));
     total = bills.length;
     report('running', null);
+    const shared = sharedNames(bills);
     const names = new UniqueNames();
     names.reserve(await sink.existing());
     manifestName = names.take('manifest.csv');
@@ -76,7 +77,8 @@ export async function bulkExport(client: ArchiveClient, params: SearchParams, si
     const worker = async () => {
       while (next < bills.length && !signal.aborted) {
         const bill = bills[next++];
-        const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf'), bill.invoice_number);
+        const withAccount = shared.has((bill.company_name ?? '').toLowerCase());
+        const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf', { withAccount }), bill.invoice_number);
         const f = await client.file(bill.invoice_number, 'pdf', signal);
         await sink.write(name, f.data, 'application/pdf');
         manifest.push([name, bill.invoice_number, bill.company_name ?? '', periodText(bill.billing_year, bill.billing_month), bill.total_amount, currency, bill.content_hash]);

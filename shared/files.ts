@@ -8,12 +8,26 @@ import { periodText } from './period';
 /** Longest base name kept, in characters: far below every file system's 255-byte limit even in UTF-8. */
 const MAX_BASE = 80;
 
-export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: 'csv' | 'pdf'): string {
+export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: 'csv' | 'pdf', opts: { withAccount?: boolean } = {}): string {
   const base = (companyName ?? '')
     .replace(/ /g, '_')
     .replace(/[^\p{L}\p{N}_-]/gu, '')
     .slice(0, MAX_BASE);
-  return `${base || accountNumber}_${periodText(year, month)}.${ext}`;
+  // Companies that share a name get their account number in it too, so their files stay apart.
+  const who = base ? (opts.withAccount ? `${base}_${accountNumber}` : base) : accountNumber;
+  return `${who}_${periodText(year, month)}.${ext}`;
+}
+
+/** Company names (case folded) that more than one account uses among these bills. */
+export function sharedNames(bills: { company_name: string | null; company_account_number: string }[]): Set<string> {
+  const accounts = new Map<string, Set<string>>();
+  for (const b of bills) {
+    if (!b.company_name) continue;
+    const name = b.company_name.toLowerCase();
+    if (!accounts.has(name)) accounts.set(name, new Set());
+    accounts.get(name)!.add(b.company_account_number);
+  }
+  return new Set([...accounts].filter(([, a]) => a.size > 1).map(([name]) => name));
 }
 
 /** Letters that do not decompose into a base letter and marks, spelled in ASCII. */

@@ -8,7 +8,7 @@ import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 import { EMPTY_BODY } from '../http/errors';
-import { getSnapshotColumns, getSnapshotDetail } from '../snapshots/read';
+import { getSnapshotColumns, getSnapshotDetail, nameIsShared } from '../snapshots/read';
 import { get, post, type Route } from './table';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
@@ -35,7 +35,8 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
       const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
-      const fileName = billFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month, 'csv');
+      const withAccount = await nameIsShared(deps.knex, s.company_name, s.company_account_number);
+      const fileName = billFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month, 'csv', { withAccount });
       // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
       ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
       ctx.type = 'text/csv; charset=utf-8';
@@ -45,8 +46,8 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     // The bill as a PDF: the one renderer, for the desktop's exports too.
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
-      const pdf = await deps.pdf.render(bill);
-      const fileName = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf');
+      const [pdf, withAccount] = await Promise.all([deps.pdf.render(bill), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      const fileName = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf', { withAccount });
       ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
       ctx.type = 'application/pdf';
       ctx.body = pdf;

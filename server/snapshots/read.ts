@@ -41,6 +41,13 @@ export async function getSnapshotColumns<K extends keyof Snapshot>(knex: Knex, i
   return s;
 }
 
+/** Whether another account's bills carry this company name too (case folded): then file names add the account. */
+export async function nameIsShared(knex: Knex, companyName: string | null, accountNumber: string): Promise<boolean> {
+  if (!companyName) return false;
+  const other = await Snapshot.query(knex).whereRaw('lower(company_name) = lower(?)', [companyName]).whereNot('company_account_number', accountNumber).select('id').first();
+  return other !== undefined;
+}
+
 function notFound(invoiceNumber: string): ArchiveError {
   return new ArchiveError('not_found', `No archived bill with invoice number ${invoiceNumber}`, { invoice_number: invoiceNumber });
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatMoney, renderBillPdf, type BillForPdf, type PdfSettings } from '../../server/pdf/bill-pdf';
-import { fixtureBills } from '../helpers/fixtures';
+import { bulkExport } from '../../shared/export';
+import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
@@ -203,6 +204,33 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
         expect(inProcess.equals(once), b.key).toBe(true);
       }
       expect(pdfText(Buffer.from((await server.admin.file(bills[0].body.invoice_number, 'pdf')).data))).toContain('Northwind Managed Services GmbH');
+    } finally {
+      await server?.stop();
+    }
+  });
+
+  it('names the files of companies that share a name apart: the account is added, in single downloads and bulk exports', async () => {
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer();
+      for (const account of ['700001', '700002']) {
+        const b = makeBill({ company_account_number: account, company_name: 'Acme Dental', billing_year: 2026, billing_month: 10 });
+        expect((await server.api('/api/snapshot', { method: 'POST', json: b })).status).toBe(201);
+      }
+      const alone = makeBill({ company_account_number: '700003', company_name: 'Solo GmbH', billing_year: 2026, billing_month: 10 });
+      expect((await server.api('/api/snapshot', { method: 'POST', json: alone })).status).toBe(201);
+      expect((await server.admin.file('700001-202610', 'csv')).fileName).toBe('Acme_Dental_700001_2026-10.csv');
+      expect((await server.admin.file('700002-202610', 'pdf')).fileName).toBe('Acme_Dental_700002_2026-10.pdf');
+      expect((await server.admin.file('700003-202610', 'csv')).fileName).toBe('Solo_GmbH_2026-10.csv');
+      const written: string[] = [];
+      const r = await bulkExport(
+        server.admin,
+        { year: '2026', month: '10' },
+        { place: 'memory', existing: async () => [], write: async (name) => (written.push(name), name) },
+        { exportId: 'x', signal: new AbortController().signal, progress: () => undefined },
+      );
+      expect(r.state).toBe('done');
+      expect(written.sort()).toEqual(['Acme_Dental_700001_2026-10.pdf', 'Acme_Dental_700002_2026-10.pdf', 'Solo_GmbH_2026-10.pdf', 'manifest.csv']);
     } finally {
       await server?.stop();
     }
