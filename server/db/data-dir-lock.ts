@@ -18,7 +18,8 @@ interface LockFacts {
 /** Takes the lock on `dataDir`'s embedded database; the returned function gives it back. */
 export function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, 'pgdata.lock');
-  const mine: LockFacts = { pid: process.pid, command: process.argv.slice(2).join(' ') || 'archive', since: new Date().toISOString() };
+  // No command is `serve` (the CLI's default).
+  const mine: LockFacts = { pid: process.pid, command: process.argv.slice(2).join(' ') || 'serve', since: new Date().toISOString() };
   const take = () => fs.writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx', mode: 0o600 });
   try {
     take();

@@ -265,6 +265,14 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
       .text(`Note: ${bill.warnings.map((w) => w.message).join(' ')}`, left, doc.y, { width });
   }
 
+  /** `head` and as much of `tail` as fits in `w` points (with an ellipsis when cut). */
+  const fitted = (head: string, tail: string, w: number) => {
+    if (doc.widthOfString(head + tail) <= w) return head + tail;
+    const chars = [...tail];
+    while (chars.length && doc.widthOfString(`${head}${chars.join('')}…`) > w) chars.pop();
+    return `${head}${chars.join('')}…`;
+  };
+
   // That this is a copy of the record, and how anyone can check it.
   const archived = new Date(bill.archived_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const about =
@@ -278,7 +286,7 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
 
   // On every page: the invoice, the company, "page n of m", and the content hash.
   const range = doc.bufferedPageRange();
-  const company = shorten(bill.company_name || `Account ${bill.company_account_number}`, 60);
+  const company = bill.company_name || `Account ${bill.company_account_number}`;
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     const fy = doc.page.height - PAGE.margin - 14;
@@ -291,18 +299,14 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
       .strokeColor('#c8cdd4')
       .stroke();
     font('regular').fontSize(7).fillColor('#444');
-    doc.text(`Invoice ${bill.invoice_number} · ${company}`, left, fy, { width: width - 70, lineBreak: false });
+    // As much of the company's name as fits beside the page number, never over it.
+    doc.text(fitted(`Invoice ${bill.invoice_number} · `, company, width - 78), left, fy, { width: width - 70, lineBreak: false });
     doc.text(`Page ${i - range.start + 1} of ${range.count}`, left + width - 70, fy, { width: 70, align: 'right', lineBreak: false });
     doc.fillColor('#666').text(`Copy of the archived record · content hash sha256:${bill.content_hash}`, left, fy + 10.5, { width, lineBreak: false });
     doc.page.margins.bottom = saved;
   }
   doc.end();
   return done;
-}
-
-/** At most `max` characters, with an ellipsis when cut. */
-function shorten(text: string, max: number): string {
-  return [...text].length <= max ? text : `${[...text].slice(0, max - 1).join('')}…`;
 }
 
 /** The logo's bytes, read once per file. */

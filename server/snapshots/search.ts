@@ -15,8 +15,9 @@ const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
   period: ['billing_year', 'billing_month'],
   total_amount: ['total_amount'],
   company_name: ['company_name'],
-  company_account_number: ['company_account_number'],
-  invoice_number: ['invoice_number'],
+  // Account numbers are digits of any length: shorter first, then by their digits, is their numeric order.
+  company_account_number: ['length(company_account_number)', 'company_account_number'],
+  invoice_number: ['length(invoice_number)', 'invoice_number'],
   invoice_date: ['invoice_date'],
 };
 
@@ -76,7 +77,10 @@ async function countAndPage(
   const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
   const pageQuery = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
   // Qualified: a bare name would sort by the output column (total_amount is sent as text, so it would sort alphabetically).
-  for (const [col, dir] of order) pageQuery.orderBy(`billing_snapshots.${col}`, dir);
+  for (const [col, dir] of order) {
+    if (col.startsWith('length(')) pageQuery.orderByRaw(`length(billing_snapshots.${col.slice(7, -1)}) ${dir === 'asc' ? 'ASC' : 'DESC'}`);
+    else pageQuery.orderBy(`billing_snapshots.${col}`, dir);
+  }
   const page = pageQuery.toKnexQuery();
   const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
   const row = result.rows[0] as { total: number | string; results: SummaryJson[] | string };

@@ -196,8 +196,11 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await again.getByLabel('Server URL').fill(web.url);
     await again.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await again.getByRole('button', { name: 'Save and connect' }).click();
-    await again.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    // It opens where it was left: the search, with its filters, order and results.
+    await expect.poll(() => again.getByRole('heading', { name: 'Snapshots', exact: true }).isVisible()).toBe(true);
+    expect(decodeURIComponent(new URL(again.url()).hash)).toContain('min_total=1,000');
     await expect.poll(() => again.getByLabel('Min total').inputValue()).toBe('1,000');
+    await expect.poll(() => again.getByRole('columnheader', { name: /Total/ }).getAttribute('aria-sort')).toBe('descending');
     await expect.poll(() => again.getByTestId('result-count').innerText()).toBe(found);
     expect(await again.getByRole('button', { name: 'Bills over 1,000', exact: true }).count()).toBe(1);
     await again.close();
@@ -222,6 +225,7 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await press('Control+k');
     await page.keyboard.type('Müller');
     await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toBe('Search companies named “Müller”');
+    await shot('palette');
     await press('Enter');
     await expect.poll(() => page.getByLabel('Company', { exact: true }).inputValue()).toBe('Müller');
     await expect.poll(() => page.getByTestId('result-count').innerText()).toMatch(/^[2-9] bills$/);
@@ -246,7 +250,6 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toMatch(/^Start a run for Oct 2026…/);
     await press('Enter');
     await expect.poll(() => page.getByLabel('Period').inputValue()).toBe('2026-10');
-    await shot('palette-journey');
   });
 
   it('exports a whole search in the browser the way the app does, and says so when the window is behind', async () => {
@@ -428,7 +431,7 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByTestId('schedule-preview').innerText()).toMatch(/Next run: .*archiving/);
     await page.getByLabel('Time zone').fill('Mars/Olympus');
     await page.getByRole('button', { name: 'Save schedule' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/timezone[\s\S]*IANA time zone/);
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/Time zone[\s\S]*must be an IANA time zone/);
     await page.getByLabel('Time zone').fill('Europe/Berlin');
     await page.getByRole('button', { name: 'Save schedule' }).click();
     await expect.poll(() => page.locator('.notice').innerText()).toMatch(/Saved/);
@@ -470,6 +473,21 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(async () => (await config()).snapshot_all_companies).toBe(true);
   });
 
+  it('a run that stops before any company says so, with the reason, not "Done 0 of 0"', async () => {
+    w.sim.settings.codexDown = true;
+    try {
+      await page.getByRole('button', { name: 'Runs', exact: true }).click();
+      await page.getByLabel('Period').fill('2026-07');
+      await page.getByRole('button', { name: 'Start dry run' }).click();
+      await expect.poll(() => page.getByRole('heading', { name: /Dry run for Jul 2026/ }).innerText(), { timeout: 30_000 }).toMatch(/failed/);
+      await expect.poll(() => page.getByTestId('no-companies').innerText()).toBe('The run stopped before any company was done.');
+      expect(await page.locator('.warn-box').first().innerText()).toMatch(/Codex/);
+      expect(await page.getByRole('progressbar').count()).toBe(0);
+    } finally {
+      w.sim.settings.codexDown = false;
+    }
+  });
+
   it('shows a lost connection and recovers', async () => {
     await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
     // The network goes away: the next call fails, and the app says so until a call gets through.
@@ -477,6 +495,10 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
     await expect.poll(() => page.locator('.banner').isVisible()).toBe(true);
     expect(await page.locator('.banner').innerText()).toMatch(/connection .* is lost/);
+    // The results say the search was not done, never "0 bills" or "No bills match".
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/Not searched: the server cannot be reached/);
+    expect(await page.getByTestId('result-count').innerText()).toBe('No results: see above');
+    expect(await page.getByText('No bills match.').count()).toBe(0);
     await page.context().setOffline(false);
     await page.getByLabel('Company', { exact: true }).fill('Acme');
     await expect.poll(() => page.locator('.banner').count()).toBe(0);

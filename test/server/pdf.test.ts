@@ -142,6 +142,11 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
     ])
       expect(text, s).toContain(s);
     // Without configuration: no issuer block, and the default currency.
+    // The logo is in the document (one image; its transparency is a mask beside it).
+    const withLogo = path.join(dir, 'with-logo.pdf');
+    fs.writeFileSync(withLogo, await renderBillPdf(bill(6), { ...SETTINGS, issuer: { ...SETTINGS.issuer, logoFile: logo } }));
+    const images = execFileSync('pdfimages', ['-list', withLogo], { encoding: 'utf8' }).trim().split('\n').slice(2);
+    expect(images.filter((l) => l.trim().split(/\s+/)[2] === 'image')).toHaveLength(1);
     const plain = pdfText(await renderBillPdf(bill(6)), false);
     expect(plain).toContain('Amounts in USD');
     expect(plain).not.toContain('Payment terms');
@@ -150,6 +155,8 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
   it('prints nothing over anything else, whatever the length of a value', async () => {
     const long = {
       ...bill(40, 'Internationale Gesellschaft für außerordentlich lange Firmennamen und deren Tochterunternehmen in Europa mbH & Co. KG'),
+      // The longest invoice number the API takes (50 characters).
+      invoice_number: `7${'3'.repeat(42)}-202610`,
       billing_plan: 'Enterprise Premium Plus with extended after-hours support and quarterly on-site reviews',
       support_level: 'All inclusive, including weekends, public holidays and emergency callouts at night',
     };
@@ -158,7 +165,15 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
         ? { ...l, item_name: `A very long item name that needs more than one line ${i}`, description: `${l.description} with a description long enough to wrap over two or three lines of its column` }
         : l,
     );
-    const pages = pdfWords(await renderBillPdf(long, SETTINGS));
+    const logo = path.join(dir, 'logo-overlap.png');
+    fs.writeFileSync(logo, PNG);
+    const issuer = {
+      ...SETTINGS.issuer,
+      logoFile: logo,
+      name: 'Northwind Managed Services and Consulting for the Healthcare and Legal Sectors GmbH',
+      addressLines: ['A very long street name that goes on and on 12345, Building C, Floor 7'],
+    };
+    const pages = pdfWords(await renderBillPdf(long, { ...SETTINGS, issuer }));
     expect(pages.length).toBeGreaterThan(1);
     pages.forEach((words, p) => {
       for (let i = 0; i < words.length; i++)

@@ -91,6 +91,24 @@ describe('GET /api/snapshots/search', () => {
     expect(invoices((await search('archived_from=2026-03-01')).body)).toEqual(['200003-202602']);
   });
 
+  it('sorts account and invoice numbers as numbers (61260 before 612620)', async () => {
+    let extra: TestServer | undefined;
+    try {
+      extra = await startTestServer();
+      for (const account of ['612620', '61260', '9', '100000']) {
+        const b = makeBill({ company_account_number: account, billing_year: 2026, billing_month: 10 });
+        expect((await extra.api('/api/snapshot', { method: 'POST', json: b })).status).toBe(201);
+      }
+      const order = async (sort: string, dir: string) =>
+        ((await (await extra!.api(`/api/snapshots/search?sort=${sort}&order=${dir}`)).json()) as { results: { company_account_number: string }[] }).results.map((r) => r.company_account_number);
+      expect(await order('company_account_number', 'asc')).toEqual(['9', '61260', '100000', '612620']);
+      expect(await order('company_account_number', 'desc')).toEqual(['612620', '100000', '61260', '9']);
+      expect(await order('invoice_number', 'asc')).toEqual(['9', '61260', '100000', '612620']);
+    } finally {
+      await extra?.stop();
+    }
+  });
+
   it('sorts by total as numbers, not as text, both ways', async () => {
     const totals = async (order: string) => (await search(`sort=total_amount&order=${order}`)).body.results.map((r: { total_amount: string }) => r.total_amount);
     expect(await totals('asc')).toEqual(['50.00', '100.00', '150.50', '175.25', '999.99']);

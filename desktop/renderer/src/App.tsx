@@ -82,9 +82,11 @@ export function App() {
     if (location.hash !== routeToHash(r)) history.pushState(null, '', routeToHash(r));
     window.scrollTo(0, 0);
   };
+  // After connecting (also after a restart), the app opens where it was left.
   const onConnected = (s: SavedServer) => {
     setServer(s);
-    go({ name: 'dashboard' });
+    const left = startRoute();
+    go(left && left.name !== 'connect' ? left : { name: 'dashboard' });
   };
   const offline = status && status.server && !status.online;
 

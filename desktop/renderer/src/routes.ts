@@ -86,7 +86,8 @@ const read = <T>(key: string, fallback: T): T => {
 
 /** Where the app opens: the address it was opened at, else where it was left. */
 export function startRoute(): Route | null {
-  return hashToRoute(location.hash) ?? hashToRoute(read<string>(LAST_ROUTE, ''));
+  const here = hashToRoute(location.hash);
+  return here && here.name !== 'connect' ? here : hashToRoute(read<string>(LAST_ROUTE, ''));
 }
 
 export function rememberRoute(r: Route): void {

@@ -2,12 +2,13 @@
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { sumMoney } from '../../../../shared/money';
 import type { Go } from '../routes';
-import { useAsync, useBridge } from '../bridge-context';
+import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { outcomeCounts } from '../../../../shared/runs';
 import { ErrorBox, formatMoney, Money, period, StatusPill, when } from '../ui';
 
 export function Dashboard({ go }: { go: Go }) {
   const bridge = useBridge();
+  const currency = useCurrency();
   const stats = useAsync(() => bridge.snapshots.stats(), [bridge]);
   const schedule = useAsync(() => bridge.schedule.get(), [bridge]);
   const latest = useAsync(() => bridge.snapshots.search({ limit: '1', sort: 'archived_at', order: 'desc' }), [bridge]);
@@ -15,7 +16,12 @@ export function Dashboard({ go }: { go: Go }) {
   const run = lastRun.data?.jobs[0];
   const s = stats.data;
   const last = latest.data?.results[0];
-  const chart = (s?.monthly_totals ?? []).map((m) => ({ period: m.period, total: Number(m.total), label: formatMoney(m.total), bills: m.snapshots }));
+  const chart = (s?.monthly_totals ?? []).map((m) => ({
+    period: period(Number(m.period.slice(0, 4)), Number(m.period.slice(5, 7))),
+    total: Number(m.total),
+    label: formatMoney(m.total),
+    bills: m.snapshots,
+  }));
 
   return (
     <section>
@@ -78,7 +84,7 @@ export function Dashboard({ go }: { go: Go }) {
         </div>
       </div>
       <div className="card">
-        <h2>Total billed per month, last 24 months</h2>
+        <h2>Total billed per month, last 24 months{currency && ` (${currency})`}</h2>
         <div style={{ height: 300 }}>
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={chart} margin={{ left: 20, right: 10, top: 10, bottom: 0 }}>

@@ -6,11 +6,12 @@
 import { useEffect, useState } from 'react';
 import { ITEM_OUTCOMES, OUTCOME_LABELS, outcomeCounts, RESUMABLE_STATUSES, type Job, type JobItem } from '../../../../shared/runs';
 import type { Go } from '../routes';
-import { useAsync, useBridge } from '../bridge-context';
+import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { ErrorBox, Money, period, Progress, StatusPill, when } from '../ui';
 
 export function JobDetail({ id, go }: { id: string; go: Go }) {
   const bridge = useBridge();
+  const currency = useCurrency();
   const [outcome, setOutcome] = useState('');
   const [live, setLive] = useState<Job | null>(null);
   const [recent, setRecent] = useState<JobItem[]>([]);
@@ -169,7 +170,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
               <th>Account</th>
               <th>Company</th>
               <th>Outcome</th>
-              <th className="num">Total</th>
+              <th className="num">Total{currency && ` (${currency})`}</th>
               <th className="num">Lines</th>
               <th className="num">Tries</th>
               <th className="num">ms</th>
@@ -181,7 +182,9 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
               <tr
                 key={i.account_number}
                 className={i.invoice_number && i.snapshot_id ? 'clickable' : ''}
+                tabIndex={i.snapshot_id && i.invoice_number ? 0 : undefined}
                 onClick={() => i.snapshot_id && i.invoice_number && go({ name: 'bill', invoice: i.invoice_number })}
+                onKeyDown={(e) => e.key === 'Enter' && i.snapshot_id && i.invoice_number && go({ name: 'bill', invoice: i.invoice_number })}
               >
                 <td>{i.account_number}</td>
                 <td>{i.company_name}</td>

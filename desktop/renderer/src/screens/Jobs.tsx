@@ -58,7 +58,7 @@ export function Jobs({ go }: { go: Go }) {
         </thead>
         <tbody>
           {jobs.data?.jobs.map((j) => (
-            <tr key={j.id} className="clickable" onClick={() => go({ name: 'job', id: j.id })}>
+            <tr key={j.id} className="clickable" tabIndex={0} onClick={() => go({ name: 'job', id: j.id })} onKeyDown={(e) => e.key === 'Enter' && go({ name: 'job', id: j.id })}>
               <td>{when(j.started_at ?? j.created_at)}</td>
               <td>{period(j.target_year, j.target_month)}</td>
               <td>

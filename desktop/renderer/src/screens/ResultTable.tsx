@@ -2,9 +2,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef } from 'react';
 import type { SnapshotSummary } from '../../../../shared/api';
-import { periodText } from '../../../../shared/period';
 import { useCurrency } from '../bridge-context';
-import { Money, when } from '../ui';
+import { Money, period, when } from '../ui';
 
 export const COLUMNS: { key: string; label: string; sort?: string; className?: string }[] = [
   { key: 'invoice_number', label: 'Invoice', sort: 'invoice_number' },
@@ -114,7 +113,7 @@ export function ResultTable({
                   {r.company_account_number}
                 </div>
                 <div className="td" role="cell">
-                  {periodText(r.billing_year, r.billing_month)}
+                  {period(r.billing_year, r.billing_month)}
                 </div>
                 <div className="td num" role="cell" data-testid="row-total">
                   <Money value={r.total_amount} />

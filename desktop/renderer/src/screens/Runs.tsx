@@ -1,6 +1,6 @@
 /** Starting a run: a dry run by default, a real one after confirming; a month that has not ended is said plainly. */
 import { useMemo, useState } from 'react';
-import type { Job } from '../../../../shared/runs';
+import { outcomeCounts, type Job } from '../../../../shared/runs';
 import { periodState } from '../../../../shared/schedule';
 import { notifyWhenRunEnds } from '../notify';
 import type { Go } from '../routes';
@@ -141,8 +141,12 @@ export function Runs({ go, year, month }: { go: Go; year?: number; month?: numbe
           )}
           {confirm.dry ? (
             <p>
-              The latest dry run ({confirm.dry.status}) found: <strong>{confirm.dry.counts.would_archive}</strong> to archive, {confirm.dry.counts.already_archived} already archived,{' '}
-              {confirm.dry.counts.changed_since_archived} changed since archived, {confirm.dry.counts.no_bill} without a bill, {confirm.dry.counts.failed} failing.
+              The latest dry run ({confirm.dry.status}) found: <strong>{confirm.dry.counts.would_archive}</strong> to archive
+              {outcomeCounts(confirm.dry.counts)
+                .filter((o) => o.outcome !== 'would_archive')
+                .map((o) => `, ${o.count} ${o.label}`)
+                .join('')}
+              .
             </p>
           ) : (
             <p className="warn">No dry run of this period yet. A dry run first shows exactly what would be archived.</p>

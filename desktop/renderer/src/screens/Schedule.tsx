@@ -7,6 +7,17 @@ import { nextDue, periodFor } from '../../../../shared/schedule';
 import { useAsync, useBridge } from '../bridge-context';
 import { ErrorBox, period, when } from '../ui';
 
+/** The form's fields by the labels the screen shows (for the server's field errors). */
+const SCHEDULE_LABELS: Record<string, string> = {
+  enabled: 'Archive automatically',
+  day_of_month: 'Day of the month',
+  hour: 'Hour',
+  timezone: 'Time zone',
+  snapshot_previous_month: 'Which month',
+  snapshot_all_companies: 'Which companies',
+  account_numbers: 'Scheduled accounts',
+};
+
 export function Schedule() {
   const bridge = useBridge();
   const cfg = useAsync(() => bridge.schedule.get(), [bridge]);
@@ -195,10 +206,10 @@ export function Schedule() {
           <button type="submit">Save schedule</button>
         </div>
         {saved && <div className="notice">Saved. The server re-armed its schedule{form.next_run_at ? ` for ${when(form.next_run_at, tz)}` : ''}.</div>}
-        <ErrorBox error={error} title="Not saved" />
+        <ErrorBox error={error} title="Not saved" labels={SCHEDULE_LABELS} />
       </form>
       <div className="card muted small" data-testid="schedule-last-run">
-        Last scheduled run: {form.last_run_at ? `${when(form.last_run_at)}: ${form.last_run_status}, ${form.last_run_count} archived` : 'none yet'}
+        Last scheduled run: {form.last_run_at ? `${when(form.last_run_at, tz)}: ${form.last_run_status}, ${form.last_run_count} archived` : 'none yet'}
         {latestRun && (
           <>
             {' '}

@@ -35,7 +35,7 @@ function stateOf(params: Record<string, string>) {
 
 /** An amount as the app shows it (`1,000.50`) as the API takes it (`1000.50`); null when it is not one. */
 function amountOf(text: string): string | null {
-  const plain = text.replace(/[,\s\u00a0\u202f]/g, '');
+  const plain = text.replace(/[,\s\u00a0\u202f]/g, '').replace(/^\u2212/, '-');
   return AMOUNT.test(plain) ? plain : null;
 }
 
@@ -173,11 +173,7 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
           </button>
         </form>
       )}
-      <ErrorBox
-        error={result.error}
-        title={(result.error as { code?: string } | undefined)?.code === 'unreachable' ? 'Not searched: the server cannot be reached' : 'The search was refused'}
-        labels={LABELS}
-      />
+      <ErrorBox error={result.error} title={searchErrorTitle(result.error)} labels={LABELS} />
       <div className="toolbar">
         <span className="muted" data-testid="result-count">
           {result.loading ? 'Searching…' : result.error ? 'No results: see above' : `${total.toLocaleString()} bills`}
@@ -219,4 +215,12 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
       )}
     </section>
   );
+}
+
+/** What went wrong with a search, in words: not reached, failed on the server, or refused as asked. */
+function searchErrorTitle(error: unknown): string {
+  const e = error as { code?: string; status?: number } | undefined;
+  if (e?.code === 'unreachable') return 'Not searched: the server cannot be reached';
+  if ((e?.status ?? 0) >= 500) return 'The search could not be done on the server';
+  return 'The search was refused';
 }
