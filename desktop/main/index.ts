@@ -1,7 +1,7 @@
 /**
  * The Electron main process: one window, locked down (context isolation, sandbox, no Node in
  * the renderer, a strict Content-Security-Policy, no navigation, no new windows, no
- * permissions, no network from the renderer), and the bridge's handlers over IPC.
+ * permission but notifications, no network from the renderer), and the bridge's handlers over IPC.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,9 @@ function createWindow(): BrowserWindow {
 }
 
 void app.whenReady().then(() => {
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  // No permission but notifications (how a long run or an export ended): no camera, microphone, location...
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'notifications'));
+  session.defaultSession.setPermissionCheckHandler((_wc, permission) => permission === 'notifications');
   protocol.handle(APP_SCHEME, (request) => serveRendererFile(path.join(here, '../renderer'), request.url));
   // The development server (http) gets the same policy as a header.
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {

@@ -323,11 +323,12 @@ describe('the preload', () => {
 });
 
 describe('the window', () => {
-  it('is isolated and sandboxed, without Node, navigation, new windows or permissions, and only our page may call', async () => {
+  it('is isolated and sandboxed, without Node, navigation, new windows or permissions (but notifications), and only our page may call', async () => {
     const windows: { opts: Record<string, unknown>; handlers: Record<string, (...a: unknown[]) => unknown>; openHandler?: (d: { url: string }) => unknown }[] = [];
     const ipcHandlers = new Map<string, (...a: unknown[]) => unknown>();
     const ipcListeners = new Map<string, (e: { returnValue?: unknown }) => void>();
     let permission: ((wc: unknown, p: string, cb: (ok: boolean) => void) => void) | undefined;
+    let permissionCheck: ((wc: unknown, p: string) => boolean) | undefined;
     let beforeRequest: ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void) | undefined;
     const privileged: { scheme: string; privileges: Record<string, boolean> }[] = [];
     let appHandler: ((req: { url: string }) => Promise<Response>) | undefined;
@@ -366,6 +367,7 @@ describe('the window', () => {
         session: {
           defaultSession: {
             setPermissionRequestHandler: (fn: typeof permission) => (permission = fn),
+            setPermissionCheckHandler: (fn: typeof permissionCheck) => (permissionCheck = fn),
             webRequest: { onHeadersReceived: () => undefined, onBeforeRequest: (_f: unknown, fn: typeof beforeRequest) => (beforeRequest = fn) },
           },
         },
@@ -387,6 +389,10 @@ describe('the window', () => {
     let granted: boolean | undefined;
     permission!(null, 'media', (ok) => (granted = ok));
     expect(granted).toBe(false);
+    // Only notifications are allowed (how a long run ended).
+    permission!(null, 'notifications', (ok) => (granted = ok));
+    expect(granted).toBe(true);
+    expect([permissionCheck!(null, 'notifications'), permissionCheck!(null, 'geolocation')]).toEqual([true, false]);
     let cancelled: boolean | undefined;
     beforeRequest!({ url: 'http://127.0.0.1:5012/api/stats' }, (r) => (cancelled = r.cancel));
     expect(cancelled).toBe(true);

@@ -244,8 +244,16 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.keyboard.type('731118-202601');
     await press('Enter');
     await expect.poll(() => page.getByText('Invoice 731118-202601', { exact: false }).first().isVisible()).toBe(true);
+    // A job by the start of its id.
+    const { jobs } = (await (await w.admin('/api/scheduler/jobs?per_page=1')).json()) as { jobs: { id: string; target_month: number }[] };
+    await press('Control+k');
+    await page.keyboard.type(jobs[0].id.slice(0, 6));
+    await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toMatch(new RegExp(`^Open job ${jobs[0].id.slice(0, 8)}: (dry run|run) for`));
+    await press('Enter');
+    await expect.poll(() => page.getByRole('heading', { name: /(Dry run|Run) for/ }).isVisible()).toBe(true);
     await press('Control+k');
     await page.keyboard.type('2026-10');
+    await press('ArrowDown');
     await press('ArrowDown');
     await expect.poll(() => palette.getByRole('option', { selected: true }).innerText()).toMatch(/^Start a run for Oct 2026…/);
     await press('Enter');

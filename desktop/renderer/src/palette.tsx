@@ -5,8 +5,16 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { ACCOUNT_NUMBER } from '../../../shared/period';
+import type { Job } from '../../../shared/runs';
+import { useBridge } from './bridge-context';
 import { savedSearches, type Go } from './routes';
-import { Dialog, period } from './ui';
+import { Dialog, ErrorBox, period } from './ui';
+
+/** The month before this one, in the user's zone. */
+function lastMonth(): [number, number] {
+  const d = new Date();
+  return d.getMonth() === 0 ? [d.getFullYear() - 1, 12] : [d.getFullYear(), d.getMonth()];
+}
 
 interface Command {
   label: string;
@@ -19,7 +27,7 @@ const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the typed text can mean, most specific first, then the actions whose names match it. */
-function commandsFor(text: string, go: Go): Command[] {
+function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number, m: number) => void): Command[] {
   const q = text.trim();
   const out: Command[] = [];
   if (INVOICE.test(q)) out.push({ label: `Open invoice ${q}`, run: () => go({ name: 'bill', invoice: q }) });
@@ -31,14 +39,22 @@ function commandsFor(text: string, go: Go): Command[] {
   if (p) {
     const [y, m] = [Number(p[1]), Number(p[2])];
     out.push({ label: `Search bills of ${period(y, m)}`, run: () => go({ name: 'snapshots', params: { from_period: q, to_period: q } }) });
-    out.push({ label: `Start a run for ${period(y, m)}…`, hint: 'dry run first', run: () => go({ name: 'runs', year: y, month: m }) });
+    out.push({ label: `Start a dry run for ${period(y, m)}`, hint: 'writes nothing', run: () => startDryRun(y, m) });
+    out.push({ label: `Start a run for ${period(y, m)}…`, hint: 'asks first', run: () => go({ name: 'runs', year: y, month: m }) });
   }
   if (UUID.test(q)) out.push({ label: `Open job ${q.slice(0, 8)}…`, run: () => go({ name: 'job', id: q.toLowerCase() }) });
+  else if (/^[0-9a-f]{4,}$/i.test(q) || p) {
+    // Recent jobs by the start of their id, or by their period.
+    for (const j of jobs.filter((j) => j.id.startsWith(q.toLowerCase()) || (p && j.target_year === Number(p[1]) && j.target_month === Number(p[2]))).slice(0, 5)) {
+      out.push({ label: `Open job ${j.id.slice(0, 8)}: ${j.dry_run ? 'dry run' : 'run'} for ${period(j.target_year, j.target_month)}, ${j.status}`, run: () => go({ name: 'job', id: j.id }) });
+    }
+  }
   const actions: Command[] = [
     { label: 'Go to Dashboard', run: () => go({ name: 'dashboard' }) },
     { label: 'Go to Snapshots', hint: 'the last search', run: () => go({ name: 'snapshots' }) },
     { label: 'Go to Jobs', run: () => go({ name: 'jobs' }) },
     { label: 'Start a run…', run: () => go({ name: 'runs' }) },
+    { label: 'Start a dry run of last month', hint: 'writes nothing', run: () => startDryRun(...lastMonth()) },
     { label: 'Go to Schedule', run: () => go({ name: 'schedule' }) },
     { label: 'Go to Servers', hint: 'connect, add a server', run: () => go({ name: 'connect' }) },
     ...savedSearches().map((s) => ({ label: `Run saved search: ${s.name}`, run: () => go({ name: 'snapshots', params: s.params }) })),
@@ -52,7 +68,10 @@ function commandsFor(text: string, go: Go): Command[] {
 }
 
 export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
+  const bridge = useBridge();
   const [open, setOpen] = useState(false);
+  const [jobs, setJobs] = useState<Job[]>([]);
+  const [failure, setFailure] = useState<unknown>(null);
   const [text, setText] = useState('');
   const [chosen, setChosen] = useState(0);
   useEffect(() => {
@@ -61,13 +80,30 @@ export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
         e.preventDefault();
         setText('');
         setChosen(0);
+        setFailure(null);
         setOpen(true);
+        // The recent jobs, to open by the start of their id or their period.
+        bridge.jobs.list({ per_page: 50 }).then(
+          (page) => setJobs(page.jobs),
+          () => setJobs([]),
+        );
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [enabled]);
-  const commands = useMemo(() => (open ? commandsFor(text, go) : []), [open, text, go]);
+  }, [enabled, bridge]);
+  const commands = useMemo(() => {
+    const startDryRun = (year: number, month: number) => {
+      bridge.runs.start({ year, month, dry_run: true, all: true }).then(
+        (r) => go({ name: 'job', id: r.job_id }),
+        (err: unknown) => {
+          setFailure(err);
+          setOpen(true);
+        },
+      );
+    };
+    return open ? commandsFor(text, go, jobs, startDryRun) : [];
+  }, [open, text, go, jobs, bridge]);
   if (!open) return null;
   const pick = Math.min(chosen, Math.max(0, commands.length - 1));
   const run = (c: Command | undefined) => {
@@ -111,6 +147,7 @@ export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
         ))}
         {commands.length === 0 && <li className="muted">Nothing matches</li>}
       </ul>
+      <ErrorBox error={failure} title="That did not work" />
       <div className="muted small">↑ ↓ choose · Enter run · Esc close</div>
     </Dialog>
   );
