@@ -9,6 +9,7 @@ import * as m003 from './20261128_003_runs';
 import * as m004 from './20261201_004_schedule_zone';
 import * as m005 from './20261201_005_run_refusals';
 import * as m006 from './20261201_006_drop_schedule_notify';
+import * as m007 from './20261202_007_api_tokens';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261201_004_schedule_zone', m004],
   ['20261201_005_run_refusals', m005],
   ['20261201_006_drop_schedule_notify', m006],
+  ['20261202_007_api_tokens', m007],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { AppDeps } from './deps';
+import { tokenLookup } from './api-tokens';
 import { authenticator, requireScope } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import { healthRoutes } from './routes/health';
@@ -25,7 +26,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = true;
-  const authenticate = authenticator(deps.tokens);
+  const authenticate = authenticator(deps.tokens, tokenLookup(deps.knex));
 
   app.use(async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
@@ -38,12 +39,16 @@ export function createApp(deps: AppDeps): Koa {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, role: ctx.state.role ?? null }, 'request');
+      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, token: ctx.state.actor?.name ?? null }, 'request');
     }
   });
   app.use(errorMiddleware());
   app.use(async (ctx, next) => {
-    ctx.state.role = authenticate(ctx.get('authorization') || undefined);
+    // A named token is checked in the database: when that fails, only routes that need a token fail (503), /health still answers.
+    ctx.state.actor = await authenticate(ctx.get('authorization') || undefined).catch((err: unknown) => {
+      ctx.state.authError = err;
+      return undefined;
+    });
     await next();
   });
 

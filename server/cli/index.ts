@@ -5,6 +5,7 @@
  *   scheduled-snapshots   run a period now, or what the schedule says is due (systemd timer)
  *   test-workflow         check a deployment end to end
  *   simulate              Codex and Ledger simulated, for demos and trials
+ *   tokens                named tokens with a scope: create, list, revoke
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
@@ -38,6 +39,10 @@ const COMMANDS: Record<string, string> = {
   simulate: `  simulate [--companies N] [--seed S] [--fixtures DIR|none] [--latency MS] [--error-rate R]
            [--codex-port 5010] [--ledger-port 5011] [--token T] [--host H]
                                 Serve simulated Codex and Ledger (also \`npm run sim\`).
+`,
+  tokens: `  tokens create --name NAME --scope read|ingest|admin [--expires YYYY-MM-DD]
+         list | revoke NAME     Named tokens: read (finance staff), ingest (Ledger), admin. A new
+                                token is printed once; only its hash is kept.
 `,
   help: `  help                          This text.
 `,
@@ -152,6 +157,20 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return -1;
+    }
+    case 'tokens': {
+      const [action, ...more] = rest;
+      const { values, positionals } = parseArgs({
+        args: more,
+        options: { name: { type: 'string' }, scope: { type: 'string' }, expires: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new UsageError('tokens needs create, list or revoke');
+      if (action === 'create' && (!values.name || !values.scope)) throw new UsageError('tokens create needs --name and --scope (read, ingest or admin)');
+      if (action === 'revoke' && positionals.length !== 1) throw new UsageError("tokens revoke needs the token's name");
+      const { tokensCommand } = await import('./tokens');
+      return tokensCommand(loadConfig(), { action, name: action === 'revoke' ? positionals[0] : values.name, scope: values.scope, expires: values.expires });
     }
     case 'init-db': {
       const { values } = parseArgs({

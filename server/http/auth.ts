@@ -1,16 +1,24 @@
 /**
  * Bearer tokens. SERVICE_TOKEN (Ledger) may post and read bills; ADMIN_TOKEN may do
- * everything. Tokens are compared in constant time and never logged.
+ * everything; named tokens (`archive tokens create`) have one scope each. The built-in ones are
+ * compared in constant time, named ones found by their hash; no token is ever logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import { ArchiveError } from '../errors';
 
-export type Role = 'service' | 'admin';
 export type Scope = 'ingest' | 'read' | 'admin';
 
-const SCOPES: Record<Role, ReadonlySet<Scope>> = {
-  service: new Set(['ingest', 'read']),
+/** Who made a request: the token's name, and what it may do. */
+export interface Actor {
+  name: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+/** What each kind of token may do: `read` reads, `ingest` (Ledger) posts and reads back, `admin` everything. */
+const SCOPES: Record<'read' | 'ingest' | 'admin', ReadonlySet<Scope>> = {
+  read: new Set(['read']),
+  ingest: new Set(['ingest', 'read']),
   admin: new Set(['ingest', 'read', 'admin']),
 };
 
@@ -19,6 +27,9 @@ export interface Tokens {
   adminToken: string;
 }
 
+/** Finds a named token (server/api-tokens.ts), or null. */
+export type TokenLookup = (token: string) => Promise<{ name: string; scope: 'read' | 'ingest' | 'admin' } | null>;
+
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** Hashing first gives equal-length buffers, so the comparison leaks neither content nor length. */
@@ -26,30 +37,35 @@ function sameToken(given: Buffer, expected: Buffer): boolean {
   return timingSafeEqual(given, expected);
 }
 
-export function authenticator(tokens: Tokens) {
+/** The built-in tokens (`service`, `admin`, compared in constant time), then the named ones. */
+export function authenticator(tokens: Tokens, lookup?: TokenLookup) {
   const service = digest(tokens.serviceToken);
   const admin = digest(tokens.adminToken);
-  return (authorization: string | undefined): Role | undefined => {
+  return async (authorization: string | undefined): Promise<Actor | undefined> => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!m) return undefined;
     const given = digest(m[1]);
     // Both comparisons always run: the time taken does not tell which token matched.
     const isAdmin = sameToken(given, admin);
     const isService = sameToken(given, service);
-    return isAdmin ? 'admin' : isService ? 'service' : undefined;
+    if (isAdmin) return { name: 'admin', scopes: SCOPES.admin };
+    if (isService) return { name: 'service', scopes: SCOPES.ingest };
+    const named = lookup ? await lookup(m[1]) : null;
+    return named ? { name: named.name, scopes: SCOPES[named.scope] } : undefined;
   };
 }
 
 /** Route guard: 401 without a valid token, 403 when the token lacks the scope. */
 export function requireScope(scope: Scope): Koa.Middleware {
   return async (ctx, next) => {
-    const role = ctx.state.role as Role | undefined;
-    if (!role) {
+    const actor = ctx.state.actor as Actor | undefined;
+    if (!actor && ctx.state.authError) throw ctx.state.authError;
+    if (!actor) {
       const header = ctx.get('authorization');
-      throw new ArchiveError('unauthorized', header ? 'The bearer token is not valid for this server' : 'Authentication required: send Authorization: Bearer <token>');
+      throw new ArchiveError('unauthorized', header ? 'The bearer token is not valid for this server (unknown, revoked or expired)' : 'Authentication required: send Authorization: Bearer <token>');
     }
-    if (!SCOPES[role].has(scope)) {
-      throw new ArchiveError('forbidden', `The ${role} token may not do this; it needs the ${scope} permission (use the admin token)`, { required: scope, role });
+    if (!actor.scopes.has(scope)) {
+      throw new ArchiveError('forbidden', `The ${actor.name} token may not do this; it needs the ${scope} permission`, { required: scope, token: actor.name });
     }
     await next();
   };

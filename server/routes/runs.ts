@@ -30,7 +30,7 @@ export function runRoutes(deps: AppDeps): Route[] {
         dryRun: req.dry_run,
         concurrency: req.concurrency,
         allowOpenPeriod: req.allow_open_period ? req.reason : undefined,
-        triggeredBy: `api:${ctx.state.role}`,
+        triggeredBy: `api:${ctx.state.actor.name}`,
       });
       ctx.status = 202;
       ctx.set('Location', `/api/scheduler/jobs/${job.id}`);
@@ -49,7 +49,7 @@ export function runRoutes(deps: AppDeps): Route[] {
     }),
 
     post('/api/runs/:id/resume', 'admin', async (ctx) => {
-      const job = await engine().resume(ctx.params.id, `api:${ctx.state.role}`);
+      const job = await engine().resume(ctx.params.id, `api:${ctx.state.actor.name}`);
       ctx.status = 202;
       ctx.body = { job_id: job.id, status: job.status, events: `/api/runs/${job.id}/events` };
     }),

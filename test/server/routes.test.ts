@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken, revokeToken } from '../../server/api-tokens';
 import { routeTable } from '../../server/app';
 import type { Route } from '../../server/routes/table';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
@@ -95,6 +96,38 @@ describe('the route table', () => {
         expect(head.status, `HEAD ${path} without a token`).toBe(401);
       }
     }
+  });
+
+  it('lets every named token do exactly what its scope allows, on every route; a revoked or expired one does nothing', async () => {
+    const knex = server.db.knex;
+    const made: Record<string, string> = {};
+    for (const scope of ['read', 'ingest', 'admin'] as const) made[scope] = (await createToken(knex, { name: `t-${scope}`, scope })).token;
+    made.revoked = (await createToken(knex, { name: 't-revoked', scope: 'admin' })).token;
+    await revokeToken(knex, 't-revoked');
+    // Valid when made (an hour ago), expired a minute ago.
+    made.expired = (await createToken(knex, { name: 't-expired', scope: 'admin', expiresAt: new Date(Date.now() - 60_000) }, new Date(Date.now() - 3_600_000))).token;
+    const may: Record<string, string[]> = { read: ['read'], ingest: ['ingest', 'read'], admin: ['ingest', 'read', 'admin'], revoked: [], expired: [] };
+    let checked = 0;
+    for (const r of routes.filter((x) => x.access !== 'public')) {
+      const path = concrete(r.path);
+      for (const [kind, token] of Object.entries(made)) {
+        const res = await raw(r.method, path, token, r.method === 'POST' ? '{}' : undefined);
+        const where = `${r.method} ${path} with the ${kind} token`;
+        if (kind === 'revoked' || kind === 'expired') expect(res.status, where).toBe(401);
+        else if (may[kind].includes(r.access)) expect([401, 403], where).not.toContain(res.status);
+        else {
+          expect(res.status, where).toBe(403);
+          expect(JSON.parse(res.text)).toMatchObject({ code: 'forbidden', details: { required: r.access, token: `t-${kind}` } });
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(routes.filter((x) => x.access !== 'public').length * 5);
+    // The hash only is stored, and last use is kept.
+    const rows = await knex('api_tokens').select('name', 'token_hash', 'last_used_at');
+    expect(rows.every((row) => Buffer.isBuffer(row.token_hash) && row.token_hash.length === 32)).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(made.read);
+    expect(rows.find((row) => row.name === 't-read')?.last_used_at).not.toBeNull();
   });
 
   it('matches no path that differs from a declared one by case, slashes or percent-encoding', async () => {

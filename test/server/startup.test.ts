@@ -73,7 +73,7 @@ describe('archive init-db', () => {
     expect(lines.join('\n')).toMatch(/Cannot connect: nothing is listening at that host and port/);
   });
 
-  it.each(['serve', 'init-db', 'scheduled-snapshots', 'test-workflow', 'simulate'])("archive %s --help prints that command's options and runs nothing", (command) => {
+  it.each(['serve', 'init-db', 'scheduled-snapshots', 'test-workflow', 'simulate', 'tokens'])("archive %s --help prints that command's options and runs nothing", (command) => {
     const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/archive.mjs'), command, '--help'], {
       env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' },
       encoding: 'utf8',
