@@ -243,6 +243,8 @@ export interface About {
   currency: string;
   /** The server's zone (ARCHIVE_TIMEZONE). */
   time_zone: string;
+  /** The token that asked, and what it may do (`read`, `ingest`, `admin`). */
+  token: { name: string; scopes: string[] };
 }
 
 export interface Stats {

@@ -40,9 +40,6 @@ export interface BillFile {
   type: string;
 }
 
-/** The admin-only endpoint that proves a token is the admin token (it exists on every server). */
-export const ADMIN_PROBE = '/api/scheduler/jobs?per_page=1';
-
 export { queryString };
 
 /** Bills fetched per page when a caller wants every bill of a search. */
@@ -120,11 +117,6 @@ export class ArchiveClient {
       if (err instanceof BridgeError && err.status === 503) return null;
       throw err;
     }
-  }
-
-  /** Proves the token is the admin token (401/403 otherwise). */
-  adminProbe(): Promise<unknown> {
-    return this.json(ADMIN_PROBE);
   }
 
   /** A call of the API's table (shared/api-calls.ts) by its name, e.g. `call('snapshots:get', invoice)`. */

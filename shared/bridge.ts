@@ -84,7 +84,10 @@ export interface ConnectionReport {
   health: 'ok' | 'degraded' | 'unreachable';
   database: string | null;
   version: string | null;
-  auth: 'ok' | 'rejected' | 'not_admin' | 'untested';
+  /** `ok`: the token may at least read bills. */
+  auth: 'ok' | 'rejected' | 'untested';
+  /** The token's name and what it may do, once accepted. */
+  token: { name: string; scopes: string[] } | null;
   message: string;
 }
 

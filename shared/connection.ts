@@ -10,7 +10,7 @@ import type { ConnectionReport } from './bridge';
 export async function checkConnection(url: string, token: string | undefined, opts: { fetch?: FetchLike } = {}): Promise<ConnectionReport> {
   const client = new ArchiveClient(url, token, { fetch: opts.fetch, timeoutMs: 10_000 });
   const hasToken = Boolean(token);
-  const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', message: '' };
+  const report: ConnectionReport = { reachable: false, health: 'unreachable', database: null, version: null, auth: 'untested', token: null, message: '' };
   try {
     const h = await client.health();
     report.reachable = true;
@@ -26,14 +26,22 @@ export async function checkConnection(url: string, token: string | undefined, op
   } catch (err) {
     return { ...report, message: (err as Error).message };
   }
-  if (!hasToken) return { ...report, message: 'The server answers; enter the admin token to sign in' };
+  if (!hasToken) return { ...report, message: 'The server answers; enter your token to sign in' };
   try {
-    await client.adminProbe();
-    return { ...report, auth: 'ok', message: report.health === 'ok' ? `Connected: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable' };
+    // Any token that may read bills signs in; the app then shows what this one may do.
+    const about = await client.call('archive:about');
+    const token = about.token;
+    const what = token.scopes.includes('admin') ? 'everything' : 'searching, reading and exporting bills';
+    return {
+      ...report,
+      auth: 'ok',
+      token,
+      message: report.health === 'ok' ? `Connected as ${token.name}, who may do ${what}: Archive ${report.version ?? ''}`.trim() : 'Signed in, but the server reports its database unavailable',
+    };
   } catch (err) {
     const e = err as BridgeError;
-    const auth = e.code === 'forbidden' ? 'not_admin' : e.code === 'unauthorized' ? 'rejected' : 'untested';
-    const message = e.code === 'forbidden' ? 'This token may read bills but is not the admin token' : e.code === 'unauthorized' ? 'The server does not accept this token' : e.message;
+    const auth = e.code === 'unauthorized' || e.code === 'forbidden' ? 'rejected' : 'untested';
+    const message = e.code === 'unauthorized' ? 'The server does not accept this token (unknown, revoked or expired)' : e.code === 'forbidden' ? 'This token may not read bills' : e.message;
     return { ...report, auth, message };
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { About } from '../../shared/api';
 import type { AppDeps } from '../deps';
+import type { Actor } from '../http/auth';
 import { get, type Route } from './table';
 
 export function healthRoutes(deps: AppDeps): Route[] {
@@ -22,7 +23,8 @@ export function healthRoutes(deps: AppDeps): Route[] {
       ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
     }),
     get('/api/about', 'read', (ctx) => {
-      ctx.body = { service: 'archive', version: deps.version, currency: deps.currency, time_zone: deps.timeZone } satisfies About;
+      const actor = ctx.state.actor as Actor;
+      ctx.body = { service: 'archive', version: deps.version, currency: deps.currency, time_zone: deps.timeZone, token: { name: actor.name, scopes: [...actor.scopes] } } satisfies About;
     }),
   ];
 }

@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer, CHROMIUM, CHROMIUM_ARGS, hasChromium, serveRenderer } from '../helpers/renderer-server';
 import { FIXTURES, startRunWorld, type RunWorld } from '../helpers/runs';
+import { createToken } from '../../server/api-tokens';
 import { ADMIN_TOKEN } from '../helpers/server';
 
 const SHOTS = path.resolve(__dirname, '../../test-artifacts/screenshots');
@@ -54,10 +55,10 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByRole('heading', { name: 'Servers', exact: true }).isVisible()).toBe(true);
     await page.getByLabel('Name').fill('Test server');
     await page.getByLabel('Server URL').fill(web.url);
-    await page.getByLabel('Admin token').fill('not-the-token-0123456789abcdef');
+    await page.getByLabel('Token', { exact: true }).fill('not-the-token-0123456789abcdef');
     await page.getByRole('button', { name: 'Test connection' }).click();
     await expect.poll(() => page.getByLabel('Connection report').innerText()).toMatch(/Health ok[\s\S]*Sign-in token rejected/);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByLabel('Token', { exact: true }).fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Test connection' }).click();
     await expect.poll(() => page.getByLabel('Connection report').innerText()).toMatch(/Sign-in admin token accepted/);
     await shot('connect');
@@ -194,7 +195,7 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await again.goto(web.url);
     await again.getByLabel('Name').fill('Test server');
     await again.getByLabel('Server URL').fill(web.url);
-    await again.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await again.getByLabel('Token', { exact: true }).fill(ADMIN_TOKEN);
     await again.getByRole('button', { name: 'Save and connect' }).click();
     // It opens where it was left: the search, with its filters, order and results.
     await expect.poll(() => again.getByRole('heading', { name: 'Snapshots', exact: true }).isVisible()).toBe(true);
@@ -510,5 +511,35 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await page.context().setOffline(false);
     await page.getByLabel('Company', { exact: true }).fill('Acme');
     await expect.poll(() => page.locator('.banner').count()).toBe(0);
+  });
+
+  it('with a read token, shows a finance clerk only what the token may do', async () => {
+    const { token } = await createToken(w.server.db.knex, { name: 'clerk.anna', scope: 'read' });
+    const clerk = await page.context().newPage();
+    await clerk.goto(web.url);
+    await clerk.getByLabel('Name').fill('Archive (clerk)');
+    await clerk.getByLabel('Server URL').fill(web.url);
+    await clerk.getByLabel('Token', { exact: true }).fill(token);
+    await clerk.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => clerk.getByLabel('Connection report').innerText()).toMatch(/Sign-in clerk\.anna token accepted \(read\)/);
+    await clerk.getByRole('button', { name: 'Save and connect' }).click();
+    await expect.poll(() => clerk.getByTestId('signed-in-as').innerText()).toBe('as clerk.anna (read only)');
+    const nav = await clerk.getByRole('navigation', { name: 'Main' }).getByRole('button').allInnerTexts();
+    expect(nav).toEqual(['Dashboard', 'Snapshots', 'Servers']);
+    await clerk.getByRole('button', { name: 'Dashboard', exact: true }).click();
+    await expect.poll(() => clerk.getByTestId('stat-snapshots').innerText()).toMatch(/^\d+$/);
+    expect(await clerk.getByRole('alert').count()).toBe(0);
+    expect(await clerk.getByTestId('last-run').count()).toBe(0);
+    // Searching and reading work; the palette offers no runs or jobs.
+    await clerk.getByRole('button', { name: 'Snapshots', exact: true }).click();
+    await expect.poll(async () => Number((await clerk.getByTestId('result-count').innerText()).split(' ')[0])).toBeGreaterThan(0);
+    await clerk.keyboard.press('Control+k');
+    await clerk.keyboard.type('2026-10');
+    const options = await clerk.getByRole('dialog', { name: 'Command palette' }).getByRole('option').allInnerTexts();
+    expect(options.some((o) => /Search bills of Oct 2026/.test(o))).toBe(true);
+    expect(options.some((o) => /run|job/i.test(o))).toBe(false);
+    await clerk.keyboard.press('Escape');
+    await clerk.screenshot({ path: path.join(SHOTS, 'clerk.png') });
+    await clerk.close();
   });
 });

@@ -16,12 +16,13 @@ import { Runs } from './screens/Runs';
 import { Schedule } from './screens/Schedule';
 import { Snapshots } from './screens/Snapshots';
 
-const NAV: [Route['name'], string][] = [
+/** The screens, and those only an admin token may use (a read token does not see them). */
+const NAV: [Route['name'], string, 'admin'?][] = [
   ['dashboard', 'Dashboard'],
   ['snapshots', 'Snapshots'],
-  ['jobs', 'Jobs'],
-  ['runs', 'Runs'],
-  ['schedule', 'Schedule'],
+  ['jobs', 'Jobs', 'admin'],
+  ['runs', 'Runs', 'admin'],
+  ['schedule', 'Schedule', 'admin'],
   ['connect', 'Servers'],
 ];
 
@@ -95,7 +96,7 @@ export function App() {
       <div className="app">
         <nav className="sidebar" aria-label="Main">
           <div className="brand">Archive</div>
-          {NAV.map(([name, label]) => (
+          {NAV.filter(([, , needs]) => !needs || about?.token.scopes.includes(needs)).map(([name, label]) => (
             <button
               key={name}
               className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
@@ -113,9 +114,14 @@ export function App() {
                   <div className="server-name">{server.name}</div>
                   <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
                   {about && (
-                    <div className="muted small" data-testid="currency">
-                      Amounts in {about.currency}
-                    </div>
+                    <>
+                      <div className="muted small" data-testid="signed-in-as">
+                        as {about.token.name} ({about.token.scopes.includes('admin') ? 'admin' : 'read only'})
+                      </div>
+                      <div className="muted small" data-testid="currency">
+                        Amounts in {about.currency}
+                      </div>
+                    </>
                   )}
                 </div>
               </>
@@ -142,7 +148,7 @@ export function App() {
           {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
           {server && route.name === 'runs' && <Runs key={visit} go={go} year={route.year} month={route.month} />}
           {server && route.name === 'schedule' && <Schedule />}
-          <CommandPalette go={go} enabled={!!server} />
+          <CommandPalette go={go} enabled={!!server} admin={about?.token.scopes.includes('admin') ?? false} />
         </main>
       </div>
     </AboutContext.Provider>

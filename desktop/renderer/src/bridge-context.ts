@@ -8,6 +8,11 @@ export const BridgeContext = createContext<ArchiveBridge | null>(null);
 /** The connected server's settings (`GET /api/about`), once loaded. */
 export const AboutContext = createContext<About | null>(null);
 
+/** Whether the connected token may do this (`read`, `ingest`, `admin`); false until known. */
+export function useCan(scope: 'read' | 'ingest' | 'admin'): boolean {
+  return useContext(AboutContext)?.token.scopes.includes(scope) ?? false;
+}
+
 /** The currency every amount is in (ARCHIVE_CURRENCY), or '' until known. */
 export function useCurrency(): string {
   return useContext(AboutContext)?.currency ?? '';

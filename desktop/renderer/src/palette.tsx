@@ -27,7 +27,7 @@ const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the typed text can mean, most specific first, then the actions whose names match it. */
-function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number, m: number) => void): Command[] {
+function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number, m: number) => void, admin: boolean): Command[] {
   const q = text.trim();
   const out: Command[] = [];
   if (INVOICE.test(q)) out.push({ label: `Open invoice ${q}`, run: () => go({ name: 'bill', invoice: q }) });
@@ -45,9 +45,15 @@ function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number,
   if (UUID.test(q)) out.push({ label: `Open job ${q.slice(0, 8)}…`, run: () => go({ name: 'job', id: q.toLowerCase() }) });
   else if (/^[0-9a-f]{4,}$/i.test(q) || p) {
     // Recent jobs by the start of their id, or by their period.
-    for (const j of jobs.filter((j) => j.id.startsWith(q.toLowerCase()) || (p && j.target_year === Number(p[1]) && j.target_month === Number(p[2]))).slice(0, 5)) {
-      out.push({ label: `Open job ${j.id.slice(0, 8)}: ${j.dry_run ? 'dry run' : 'run'} for ${period(j.target_year, j.target_month)}, ${j.status}`, run: () => go({ name: 'job', id: j.id }) });
-    }
+    // A job whose id starts so is the most specific meaning of the text: it comes first.
+    const byId = jobs.filter((j) => j.id.startsWith(q.toLowerCase()));
+    const byPeriod = p ? jobs.filter((j) => j.target_year === Number(p[1]) && j.target_month === Number(p[2]) && !byId.includes(j)) : [];
+    const open = (j: Job): Command => ({
+      label: `Open job ${j.id.slice(0, 8)}: ${j.dry_run ? 'dry run' : 'run'} for ${period(j.target_year, j.target_month)}, ${j.status}`,
+      run: () => go({ name: 'job', id: j.id }),
+    });
+    out.unshift(...byId.slice(0, 5).map(open));
+    out.push(...byPeriod.slice(0, 5).map(open));
   }
   const actions: Command[] = [
     { label: 'Go to Dashboard', run: () => go({ name: 'dashboard' }) },
@@ -59,6 +65,11 @@ function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number,
     { label: 'Go to Servers', hint: 'connect, add a server', run: () => go({ name: 'connect' }) },
     ...savedSearches().map((s) => ({ label: `Run saved search: ${s.name}`, run: () => go({ name: 'snapshots', params: s.params }) })),
   ];
+  // A read token sees only what it may do: no jobs, runs or schedule.
+  if (!admin) {
+    for (let i = out.length - 1; i >= 0; i--) if (/^(Open job|Start a)/.test(out[i].label)) out.splice(i, 1);
+    for (let i = actions.length - 1; i >= 0; i--) if (/Jobs|run|Schedule/.test(actions[i].label) && !/saved search/.test(actions[i].label)) actions.splice(i, 1);
+  }
   const words = q.toLowerCase().split(/\s+/).filter(Boolean);
   out.push(...actions.filter((a) => words.every((w) => a.label.toLowerCase().includes(w))));
   if (q && !INVOICE.test(q) && !ACCOUNT_NUMBER.test(q) && !PERIOD.test(q) && !UUID.test(q)) {
@@ -67,7 +78,7 @@ function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number,
   return out;
 }
 
-export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
+export function CommandPalette({ go, enabled, admin }: { go: Go; enabled: boolean; admin: boolean }) {
   const bridge = useBridge();
   const [open, setOpen] = useState(false);
   const [jobs, setJobs] = useState<Job[]>([]);
@@ -82,8 +93,8 @@ export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
         setChosen(0);
         setFailure(null);
         setOpen(true);
-        // The recent jobs, to open by the start of their id or their period.
-        bridge.jobs.list({ per_page: 50 }).then(
+        // The recent jobs, to open by the start of their id or their period (an admin's).
+        (admin ? bridge.jobs.list({ per_page: 50 }) : Promise.resolve({ jobs: [] as Job[] })).then(
           (page) => setJobs(page.jobs),
           () => setJobs([]),
         );
@@ -91,7 +102,7 @@ export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [enabled, bridge]);
+  }, [enabled, bridge, admin]);
   const commands = useMemo(() => {
     const startDryRun = (year: number, month: number) => {
       bridge.runs.start({ year, month, dry_run: true, all: true }).then(
@@ -102,8 +113,8 @@ export function CommandPalette({ go, enabled }: { go: Go; enabled: boolean }) {
         },
       );
     };
-    return open ? commandsFor(text, go, jobs, startDryRun) : [];
-  }, [open, text, go, jobs, bridge]);
+    return open ? commandsFor(text, go, jobs, startDryRun, admin) : [];
+  }, [open, text, go, jobs, bridge, admin]);
   if (!open) return null;
   const pick = Math.min(chosen, Math.max(0, commands.length - 1));
   const run = (c: Command | undefined) => {

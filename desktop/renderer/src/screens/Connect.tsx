@@ -44,7 +44,10 @@ export function Connect({ onConnected, current }: { onConnected: (s: SavedServer
   return (
     <section>
       <h1>Servers</h1>
-      <p className="muted">Connect to an Archive server with its admin token. The token stays in the app's main process (encrypted with your system's keyring) and is never shown again.</p>
+      <p className="muted">
+        Connect to an Archive server with your token (a read token for finance staff, the admin token for everything). The token stays in the app's main process (encrypted with your system's keyring)
+        and is never shown again.
+      </p>
       <div className="grid2">
         <div className="card">
           <h2>Saved servers</h2>
@@ -97,8 +100,8 @@ export function Connect({ onConnected, current }: { onConnected: (s: SavedServer
               {fields['url'] && <span className="field-error">{fields['url']}</span>}
             </label>
             <label>
-              Admin token
-              <input aria-label="Admin token" type="password" autoComplete="off" value={form.token} onChange={(e) => setForm({ ...form, token: e.target.value })} />
+              Token
+              <input aria-label="Token" type="password" autoComplete="off" value={form.token} onChange={(e) => setForm({ ...form, token: e.target.value })} />
             </label>
             <div className="actions">
               <button type="button" className="secondary" disabled={busy || !form.url} onClick={testIt}>
@@ -129,7 +132,9 @@ function ReportView({ report }: { report: ConnectionReport }) {
       {line(
         report.auth === 'untested' ? null : report.auth === 'ok',
         'Sign-in',
-        { ok: 'admin token accepted', rejected: 'token rejected', not_admin: 'not the admin token', untested: 'not tried' }[report.auth],
+        report.auth === 'ok' && report.token
+          ? `${report.token.name} token accepted (${report.token.scopes.join(', ')})`
+          : { ok: 'token accepted', rejected: 'token rejected', untested: 'not tried' }[report.auth],
       )}
       {line(report.version ? true : null, 'Version', report.version ?? 'unknown')}
       <li className="small">{report.message}</li>

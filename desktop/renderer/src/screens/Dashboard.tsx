@@ -2,7 +2,7 @@
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { sumMoney } from '../../../../shared/money';
 import type { Go } from '../routes';
-import { useAsync, useBridge, useCurrency } from '../bridge-context';
+import { useAsync, useBridge, useCurrency, useCan } from '../bridge-context';
 import { outcomeCounts } from '../../../../shared/runs';
 import { ErrorBox, formatMoney, Money, period, StatusPill, when } from '../ui';
 
@@ -10,9 +10,11 @@ export function Dashboard({ go }: { go: Go }) {
   const bridge = useBridge();
   const currency = useCurrency();
   const stats = useAsync(() => bridge.snapshots.stats(), [bridge]);
-  const schedule = useAsync(() => bridge.schedule.get(), [bridge]);
+  // The schedule and the runs are the admin's: a read token's dashboard shows the bills only.
+  const admin = useCan('admin');
+  const schedule = useAsync(() => (admin ? bridge.schedule.get() : Promise.resolve(null)), [bridge, admin]);
   const latest = useAsync(() => bridge.snapshots.search({ limit: '1', sort: 'archived_at', order: 'desc' }), [bridge]);
-  const lastRun = useAsync(() => bridge.jobs.list({ type: 'run', per_page: 1 }), [bridge]);
+  const lastRun = useAsync(() => (admin ? bridge.jobs.list({ type: 'run', per_page: 1 }) : Promise.resolve(null)), [bridge, admin]);
   const run = lastRun.data?.jobs[0];
   const s = stats.data;
   const last = latest.data?.results[0];
@@ -51,37 +53,41 @@ export function Dashboard({ go }: { go: Go }) {
             <div className="big">—</div>
           )}
         </div>
-        <div className={`card stat ${run && run.status !== 'completed' && run.status !== 'running' ? 'attention' : ''}`} data-testid="last-run">
-          <div className="muted">Last run</div>
-          {run ? (
-            <button className="link big-link" onClick={() => go({ name: 'job', id: run.id })}>
-              {period(run.target_year, run.target_month)} <StatusPill status={run.status} />
-              <div className="muted small">
-                {outcomeCounts(run.counts)
-                  .map((o) => `${o.count} ${o.label}`)
-                  .join(' · ') || 'no companies'}{' '}
-                · {when(run.started_at ?? run.created_at)}
-              </div>
-            </button>
-          ) : (
-            <div className="big">{lastRun.data ? 'none yet' : '…'}</div>
-          )}
-        </div>
-        <div className="card stat">
-          <div className="muted">Next scheduled run</div>
-          {schedule.data ? (
-            schedule.data.next_run_at ? (
-              <button className="link big-link" onClick={() => go({ name: 'schedule' })}>
-                <span data-testid="next-run">{when(schedule.data.next_run_at, schedule.data.effective_timezone)}</span>
-                <div className="muted small">archives {period(schedule.data.next_run_period!.year, schedule.data.next_run_period!.month)}</div>
+        {admin && (
+          <div className={`card stat ${run && run.status !== 'completed' && run.status !== 'running' ? 'attention' : ''}`} data-testid="last-run">
+            <div className="muted">Last run</div>
+            {run ? (
+              <button className="link big-link" onClick={() => go({ name: 'job', id: run.id })}>
+                {period(run.target_year, run.target_month)} <StatusPill status={run.status} />
+                <div className="muted small">
+                  {outcomeCounts(run.counts)
+                    .map((o) => `${o.count} ${o.label}`)
+                    .join(' · ') || 'no companies'}{' '}
+                  · {when(run.started_at ?? run.created_at)}
+                </div>
               </button>
             ) : (
-              <div className="big">disabled</div>
-            )
-          ) : (
-            <div className="big">…</div>
-          )}
-        </div>
+              <div className="big">{lastRun.data ? 'none yet' : '…'}</div>
+            )}
+          </div>
+        )}
+        {admin && (
+          <div className="card stat">
+            <div className="muted">Next scheduled run</div>
+            {schedule.data ? (
+              schedule.data.next_run_at ? (
+                <button className="link big-link" onClick={() => go({ name: 'schedule' })}>
+                  <span data-testid="next-run">{when(schedule.data.next_run_at, schedule.data.effective_timezone)}</span>
+                  <div className="muted small">archives {period(schedule.data.next_run_period!.year, schedule.data.next_run_period!.month)}</div>
+                </button>
+              ) : (
+                <div className="big">disabled</div>
+              )
+            ) : (
+              <div className="big">…</div>
+            )}
+          </div>
+        )}
       </div>
       <div className="card">
         <h2>Total billed per month, last 24 months{currency && ` (${currency})`}</h2>
