@@ -39,7 +39,7 @@ export async function browserSearchLatency(archiveUrl: string, adminToken: strin
     const page = await browser.newPage({ viewport: { width: 1360, height: 880 } });
     await page.goto(web.url);
     await page.getByLabel('Server URL').fill(web.url);
-    await page.getByLabel('Admin token').fill(adminToken);
+    await page.getByLabel('Token', { exact: true }).fill(adminToken);
     await page.getByRole('button', { name: 'Save and connect' }).click();
     await page.getByRole('heading', { name: 'Dashboard', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Snapshots', exact: true }).click();

@@ -52,7 +52,7 @@ describe.skipIf(!binary.path)(`the desktop app in Electron${binary.path ? '' : `
   it('connects, searches, opens a bill and starts a dry run', async () => {
     await page.getByLabel('Name').fill('Test');
     await page.getByLabel('Server URL').fill(w.server.url);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByLabel('Token', { exact: true }).fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Save and connect' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Dashboard', exact: true }).isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Snapshots', exact: true }).click();
