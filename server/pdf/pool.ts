@@ -7,6 +7,7 @@
 import { Piscina } from 'piscina';
 import type { BillForPdf } from './bill-pdf';
 import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
+import { workerFile } from '../worker-file';
 
 export interface PdfRenderer {
   render(bill: BillForPdf): Promise<Buffer>;
@@ -23,7 +24,7 @@ export function createPdfRenderer(threads: number, settings: PdfSettings = DEFAU
   if (threads <= 0) {
     return { render: async (bill) => (await import('./bill-pdf')).renderBillPdf(bill, settings), close: async () => {} };
   }
-  const pool = new Piscina<PdfTask, Uint8Array>({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
+  const pool = new Piscina<PdfTask, Uint8Array>({ filename: workerFile(import.meta.url, 'pdf-worker'), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 });
   let closed: Promise<void> | undefined;
   return {
     render: async (bill) => {
@@ -32,10 +33,4 @@ export function createPdfRenderer(threads: number, settings: PdfSettings = DEFAU
     },
     close: () => (closed ??= pool.destroy()),
   };
-}
-
-/** The bundle's worker beside this chunk in dist/, or the TypeScript source through tsx. */
-function workerFile(): string {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts') ? new URL('./pdf-worker-tsx.mjs', here).href : new URL('./pdf-worker.js', here).href;
 }

@@ -5,6 +5,7 @@
  */
 import { Piscina } from 'piscina';
 import { prepareRunBill, type PrepareOutcome, type PrepareTask } from './prepare';
+import { workerFile } from '../worker-file';
 
 export interface Preparer {
   prepare(task: PrepareTask): Promise<PrepareOutcome>;
@@ -14,7 +15,7 @@ export interface Preparer {
 export function createPreparer(threads: number): Preparer {
   if (threads <= 0) return { prepare: async (task) => prepareRunBill(task), close: async () => {} };
   const pool = new Piscina<PrepareTask, PrepareOutcome>({
-    filename: workerFile(),
+    filename: workerFile(import.meta.url, 'prepare-worker'),
     minThreads: 0,
     maxThreads: threads,
     idleTimeout: 60_000,
@@ -25,10 +26,4 @@ export function createPreparer(threads: number): Preparer {
   });
   let closed: Promise<void> | undefined;
   return { prepare: (task) => pool.run(task), close: () => (closed ??= pool.destroy()) };
-}
-
-/** The bundle's worker beside this chunk in dist/, or the TypeScript source through tsx. */
-function workerFile(): string {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts') ? new URL('./prepare-worker-tsx.mjs', here).href : new URL('./prepare-worker.js', here).href;
 }
