@@ -10,6 +10,7 @@
  * not part of it, so anyone can recompute the hash from what `GET /api/snapshot` returns.
  */
 import canonicalize from 'canonicalize';
+import type { BillFields, BillLine } from './api';
 
 export const CANONICAL_VERSION = 1;
 
@@ -39,6 +40,12 @@ export const CANONICAL_SNAPSHOT_FIELDS = [
 ] as const;
 
 export const CANONICAL_LINE_FIELDS = ['line_type', 'item_name', 'description', 'quantity', 'rate', 'amount'] as const;
+
+// What is hashed is exactly a bill's own fields and lines (BillFields and BillLine in api.ts): a
+// field added to one and not to the other fails to compile.
+type Same<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never] ? true : never;
+export const CANONICAL_FIELDS_MATCH: Same<(typeof CANONICAL_SNAPSHOT_FIELDS)[number], keyof BillFields> = true;
+export const CANONICAL_LINES_MATCH: Same<(typeof CANONICAL_LINE_FIELDS)[number], keyof BillLine> = true;
 
 type Plain = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  * origin, tree size and root (RFC 6962, base64). Browser-safe: WebCrypto's SHA-256 and
  * Ed25519, no cryptography of our own.
  */
-import { fromBase64, type Hash } from './merkle';
+import { fromBase64, toBase64, type Hash } from './merkle';
 
 export class NoteError extends Error {}
 
@@ -59,9 +59,7 @@ export async function parseVerifierKey(text: string): Promise<VerifierKey> {
 export async function verifierKeyString(name: string, publicKey: Uint8Array): Promise<string> {
   if (!validName(name)) throw new NoteError('the key name must not be empty or contain spaces or "+"');
   const id = await keyId(name, ED25519, publicKey);
-  let bin = '';
-  for (const b of [ED25519, ...publicKey]) bin += String.fromCharCode(b);
-  return `${name}+${id.toString(16).padStart(8, '0')}+${btoa(bin)}`;
+  return `${name}+${id.toString(16).padStart(8, '0')}+${toBase64(new Uint8Array([ED25519, ...publicKey]))}`;
 }
 
 export interface Signature {

@@ -25,6 +25,12 @@ export const when = (iso: string | null | undefined, timeZone?: string) =>
 export const day = (ymd: string | null | undefined) =>
   ymd && /^\d{4}-\d{2}-\d{2}$/.test(ymd) ? new Date(`${ymd}T00:00:00Z`).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }) : (ymd ?? '—');
 
+/** The month before this one, in the user's zone. */
+export function lastMonth(): [number, number] {
+  const d = new Date();
+  return d.getMonth() === 0 ? [d.getFullYear() - 1, 12] : [d.getFullYear(), d.getMonth()];
+}
+
 /** A billing month, e.g. "Oct 2026". */
 export const period = (y: number, m: number) => new Date(Date.UTC(y, m - 1, 1)).toLocaleDateString(undefined, { year: 'numeric', month: 'short', timeZone: 'UTC' });
 

@@ -5,20 +5,13 @@ import { periodState } from '../../../../shared/schedule';
 import { notifyWhenRunEnds } from '../notify';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
-import { Dialog, ErrorBox, period, when } from '../ui';
+import { Dialog, ErrorBox, lastMonth, period, when } from '../ui';
 import { periodText } from '../../../../shared/period';
-
-function previousMonth(): string {
-  const d = new Date();
-  d.setDate(1);
-  d.setMonth(d.getMonth() - 1);
-  return periodText(d.getFullYear(), d.getMonth() + 1);
-}
 
 export function Runs({ go, year, month }: { go: Go; year?: number; month?: number }) {
   const bridge = useBridge();
   const [form, setForm] = useState({
-    period: year && month ? periodText(year, month) : previousMonth(),
+    period: year && month ? periodText(year, month) : periodText(...lastMonth()),
     scope: 'all' as 'all' | 'accounts',
     accounts: '',
     dryRun: !(year && month),
