@@ -8,17 +8,13 @@ import { ACCOUNT_NUMBER } from '../../../shared/period';
 import type { Job } from '../../../shared/runs';
 import { useBridge } from './bridge-context';
 import { savedSearches, type Go } from './routes';
-import { Dialog, ErrorBox, period } from './ui';
-
-/** The month before this one, in the user's zone. */
-function lastMonth(): [number, number] {
-  const d = new Date();
-  return d.getMonth() === 0 ? [d.getFullYear() - 1, 12] : [d.getFullYear(), d.getMonth()];
-}
+import { Dialog, ErrorBox, lastMonth, period } from './ui';
 
 interface Command {
   label: string;
   hint?: string;
+  /** Only for a token that may do everything (jobs, runs, the schedule). */
+  admin?: boolean;
   run: () => void;
 }
 
@@ -39,17 +35,17 @@ function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number,
   if (p) {
     const [y, m] = [Number(p[1]), Number(p[2])];
     out.push({ label: `Search bills of ${period(y, m)}`, run: () => go({ name: 'snapshots', params: { from_period: q, to_period: q } }) });
-    out.push({ label: `Start a dry run for ${period(y, m)}`, hint: 'writes nothing', run: () => startDryRun(y, m) });
-    out.push({ label: `Start a run for ${period(y, m)}…`, hint: 'asks first', run: () => go({ name: 'runs', year: y, month: m }) });
+    out.push({ label: `Start a dry run for ${period(y, m)}`, hint: 'writes nothing', admin: true, run: () => startDryRun(y, m) });
+    out.push({ label: `Start a run for ${period(y, m)}…`, hint: 'asks first', admin: true, run: () => go({ name: 'runs', year: y, month: m }) });
   }
-  if (UUID.test(q)) out.push({ label: `Open job ${q.slice(0, 8)}…`, run: () => go({ name: 'job', id: q.toLowerCase() }) });
+  if (UUID.test(q)) out.push({ label: `Open job ${q.slice(0, 8)}…`, admin: true, run: () => go({ name: 'job', id: q.toLowerCase() }) });
   else if (/^[0-9a-f]{4,}$/i.test(q) || p) {
-    // Recent jobs by the start of their id, or by their period.
-    // A job whose id starts so is the most specific meaning of the text: it comes first.
+    // Recent jobs by the start of their id (the most specific meaning of the text: first), or by their period.
     const byId = jobs.filter((j) => j.id.startsWith(q.toLowerCase()));
     const byPeriod = p ? jobs.filter((j) => j.target_year === Number(p[1]) && j.target_month === Number(p[2]) && !byId.includes(j)) : [];
     const open = (j: Job): Command => ({
       label: `Open job ${j.id.slice(0, 8)}: ${j.dry_run ? 'dry run' : 'run'} for ${period(j.target_year, j.target_month)}, ${j.status}`,
+      admin: true,
       run: () => go({ name: 'job', id: j.id }),
     });
     out.unshift(...byId.slice(0, 5).map(open));
@@ -58,24 +54,20 @@ function commandsFor(text: string, go: Go, jobs: Job[], startDryRun: (y: number,
   const actions: Command[] = [
     { label: 'Go to Dashboard', run: () => go({ name: 'dashboard' }) },
     { label: 'Go to Snapshots', hint: 'the last search', run: () => go({ name: 'snapshots' }) },
-    { label: 'Go to Jobs', run: () => go({ name: 'jobs' }) },
-    { label: 'Start a run…', run: () => go({ name: 'runs' }) },
-    { label: 'Start a dry run of last month', hint: 'writes nothing', run: () => startDryRun(...lastMonth()) },
-    { label: 'Go to Schedule', run: () => go({ name: 'schedule' }) },
+    { label: 'Go to Jobs', admin: true, run: () => go({ name: 'jobs' }) },
+    { label: 'Start a run…', admin: true, run: () => go({ name: 'runs' }) },
+    { label: 'Start a dry run of last month', hint: 'writes nothing', admin: true, run: () => startDryRun(...lastMonth()) },
+    { label: 'Go to Schedule', admin: true, run: () => go({ name: 'schedule' }) },
     { label: 'Go to Servers', hint: 'connect, add a server', run: () => go({ name: 'connect' }) },
     ...savedSearches().map((s) => ({ label: `Run saved search: ${s.name}`, run: () => go({ name: 'snapshots', params: s.params }) })),
   ];
-  // A read token sees only what it may do: no jobs, runs or schedule.
-  if (!admin) {
-    for (let i = out.length - 1; i >= 0; i--) if (/^(Open job|Start a)/.test(out[i].label)) out.splice(i, 1);
-    for (let i = actions.length - 1; i >= 0; i--) if (/Jobs|run|Schedule/.test(actions[i].label) && !/saved search/.test(actions[i].label)) actions.splice(i, 1);
-  }
   const words = q.toLowerCase().split(/\s+/).filter(Boolean);
   out.push(...actions.filter((a) => words.every((w) => a.label.toLowerCase().includes(w))));
-  if (q && !INVOICE.test(q) && !ACCOUNT_NUMBER.test(q) && !PERIOD.test(q) && !UUID.test(q)) {
+  if (q && !INVOICE.test(q) && !ACCOUNT_NUMBER.test(q) && !p && !UUID.test(q)) {
     out.push({ label: `Search companies named “${q}”`, run: () => go({ name: 'snapshots', params: { company: q } }) });
   }
-  return out;
+  // A read token sees only what it may do: no jobs, runs or schedule.
+  return admin ? out : out.filter((c) => !c.admin);
 }
 
 export function CommandPalette({ go, enabled, admin }: { go: Go; enabled: boolean; admin: boolean }) {
