@@ -8,7 +8,7 @@ import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 import { EMPTY_BODY } from '../http/errors';
-import { getSnapshotColumns, getSnapshotDetail, nameIsShared } from '../snapshots/read';
+import { getBillCsv, getSnapshotColumns, getSnapshotDetail, nameIsShared } from '../snapshots/read';
 import { get, post, type Route } from './table';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
@@ -34,11 +34,8 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     }),
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_csv', 'company_name', 'company_account_number', 'billing_year', 'billing_month']);
-      const withAccount = await nameIsShared(deps.knex, s.company_name, s.company_account_number);
-      const fileName = billFileName(s.company_name, s.company_account_number, s.billing_year, s.billing_month, 'csv', { withAccount });
-      // An ASCII fallback for old clients, the exact name in filename* (RFC 6266).
-      ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
+      const s = await getBillCsv(deps.knex, invoiceOf(ctx));
+      attachBill(ctx, s, 'csv', s.name_shared);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.body = s.invoice_csv;
     }),
@@ -47,8 +44,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const [pdf, withAccount] = await Promise.all([deps.pdf.render(bill), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
-      const fileName = billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf', { withAccount });
-      ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
+      attachBill(ctx, bill, 'pdf', withAccount);
       ctx.type = 'application/pdf';
       ctx.body = pdf;
     }),
@@ -68,6 +64,12 @@ function invoiceOf(ctx: Koa.Context): string {
   const invoice = (ctx.params as Record<string, string>).invoice_number;
   if (!INVOICE_NUMBER.test(invoice)) throw validationError([{ field: 'invoice_number', reason: INVOICE_NUMBER_RULE }], 'invoice number');
   return invoice;
+}
+
+/** The bill's file name for the download: the exact one in filename*, an ASCII fallback for old clients (RFC 6266). */
+function attachBill(ctx: Koa.Context, b: { company_name: string | null; company_account_number: string; billing_year: number; billing_month: number }, ext: 'csv' | 'pdf', withAccount: boolean): void {
+  const fileName = billFileName(b.company_name, b.company_account_number, b.billing_year, b.billing_month, ext, { withAccount });
+  ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
 }
 
 const requireJson: Koa.Middleware = async (ctx, next) => {

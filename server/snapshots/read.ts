@@ -41,11 +41,26 @@ export async function getSnapshotColumns<K extends keyof Snapshot>(knex: Knex, i
   return s;
 }
 
-/** Whether another account's bills carry this company name too (case folded): then file names add the account. */
+/** SQL: whether another account's bills carry this company name too (case folded, on the lower(company_name) index). */
+const NAME_SHARED = (name: string, account: string) => `EXISTS (SELECT 1 FROM billing_snapshots o WHERE lower(o.company_name) = lower(${name}) AND o.company_account_number <> ${account})`;
+
+/** Whether another account's bills carry this company name too: then file names add the account. */
 export async function nameIsShared(knex: Knex, companyName: string | null, accountNumber: string): Promise<boolean> {
   if (!companyName) return false;
-  const other = await Snapshot.query(knex).whereRaw('lower(company_name) = lower(?)', [companyName]).whereNot('company_account_number', accountNumber).select('id').first();
-  return other !== undefined;
+  const { rows } = (await knex.raw(`SELECT ${NAME_SHARED('?', '?')} AS shared`, [companyName, accountNumber])) as { rows: { shared: boolean }[] };
+  return rows[0].shared;
+}
+
+/** A bill's CSV and what its file is named by, in one query (the hot path of downloads). */
+export async function getBillCsv(
+  knex: Knex,
+  invoiceNumber: string,
+): Promise<{ invoice_csv: string; company_name: string | null; company_account_number: string; billing_year: number; billing_month: number; name_shared: boolean }> {
+  const s = await knex('billing_snapshots as s')
+    .where('s.invoice_number', invoiceNumber)
+    .first('s.invoice_csv', 's.company_name', 's.company_account_number', 's.billing_year', 's.billing_month', knex.raw(`${NAME_SHARED('s.company_name', 's.company_account_number')} AS name_shared`));
+  if (!s) throw notFound(invoiceNumber);
+  return s;
 }
 
 function notFound(invoiceNumber: string): ArchiveError {
