@@ -10,6 +10,7 @@ import * as m004 from './20261201_004_schedule_zone';
 import * as m005 from './20261201_005_run_refusals';
 import * as m006 from './20261201_006_drop_schedule_notify';
 import * as m007 from './20261202_007_api_tokens';
+import * as m008 from './20261202_008_integrity_log';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261201_005_run_refusals', m005],
   ['20261201_006_drop_schedule_notify', m006],
   ['20261202_007_api_tokens', m007],
+  ['20261202_008_integrity_log', m008],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

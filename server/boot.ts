@@ -52,6 +52,14 @@ export async function requireMigrated(db: Database): Promise<void> {
   }
 }
 
+/** A command's database: the configured PostgreSQL, or the embedded one in the data folder; migrated, or refused. */
+export async function openForCommand(config: Config, poolMax: number): Promise<Database> {
+  if (config.databaseUrl) return openMigratedPostgres({ ...config, databaseUrl: config.databaseUrl }, { poolMax });
+  const db = await openDatabase({ dataDir: config.dataDir, poolMax });
+  await requireMigrated(db);
+  return db;
+}
+
 export function createRunEngine(config: Config, db: Database, log: Logger, serviceToken: string, now?: () => Date): RunEngine {
   return new RunEngine({
     knex: db.knex,

@@ -77,6 +77,15 @@ const EnvSchema = z.object({
   ARCHIVE_ISSUER_TAX_ID: z.string().max(100).optional(),
   ARCHIVE_ISSUER_LOGO: z.string().optional(),
   ARCHIVE_PAYMENT_TERMS: z.string().max(2000).optional(),
+  // The log's Ed25519 key (PEM); unset: signing-key.pem in ARCHIVE_DATA_DIR, made on first start.
+  ARCHIVE_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  // The log's name in its checkpoints (C2SP origin, e.g. archive.example.com/acme); fixed by the first checkpoint.
+  ARCHIVE_LOG_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]{1,200}$/, { message: 'must be a name without spaces or "+", such as archive.example.com/acme' })
+    .optional(),
+  // How often new bills are integrated into the log (ms).
+  LOG_INTEGRATE_MS: z.coerce.number().int().min(10).max(60_000).default(200),
 });
 
 /** A currency JavaScript knows by its ISO 4217 code. */
@@ -117,6 +126,13 @@ export interface Config {
   scheduler: boolean;
   currency: string;
   issuer: Issuer;
+  integrity: IntegritySettings;
+}
+
+export interface IntegritySettings {
+  keyFile: string | undefined;
+  origin: string | undefined;
+  intervalMs: number;
 }
 
 /** The issuer block of the PDF (ARCHIVE_ISSUER_*, ARCHIVE_PAYMENT_TERMS). */
@@ -181,6 +197,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       taxId: e.ARCHIVE_ISSUER_TAX_ID?.trim() || null,
       logoFile: e.ARCHIVE_ISSUER_LOGO ? checkedLogo(path.resolve(cwd, e.ARCHIVE_ISSUER_LOGO)) : null,
       paymentTerms: e.ARCHIVE_PAYMENT_TERMS?.trim() || null,
+    },
+    integrity: {
+      keyFile: e.ARCHIVE_SIGNING_KEY_FILE ? path.resolve(cwd, e.ARCHIVE_SIGNING_KEY_FILE) : undefined,
+      origin: e.ARCHIVE_LOG_ORIGIN,
+      intervalMs: e.LOG_INTEGRATE_MS,
     },
   };
 }

@@ -10,6 +10,8 @@ import type { PdfRenderer } from './pdf/pool';
 import type { RunEngine } from './runs/engine';
 import type { JobWatch } from './runs/watch';
 import type { Scheduler } from './schedule/schedule';
+import type { Sequencer } from './integrity/sequencer';
+import type { Signer } from './integrity/signer';
 
 export interface AppDeps {
   knex: Knex;
@@ -27,4 +29,6 @@ export interface AppDeps {
   watch: JobWatch;
   /** Renders bill PDFs off the event loop. */
   pdf: PdfRenderer;
+  /** The tamper-evident log: its signing key (the public half) and its sequencer. */
+  integrity: { signer: Signer; sequencer: Sequencer };
 }

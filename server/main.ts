@@ -20,6 +20,8 @@ import { StartupError } from './startup-error';
 import { Scheduler } from './schedule/schedule';
 import { embeddedTokens } from './tokens';
 import { VERSION } from './version';
+import { openSigner } from './integrity/setup';
+import { Sequencer } from './integrity/sequencer';
 
 export interface RunningServer {
   url: string;
@@ -30,6 +32,7 @@ export interface RunningServer {
   engine: RunEngine;
   scheduler: Scheduler | undefined;
   watch: JobWatch;
+  sequencer: Sequencer;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,14 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
   }
 
+  const { signer, warnings } = await openSigner(config, db.knex).catch(async (err) => {
+    await db.close();
+    throw err;
+  });
+  for (const w of warnings) log.warn(w);
+  const sequencer = new Sequencer({ knex: db.knex, signer, log, intervalMs: config.integrity.intervalMs });
+  await sequencer.start();
+
   const engine = createRunEngine(config, db, log, tokens.serviceToken, opts.schedulerClock?.now);
   await engine.recoverInterrupted();
   // A run whose server died while this one is up is noticed too (its lock is gone).
@@ -79,6 +90,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     scheduler,
     watch,
     pdf,
+    integrity: { signer, sequencer },
   });
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often
   // enough here that a request is cut within about a second of its limit.
@@ -106,6 +118,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
       scheduler?.stop();
       clearInterval(recovery);
       await engine.shutdown();
+      await sequencer.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -114,7 +127,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
       });
       await Promise.all([db.close(), pdf.close()]);
     })());
-  return { url, port, db, tokens, log, engine, scheduler, watch, close };
+  return { url, port, db, tokens, log, engine, scheduler, watch, sequencer, close };
 }
 
 function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {

@@ -217,6 +217,23 @@ export const PageQuery = z.strictObject({
   offset: queryInt(0, 10_000_000).default(0),
 });
 
+/** `GET /api/integrity/inclusion`: a bill (by invoice) or a leaf (by index), at a signed tree size (the latest by default). */
+export const InclusionQuery = z
+  .strictObject({
+    invoice_number: z.string().regex(INVOICE_NUMBER, { message: INVOICE_NUMBER_RULE }).optional(),
+    leaf_index: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+    tree_size: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine((q) => (q.invoice_number === undefined) !== (q.leaf_index === undefined), { message: 'give invoice_number or leaf_index, one of them', path: ['invoice_number'] });
+export type InclusionQuery = z.infer<typeof InclusionQuery>;
+
+/** `GET /api/integrity/consistency`: from one signed tree size to another (the latest by default). */
+export const ConsistencyQuery = z.strictObject({
+  from: queryInt(0, Number.MAX_SAFE_INTEGER),
+  to: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+});
+export type ConsistencyQuery = z.infer<typeof ConsistencyQuery>;
+
 export interface SearchResult {
   total: number;
   limit: number;
@@ -253,6 +270,93 @@ export interface Stats {
   latest_archived_at: string | null;
   latest_invoice_number: string | null;
   monthly_totals: { period: string; total: string; snapshots: number }[];
+}
+
+/** A signed checkpoint of the log as the API serves it: its note is the C2SP signed note, byte for byte. */
+export interface CheckpointInfo {
+  size: number;
+  /** The RFC 6962 root, standard base64. */
+  root: string;
+  note: string;
+  signed_at: string;
+}
+
+/** `GET /api/integrity/inclusion`: the hashes (base64, leaf upwards) from a leaf to the root of a signed tree size. */
+export interface InclusionProof {
+  leaf_index: number;
+  tree_size: number;
+  leaf_hash: string;
+  hashes: string[];
+  checkpoint: CheckpointInfo;
+}
+
+/** `GET /api/integrity/consistency`: that the tree of size2 extends the tree of size1 (RFC 6962). */
+export interface ConsistencyProof {
+  size1: number;
+  size2: number;
+  hashes: string[];
+  checkpoint1: CheckpointInfo;
+  checkpoint2: CheckpointInfo;
+}
+
+/** Where a bill stands in the log: its leaf, or `queued` for the moment between its 201 and its integration. */
+export type BillLogState = { state: 'queued' } | { state: 'included'; leaf_index: number; leaf_data: string; integrated_at: string; first_checkpoint_size: number | null };
+
+/**
+ * A bill's evidence bundle (`GET /api/snapshot/:invoice/bundle`): everything an auditor needs,
+ * with the verifier key they trust, to check the bill offline (shared/evidence.ts).
+ */
+export interface EvidenceBundle {
+  format: 'archive-evidence-bundle/v1';
+  invoice_number: string;
+  /** The bill's canonical form (shared/canonical.ts), exactly the text that was hashed. */
+  canonical: string;
+  /** SHA-256 of `canonical`, hex. */
+  content_hash: string;
+  /** The leaf's text: `archive/snapshot/v1\n<invoice>\n<content hash>\n`. */
+  leaf_data: string;
+  leaf_index: number;
+  inclusion: { tree_size: number; hashes: string[] };
+  /** The C2SP signed note of the checkpoint the proof leads to. */
+  checkpoint: string;
+  /** The key the server says it signs with: informative only; check with the key you trust. */
+  verifier_key: string;
+  archived_at: string;
+}
+
+/** `GET /api/integrity`: the log at a glance. */
+export interface IntegrityStatus {
+  origin: string;
+  verifier_key: string;
+  checkpoint: CheckpointInfo;
+  /** Bills archived and waiting for the sequencer, and how long the oldest has waited. */
+  queued: number;
+  oldest_queued_seconds: number | null;
+  /** `broken`: the stored tree no longer gives the last signed root; nothing more is signed. */
+  sequencer: { state: 'ok' | 'broken'; reason: string | null };
+}
+
+/** One problem `archive verify` found, in words, with what it is about. */
+export interface VerifyFinding {
+  kind: 'bill' | 'leaf' | 'tree' | 'checkpoint';
+  invoice_number?: string;
+  leaf_index?: number;
+  checkpoint_size?: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  bills: number;
+  leaves: number;
+  checkpoints: number;
+  /** Bills archived but not yet in the log (their leaves are queued). */
+  queued: number;
+  findings: VerifyFinding[];
+  /** The first leaf whose stored form no longer matches what was signed, if any. */
+  first_divergent_leaf: number | null;
+  seconds: number;
+  bills_per_second: number;
 }
 
 export function isValidIsoDate(value: string): boolean {

@@ -8,7 +8,10 @@ import { periodText } from './period';
 /** Longest base name kept, in characters: far below every file system's 255-byte limit even in UTF-8. */
 const MAX_BASE = 80;
 
-export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: 'csv' | 'pdf', opts: { withAccount?: boolean } = {}): string {
+/** A bill's exports: its CSV, its PDF, its evidence bundle. */
+export type BillFileKind = 'csv' | 'pdf' | 'evidence.json';
+
+export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: BillFileKind, opts: { withAccount?: boolean } = {}): string {
   const base = (companyName ?? '')
     .replace(/ /g, '_')
     .replace(/[^\p{L}\p{N}_-]/gu, '')

@@ -6,6 +6,9 @@
  *   test-workflow         check a deployment end to end
  *   simulate              Codex and Ledger simulated, for demos and trials
  *   tokens                named tokens with a scope: create, list, revoke
+ *   verify                check every bill, leaf and checkpoint of the tamper-evident log
+ *   verify-bundle         check one bill's evidence bundle offline
+ *   integrity key         print the log's verifier key
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
@@ -43,6 +46,16 @@ const COMMANDS: Record<string, string> = {
   tokens: `  tokens create --name NAME --scope read|ingest|admin [--expires YYYY-MM-DD]
          list | revoke NAME     Named tokens: read (finance staff), ingest (Ledger), admin. A new
                                 token is printed once; only its hash is kept.
+`,
+  verify: `  verify [--key VKEY] [--json]  Recompute every bill's hash, every leaf, the tree and every signed
+                                checkpoint; name each bill that no longer matches. Exit 1 on any
+                                finding. VKEY: the verifier key (or a file with it); default: the
+                                signing key's own.
+`,
+  'verify-bundle': `  verify-bundle FILE --key VKEY Check a bill's evidence bundle offline, with the verifier key you
+                                trust: the bill's hash, its leaf, the inclusion proof, the signature.
+`,
+  integrity: `  integrity key                 Print the log's verifier key, to publish and give auditors.
 `,
   help: `  help                          This text.
 `,
@@ -171,6 +184,22 @@ async function main(argv: string[]): Promise<number> {
       if (action === 'revoke' && positionals.length !== 1) throw new UsageError("tokens revoke needs the token's name");
       const { tokensCommand } = await import('./tokens');
       return tokensCommand(loadConfig(), { action, name: action === 'revoke' ? positionals[0] : values.name, scope: values.scope, expires: values.expires });
+    }
+    case 'verify': {
+      const { values } = parseArgs({ args: rest, options: { key: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+      const { verifyCommand } = await import('./integrity');
+      return verifyCommand(loadConfig(), { key: values.key, json: values.json });
+    }
+    case 'verify-bundle': {
+      const { values, positionals } = parseArgs({ args: rest, options: { key: { type: 'string' } }, allowPositionals: true, strict: true });
+      if (positionals.length !== 1 || !values.key) throw new UsageError('verify-bundle needs the bundle file and --key with the verifier key (or a file holding it)');
+      const { verifyBundleCommand } = await import('./integrity');
+      return verifyBundleCommand(positionals[0], values.key);
+    }
+    case 'integrity': {
+      if (rest[0] !== 'key' || rest.length !== 1) throw new UsageError('integrity needs key: archive integrity key');
+      const { integrityKeyCommand } = await import('./integrity');
+      return integrityKeyCommand(loadConfig());
     }
     case 'init-db': {
       const { values } = parseArgs({

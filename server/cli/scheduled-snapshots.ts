@@ -6,9 +6,8 @@
  * completed.
  */
 import type { Config } from '../config';
-import { createRunEngine, openMigratedPostgres, requireMigrated } from '../boot';
+import { createRunEngine, openForCommand } from '../boot';
 import { lockHolder } from '../db/data-dir-lock';
-import { openDatabase, type Database } from '../db/database';
 import { ArchiveError } from '../errors';
 import { createLogger } from '../log';
 import type { RunEngine, RunRequestInput } from '../runs/engine';
@@ -62,12 +61,7 @@ export async function scheduledSnapshots(config: Config, opts: ScheduledSnapshot
   }
   const log = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn');
   const poolMax = Math.max(4, (opts.concurrency ?? config.runConcurrency) + 2);
-  let db: Database;
-  if (config.databaseUrl) db = await openMigratedPostgres({ ...config, databaseUrl: config.databaseUrl }, { poolMax });
-  else {
-    db = await openDatabase({ dataDir: config.dataDir, poolMax });
-    await requireMigrated(db);
-  }
+  const db = await openForCommand(config, poolMax);
   let engine: RunEngine | undefined;
   try {
     engine = createRunEngine(config, db, log, serviceToken ?? '', () => now);

@@ -6,8 +6,7 @@
  */
 import type { Config } from '../config';
 import { createToken, listTokens, revokeToken } from '../api-tokens';
-import { openMigratedPostgres, requireMigrated } from '../boot';
-import { openDatabase, type Database } from '../db/database';
+import { openForCommand } from '../boot';
 import { ArchiveError } from '../errors';
 import { formatTable } from './table';
 
@@ -21,12 +20,7 @@ export interface TokensCommand {
 }
 
 export async function tokensCommand(config: Config, cmd: TokensCommand, out: Out = (l) => process.stdout.write(l + '\n')): Promise<number> {
-  let db: Database;
-  if (config.databaseUrl) db = await openMigratedPostgres({ ...config, databaseUrl: config.databaseUrl }, { poolMax: 2 });
-  else {
-    db = await openDatabase({ dataDir: config.dataDir, poolMax: 1 });
-    await requireMigrated(db);
-  }
+  const db = await openForCommand(config, config.databaseUrl ? 2 : 1);
   try {
     if (cmd.action === 'create') {
       const expiresAt = cmd.expires ? endOfDay(cmd.expires) : undefined;

@@ -12,14 +12,17 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
-import type { LineType, SnapshotDetail } from '../../shared/api';
+import type { BillLogState, LineType, SnapshotDetail } from '../../shared/api';
 import { formatMoney, sumMoney } from '../../shared/money';
 import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
 
 export type { PdfSettings };
 
 /** What the PDF prints of a bill: everything but the stored evidence (JSON, CSV) and the counts it does not show. */
-export type BillForPdf = Omit<SnapshotDetail, 'id' | 'line_item_count' | 'source' | 'billing_data' | 'invoice_csv' | 'user_count' | 'asset_count' | 'billable_hours' | 'created_by' | 'notes'>;
+export type BillForPdf = Omit<SnapshotDetail, 'id' | 'line_item_count' | 'source' | 'billing_data' | 'invoice_csv' | 'user_count' | 'asset_count' | 'billable_hours' | 'created_by' | 'notes'> & {
+  /** Where the bill stands in the tamper-evident log, printed with the content hash. */
+  log?: BillLogState;
+};
 
 const require = createRequire(import.meta.url);
 const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/README.md')), 'ttf');
@@ -278,7 +281,13 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
   const about =
     `This document is a copy of the bill as Archive recorded it on ${archived}; the record cannot be changed. ` +
     `Its content hash is sha256:${bill.content_hash}. To check this copy, ask the archive for invoice ${bill.invoice_number} ` +
-    `(GET /api/snapshot/${bill.invoice_number}): it recomputes the same hash from the stored bill.`;
+    `(GET /api/snapshot/${bill.invoice_number}): it recomputes the same hash from the stored bill.` +
+    (bill.log?.state === 'included'
+      ? ` The bill is leaf ${bill.log.leaf_index} of the archive's tamper-evident log${bill.log.first_checkpoint_size !== null ? `, first signed in checkpoint ${bill.log.first_checkpoint_size}` : ''}; ` +
+        `its evidence bundle (GET /api/snapshot/${bill.invoice_number}/bundle) proves it offline with the log's verifier key.`
+      : bill.log?.state === 'queued'
+        ? ` When this copy was made, the bill was queued for the archive's tamper-evident log.`
+        : '');
   font('regular').fontSize(7.5);
   room(doc.heightOfString(about, { width }) + 12);
   doc.moveDown(0.8);

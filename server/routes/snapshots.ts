@@ -2,13 +2,14 @@
 import type Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { INVOICE_NUMBER, INVOICE_NUMBER_RULE } from '../../shared/api';
-import { asciiFileName, billFileName } from '../../shared/files';
+import { asciiFileName, billFileName, type BillFileKind } from '../../shared/files';
 import type { AppDeps } from '../deps';
 import { ArchiveError, validationError } from '../errors';
 import { archiveSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 import { EMPTY_BODY } from '../http/errors';
 import { getBillCsv, getSnapshotColumns, getSnapshotDetail, nameIsShared } from '../snapshots/read';
+import { billLogState, evidenceBundle } from '../integrity/bundle';
 import { get, post, type Route } from './table';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
@@ -43,10 +44,23 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     // The bill as a PDF: the one renderer, for the desktop's exports too.
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
-      const [pdf, withAccount] = await Promise.all([deps.pdf.render(bill), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      const [log, withAccount] = await Promise.all([billLogState(deps.knex, bill.invoice_number), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      const pdf = await deps.pdf.render({ ...bill, log });
       attachBill(ctx, bill, 'pdf', withAccount);
       ctx.type = 'application/pdf';
       ctx.body = pdf;
+    }),
+
+    // Everything an auditor needs to check the bill offline with the log's verifier key.
+    get('/api/snapshot/:invoice_number/bundle', 'read', async (ctx) => {
+      const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
+      const [bundle, withAccount] = await Promise.all([evidenceBundle(deps.knex, bill, deps.integrity.signer.verifierKey), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      attachBill(ctx, bill, 'evidence.json', withAccount);
+      ctx.body = bundle;
+    }),
+
+    get('/api/snapshot/:invoice_number/log', 'read', async (ctx) => {
+      ctx.body = await billLogState(deps.knex, (await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['invoice_number'])).invoice_number);
     }),
 
     // The body exactly as Ledger posted it: the evidence behind every normalised number.
@@ -67,7 +81,7 @@ function invoiceOf(ctx: Koa.Context): string {
 }
 
 /** The bill's file name for the download: the exact one in filename*, an ASCII fallback for old clients (RFC 6266). */
-function attachBill(ctx: Koa.Context, b: { company_name: string | null; company_account_number: string; billing_year: number; billing_month: number }, ext: 'csv' | 'pdf', withAccount: boolean): void {
+function attachBill(ctx: Koa.Context, b: { company_name: string | null; company_account_number: string; billing_year: number; billing_month: number }, ext: BillFileKind, withAccount: boolean): void {
   const fileName = billFileName(b.company_name, b.company_account_number, b.billing_year, b.billing_month, ext, { withAccount });
   ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
 }

@@ -1,4 +1,6 @@
 /** A real Archive server on a free port over a fresh database, as Ledger and admins see it. */
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig, type Config } from '../../server/config';
 import { createLogger } from '../../server/log';
 import { startServer, type RunningServer, type StartOptions } from '../../server/main';
@@ -26,6 +28,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       ARCHIVE_TIMEZONE: 'UTC',
+      // The log's signing key is made here once and shared by the tests' servers.
+      ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-test-data'),
+      LOG_INTEGRATE_MS: '50',
       ...overrides,
     },
     '/nonexistent',

@@ -21,7 +21,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const SAMPLE: Record<string, string> = { invoice_number: '620547-202601', account_number: '620547', id: '00000000-0000-4000-8000-000000000000' };
+const SAMPLE: Record<string, string> = { invoice_number: '620547-202601', account_number: '620547', id: '00000000-0000-4000-8000-000000000000', size: '0' };
 const concrete = (path: string) => path.replace(/:(\w+)/g, (_, name: string) => SAMPLE[name] ?? 'x');
 
 /** Raw requests: the path goes on the wire exactly as written (no URL normalisation). */

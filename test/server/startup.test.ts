@@ -55,7 +55,7 @@ describe('archive init-db', () => {
     const lines: string[] = [];
     expect(await initDb({ databaseUrl: databaseUrl(name), migrateOnly: false, interactive: false }, (l) => lines.push(l))).toBe(0);
     expect(lines.join('\n')).toMatch(
-      /Connected[\s\S]*Migrations applied[\s\S]*Default schedule created[\s\S]*billing_snapshots, knex_migrations, knex_migrations_lock, scheduled_snapshots, snapshot_job_items, snapshot_jobs, snapshot_line_items/,
+      /Connected[\s\S]*Migrations applied[\s\S]*Default schedule created[\s\S]*billing_snapshots, knex_migrations, knex_migrations_lock, log_checkpoints, log_leaves, log_nodes, log_queue, scheduled_snapshots, snapshot_job_items, snapshot_jobs, snapshot_line_items/,
     );
     const again: string[] = [];
     expect(await initDb({ databaseUrl: databaseUrl(name), migrateOnly: false, interactive: false }, (l) => again.push(l))).toBe(0);

@@ -1,0 +1,309 @@
+/**
+ * `archive verify`: everything the archive's guarantees rest on, recomputed from what is
+ * stored, and checked against what was signed.
+ *  - every bill's content hash from its stored fields and lines, against the hash its leaf
+ *    recorded (and its own column); a changed bill is named with the field or line that
+ *    differs from its evidence (the raw body);
+ *  - every leaf: its hash, its place (no gaps), its bill still there;
+ *  - the tree from the leaves, against the stored nodes;
+ *  - every checkpoint's signature (with the key given, not one read from the database) and
+ *    its root against the tree the leaves give at its size: a rewritten, reordered or
+ *    truncated log no longer gives the roots that were signed.
+ * Findings are in words; a report with any is not `ok`.
+ */
+import type { Knex } from 'knex';
+import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
+import type { BillFields, BillLine, VerifyFinding, VerifyReport } from '../../shared/api';
+import { equalHashes, toBase64 } from '../../shared/merkle';
+import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
+import { contentHashOf } from '../snapshots/archive';
+import { billFromEvidence, describeDifferences } from './differences';
+import { evaluate, leafHashSync, nodeHashSync, rootRange, EMPTY_ROOT, type NodeKey } from './tree';
+
+export interface VerifyOptions {
+  /** The verifier key checkpoints must be signed with (the operator's, never the database's). */
+  verifierKey: string;
+  onProgress?: (stage: 'bills' | 'leaves' | 'checkpoints', done: number, total: number) => void;
+  batchSize?: number;
+}
+
+const LEAF = /^archive\/(snapshot|correction|audit)\/v1\n([^\n]*)\n([0-9a-f]{64})\n$/;
+
+export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<VerifyReport> {
+  const started = performance.now();
+  const key = await parseVerifierKey(opts.verifierKey);
+  const findings: VerifyFinding[] = [];
+  // Leaves known to differ from what was signed; and, from the checkpoints alone, where that starts at the latest.
+  const divergent: number[] = [];
+  const bound: number[] = [];
+
+  const leaves = await checkLeaves(knex, findings, divergent, opts);
+  const bills = await checkBills(knex, findings, divergent, opts);
+  const levels = buildTree(leaves.hashes);
+  await checkNodes(knex, levels, findings, divergent);
+  const checkpoints = await checkCheckpoints(knex, key, levels, leaves.hashes.length, findings, bound, opts);
+
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    ok: findings.length === 0,
+    bills: bills.count,
+    leaves: leaves.hashes.length,
+    checkpoints,
+    queued: bills.queued,
+    findings,
+    first_divergent_leaf: divergent.length ? Math.min(...divergent) : bound.length ? Math.min(...bound) : null,
+    seconds: Math.round(seconds * 1000) / 1000,
+    bills_per_second: seconds > 0 ? Math.round(bills.count / seconds) : bills.count,
+  };
+}
+
+/** Every leaf in order: its hash recomputed from its data, its bill still there. */
+async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ hashes: Buffer[] }> {
+  const hashes: Buffer[] = [];
+  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM log_leaves');
+  let after = -1;
+  for (;;) {
+    const { rows } = await knex.raw(
+      `SELECT l.idx, l.kind, l.data, l.hash, (l.kind <> 'snapshot' OR s.id IS NOT NULL) AS present
+         FROM log_leaves l LEFT JOIN billing_snapshots s ON l.kind = 'snapshot' AND s.id = l.ref_id
+        WHERE l.idx > ? ORDER BY l.idx LIMIT ?`,
+      [after, 20_000],
+    );
+    if (rows.length === 0) break;
+    for (const r of rows as { idx: number | string; kind: string; data: Buffer; hash: Buffer; present: boolean }[]) {
+      const idx = Number(r.idx);
+      if (idx !== hashes.length) {
+        findings.push({ kind: 'leaf', leaf_index: hashes.length, message: `Leaves ${hashes.length} to ${idx - 1} are missing from the log` });
+        divergent.push(hashes.length);
+        // The tree is recomputed from the leaves as they stand: the checkpoints then say what that breaks.
+      }
+      const hash = leafHashSync(r.data);
+      if (!equalHashes(hash, r.hash)) {
+        findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx}: its stored hash is not the hash of its data` });
+        divergent.push(idx);
+      }
+      const m = LEAF.exec(Buffer.from(r.data).toString('utf8'));
+      if (!m || m[1] !== r.kind) {
+        findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx}: its data is not a ${r.kind} leaf` });
+        divergent.push(idx);
+      } else if (!r.present) {
+        findings.push({ kind: 'bill', leaf_index: idx, invoice_number: m[2], message: `Invoice ${m[2]} (leaf ${idx}) is no longer in the archive: the bill was deleted` });
+      }
+      hashes.push(hash);
+      after = idx;
+    }
+    opts.onProgress?.('leaves', hashes.length, Number(total[0].n));
+  }
+  return { hashes };
+}
+
+interface BillRow extends BillFields {
+  id: number | string;
+  billing_data_json: Record<string, unknown>;
+  line_item_count: number;
+  content_hash: string;
+  source: string;
+  leaf_idx: number | string | null;
+  leaf_data: Buffer | null;
+  queued: boolean;
+}
+
+const FIELDS = CANONICAL_SNAPSHOT_FIELDS.map((f) => `s.${f}`).join(', ');
+const LINE_FIELDS = CANONICAL_LINE_FIELDS.map((f) => (f === 'quantity' || f === 'rate' || f === 'amount' ? `${f}::text AS ${f}` : f)).join(', ');
+
+/** Every bill's content hash, recomputed from its stored fields and lines, against its leaf. */
+async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ count: number; queued: number }> {
+  const batch = opts.batchSize ?? 500;
+  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM billing_snapshots');
+  let after = 0;
+  let count = 0;
+  let queued = 0;
+  for (;;) {
+    const { rows } = (await knex.raw(
+      `SELECT s.id, ${FIELDS}, s.billing_data_json, s.line_item_count, s.content_hash, s.source, l.idx AS leaf_idx, l.data AS leaf_data,
+              (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind = 'snapshot' AND q.ref_id = s.id)) AS queued
+         FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind = 'snapshot' AND l.ref_id = s.id
+        WHERE s.id > ? ORDER BY s.id LIMIT ?`,
+      [after, batch],
+    )) as { rows: BillRow[] };
+    if (rows.length === 0) break;
+    const first = Number(rows[0].id);
+    const last = Number(rows[rows.length - 1].id);
+    const { rows: lineRows } = await knex.raw(`SELECT snapshot_id, ${LINE_FIELDS} FROM snapshot_line_items WHERE snapshot_id BETWEEN ? AND ? ORDER BY snapshot_id, position`, [first, last]);
+    const linesOf = new Map<number, BillLine[]>();
+    for (const l of lineRows as (BillLine & { snapshot_id: number | string })[]) {
+      const id = Number(l.snapshot_id);
+      const { snapshot_id: _id, ...line } = l;
+      (linesOf.get(id) ?? linesOf.set(id, []).get(id)!).push(line);
+    }
+    const changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[] = [];
+    for (const row of rows) {
+      const lines = linesOf.get(Number(row.id)) ?? [];
+      const fields = Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, row[f]])) as unknown as BillFields;
+      const hash = contentHashOf(fields, row.billing_data_json, lines);
+      const invoice = row.invoice_number;
+      const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
+      if (lines.length !== row.line_item_count) {
+        findings.push({
+          kind: 'bill',
+          invoice_number: invoice,
+          ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
+          message: `Invoice ${invoice}: it has ${lines.length} line item${lines.length === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
+        });
+      }
+      if (leafIndex !== null && row.leaf_data) {
+        const m = LEAF.exec(Buffer.from(row.leaf_data).toString('utf8'));
+        if (m && m[2] !== invoice)
+          findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `Invoice ${invoice}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
+        if (m && m[3] !== hash) {
+          changed.push({ row, lines, leafIndex });
+          divergent.push(leafIndex);
+        } else if (row.content_hash !== hash) {
+          findings.push({
+            kind: 'bill',
+            invoice_number: invoice,
+            leaf_index: leafIndex,
+            message: `Invoice ${invoice}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+          });
+        }
+      } else {
+        if (row.content_hash !== hash) changed.push({ row, lines, leafIndex: null });
+        if (row.queued) queued++;
+        else findings.push({ kind: 'bill', invoice_number: invoice, message: `Invoice ${invoice} is not in the log, and not queued for it` });
+      }
+    }
+    if (changed.length > 0) await nameChanges(knex, changed, findings);
+    count += rows.length;
+    after = last;
+    opts.onProgress?.('bills', count, Number(total[0].n));
+  }
+  return { count, queued };
+}
+
+/** A changed bill, named with what differs from its evidence. */
+async function nameChanges(knex: Knex, changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[], findings: VerifyFinding[]): Promise<void> {
+  const raw = new Map<number, string | null>();
+  const { rows } = await knex.raw('SELECT id, raw_body FROM billing_snapshots WHERE id = ANY(?::bigint[])', [`{${changed.map((c) => Number(c.row.id)).join(',')}}`]);
+  for (const r of rows as { id: number | string; raw_body: string | null }[]) raw.set(Number(r.id), r.raw_body);
+  for (const c of changed) {
+    const row = Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, c.row[f]])) as unknown as BillFields;
+    const stored = { source: c.row.source, raw_body: raw.get(Number(c.row.id)) ?? null, row, lines: c.lines };
+    const evidence = billFromEvidence(stored);
+    const diff = evidence ? describeDifferences(stored, evidence) : [];
+    const where = c.leafIndex === null ? 'its own content hash' : `what the log recorded (leaf ${c.leafIndex})`;
+    const what = diff.length > 0 ? `: ${diff.join('; ')}` : evidence ? ' (its billing data was changed, or its evidence too)' : ' (it has no raw body to name the field by)';
+    findings.push({
+      kind: 'bill',
+      invoice_number: c.row.invoice_number,
+      ...(c.leafIndex !== null ? { leaf_index: c.leafIndex } : {}),
+      message: `Invoice ${c.row.invoice_number} no longer matches ${where}${what}`,
+    });
+  }
+}
+
+/** The complete subtrees of the leaves as they stand: level L, index i at levels[L][i]. */
+function buildTree(leaves: Buffer[]): Buffer[][] {
+  const levels: Buffer[][] = [leaves];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    const up: Buffer[] = [];
+    for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHashSync(below[i], below[i + 1]));
+    levels.push(up);
+  }
+  return levels;
+}
+
+const treeSource = (levels: Buffer[][]) => ({
+  get: (k: NodeKey) => {
+    const [level, idx] = k.split('/').map(Number);
+    return levels[level]?.[idx];
+  },
+});
+
+/** The stored nodes against the tree the leaves give: where they part, the log was rewritten. */
+async function checkNodes(knex: Knex, levels: Buffer[][], findings: VerifyFinding[], divergent: number[]): Promise<void> {
+  let differing = 0;
+  // The lowest level with a differing node says best where the leaves part: a leaf itself, or the smallest subtree.
+  let lowest: { level: number; idx: number } | null = null;
+  let after = { level: -1, idx: -1 };
+  for (;;) {
+    const { rows } = await knex.raw('SELECT level, idx, hash FROM log_nodes WHERE (level, idx) > (?, ?) ORDER BY level, idx LIMIT 20000', [after.level, after.idx]);
+    if (rows.length === 0) break;
+    for (const r of rows as { level: number; idx: number | string; hash: Buffer }[]) {
+      const idx = Number(r.idx);
+      const expected = levels[r.level]?.[idx];
+      if (!expected || !equalHashes(expected, r.hash)) {
+        differing++;
+        lowest ??= { level: r.level, idx };
+      }
+      after = { level: r.level, idx };
+    }
+  }
+  if (lowest) {
+    const first = lowest.idx * 2 ** lowest.level;
+    const where = lowest.level === 0 ? `leaf ${first}` : `leaves ${first} to ${first + 2 ** lowest.level - 1}`;
+    findings.push({
+      kind: 'tree',
+      leaf_index: first,
+      message: `${differing} stored tree node${differing === 1 ? '' : 's'} no longer match${differing === 1 ? 'es' : ''} the leaves, from ${where} on`,
+    });
+    divergent.push(first);
+  }
+}
+
+/** Every checkpoint: signed by the key, and its root what the leaves give at its size. */
+async function checkCheckpoints(knex: Knex, key: VerifierKey, levels: Buffer[][], leafCount: number, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<number> {
+  const source = treeSource(levels);
+  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM log_checkpoints');
+  let count = 0;
+  let lastGood = 0;
+  let firstBad: number | null = null;
+  let badRoots = 0;
+  let after = -1;
+  for (;;) {
+    const { rows } = await knex.raw('SELECT size, root, note FROM log_checkpoints WHERE size > ? ORDER BY size LIMIT 5000', [after]);
+    if (rows.length === 0) break;
+    for (const r of rows as { size: number | string; root: Buffer; note: string }[]) {
+      const size = Number(r.size);
+      after = size;
+      count++;
+      let signed;
+      try {
+        signed = await verifyCheckpoint(r.note, [key]);
+      } catch (err) {
+        findings.push({ kind: 'checkpoint', checkpoint_size: size, message: `Checkpoint ${size}: ${(err as Error).message}` });
+        continue;
+      }
+      if (signed.size !== size || signed.origin !== key.name) {
+        findings.push({ kind: 'checkpoint', checkpoint_size: size, message: `Checkpoint ${size}: the signed note is for ${signed.origin} at size ${signed.size}` });
+        continue;
+      }
+      if (size > leafCount) {
+        findings.push({ kind: 'checkpoint', checkpoint_size: size, message: `Checkpoint ${size} was signed, but the log holds only ${leafCount} leaves: the log was truncated` });
+        divergent.push(leafCount);
+        continue;
+      }
+      const root = size === 0 ? EMPTY_ROOT : evaluate(rootRange(size), source);
+      if (!equalHashes(root, signed.root)) {
+        badRoots++;
+        if (firstBad === null) firstBad = size;
+      } else if (firstBad === null) lastGood = size;
+      else {
+        // A later checkpoint matching again after a mismatch: the log was changed and changed back? Say so.
+        findings.push({ kind: 'checkpoint', checkpoint_size: size, message: `Checkpoint ${size} matches the leaves again after checkpoint ${firstBad} did not` });
+      }
+      if (!equalHashes(r.root, signed.root))
+        findings.push({ kind: 'checkpoint', checkpoint_size: size, message: `Checkpoint ${size}: its root column is not the root it signed (${toBase64(signed.root)})` });
+    }
+    opts.onProgress?.('checkpoints', count, Number(total[0].n));
+  }
+  if (firstBad !== null) {
+    findings.push({
+      kind: 'checkpoint',
+      checkpoint_size: firstBad,
+      message: `${badRoots} checkpoint${badRoots === 1 ? '' : 's'} from size ${firstBad} on no longer match the leaves: the log was rewritten or reordered between leaf ${lastGood} and leaf ${firstBad - 1}`,
+    });
+    divergent.push(lastGood);
+  }
+  return count;
+}
