@@ -6,16 +6,14 @@
  *   BENCH_DATABASE_URL   admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
  *   BENCH_COMPANIES=500 BENCH_MONTHS=10 BENCH_TARGET=100000 BENCH_SEARCH_SECONDS=30 BENCH_CONCURRENCY=8
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { benchAccount, benchBill } from './bills';
 import { ADMIN_TOKEN, freshBenchDatabase, SERVICE_TOKEN } from './lib/db';
 import { postgresCpuSeconds, runLoad, type LoadRequest } from './lib/load';
 import { startServerProcess, type ServerProcess } from './lib/server-process';
 import { browserSearchLatency } from './lib/browser-search';
 import { ms, summarise, table } from './lib/stats';
+import { copyYardstick } from './lib/yardstick';
 import { invoiceNumberFor } from '../shared/period';
 
 const COMPANIES = Number(process.env.BENCH_COMPANIES ?? 500);
@@ -200,33 +198,6 @@ async function measuredLoad(server: ServerProcess, opts: Parameters<typeof runLo
   const load = await runLoad(opts);
   const cpu = { server: pct(server.cpuSeconds() - cpu0, load.seconds), postgres: pct(postgresCpuSeconds() - pg0, load.seconds), load: pct(load.clientCpuSeconds, load.seconds) };
   return { ...load, cpu, rssMaxMb: Math.round(Math.max(...stopRss())), errorCount: [...load.errors.values()].reduce((a, b) => a + b, 0) };
-}
-
-/**
- * How fast this machine's PostgreSQL takes the ingested rows by COPY in one transaction,
- * into tables shaped like ours (same indexes, no triggers): a yardstick for the machine, as
- * the issue gives that figure for the one its targets were set on. Uses psql; -1 if absent.
- */
-function copyYardstick(url: string, bills: number): number {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-copy-'));
-  const psql = (...commands: string[]) => execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, ...(commands.length > 1 ? ['-1'] : []), ...commands.flatMap((c) => ['-c', c])]);
-  try {
-    psql(`\\copy billing_snapshots TO '${dir}/s.copy'`, `\\copy snapshot_line_items TO '${dir}/l.copy'`);
-    psql(
-      'CREATE TABLE yard_s (LIKE billing_snapshots INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
-      'CREATE TABLE yard_l (LIKE snapshot_line_items INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
-    );
-    const t0 = performance.now();
-    psql(`\\copy yard_s FROM '${dir}/s.copy'`, `\\copy yard_l FROM '${dir}/l.copy'`);
-    const seconds = (performance.now() - t0) / 1000;
-    psql('DROP TABLE yard_s', 'DROP TABLE yard_l');
-    return Math.round(bills / seconds);
-  } catch (err) {
-    console.log(`(yardstick skipped: ${(err as Error).message.split('\n')[0]})`);
-    return -1;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 // Awaited, so `npm run bench` runs the benchmarks one after another, never side by side.

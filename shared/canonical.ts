@@ -49,6 +49,39 @@ export const CANONICAL_LINES_MATCH: Same<(typeof CANONICAL_LINE_FIELDS)[number],
 
 type Plain = Record<string, unknown>;
 
+const INDEX_KEY = /^(0|[1-9]\d{0,9})$/;
+
+/**
+ * RFC 8785 (JCS) text of a JSON value: exactly what the `canonicalize` package returns, about
+ * three times faster. JSON.stringify writes numbers and strings as JCS does; a replacer hands it
+ * each object with its keys sorted (by UTF-16 code units), copying only objects whose keys are
+ * out of order. Objects JSON.stringify would not write in that order (keys that are array
+ * indexes, which JavaScript keeps first in numeric order) or that `canonicalize` treats apart
+ * (a `toJSON` key) take the package's own path. test/server/canonical.test.ts holds the two equal.
+ */
+export function canonicalJson(value: unknown): string {
+  let fallback = false;
+  const text = JSON.stringify(value, function (_key, v: unknown) {
+    if (fallback || v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const keys = Object.keys(v);
+    let ordered = true;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === 'toJSON' || (INDEX_KEY.test(k) && Number(k) < 4294967295)) {
+        fallback = true;
+        return v;
+      }
+      if (i > 0 && keys[i - 1] > k) ordered = false;
+    }
+    if (ordered) return v;
+    keys.sort();
+    const out: Plain = {};
+    for (const k of keys) out[k] = (v as Plain)[k];
+    return out;
+  });
+  return fallback ? (canonicalize(value) as string) : text;
+}
+
 export function canonicalSnapshot(snapshot: Plain, billingData: unknown, lineItems: Plain[]): string {
   const fields: Plain = {};
   for (const f of CANONICAL_SNAPSHOT_FIELDS) fields[f] = snapshot[f] ?? null;
@@ -58,7 +91,7 @@ export function canonicalSnapshot(snapshot: Plain, billingData: unknown, lineIte
     for (const f of CANONICAL_LINE_FIELDS) out[f] = li[f] ?? null;
     return out;
   });
-  const text = canonicalize({ v: CANONICAL_VERSION, snapshot: fields, line_items: lines });
+  const text = canonicalJson({ v: CANONICAL_VERSION, snapshot: fields, line_items: lines });
   if (text === undefined) throw new Error('snapshot cannot be canonicalised');
   return text;
 }

@@ -1,6 +1,7 @@
 /** The Archive server as a separate process, so its CPU and memory are its own. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/archive.mjs');
@@ -33,7 +34,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   // BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
   const nodeArgs = [...unitNodeArgs(), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
-    env: { ...process.env, NODE_ENV: 'production', SERVICE_PORT: '0', LOG_LEVEL: 'info', ...env },
+    // The log's signing key is made in a data folder of the benchmark's own, not the checkout's.
+    env: { ...process.env, NODE_ENV: 'production', SERVICE_PORT: '0', LOG_LEVEL: 'info', ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-bench-data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let head = '';

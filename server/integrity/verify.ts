@@ -16,7 +16,8 @@ import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/c
 import type { BillFields, BillLine, VerifyFinding, VerifyReport } from '../../shared/api';
 import { equalHashes, toBase64 } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
-import { contentHashOf } from '../snapshots/archive';
+import os from 'node:os';
+import { createBillHasher } from './bill-hash';
 import { billFromEvidence, describeDifferences } from './differences';
 import { evaluate, leafHashSync, nodeHashSync, rootRange, EMPTY_ROOT, type NodeKey } from './tree';
 
@@ -25,6 +26,8 @@ export interface VerifyOptions {
   verifierKey: string;
   onProgress?: (stage: 'bills' | 'leaves' | 'checkpoints', done: number, total: number) => void;
   batchSize?: number;
+  /** Worker threads hashing bills (default: the cores, at most 4); 0 hashes on this thread. */
+  threads?: number;
 }
 
 const LEAF = /^archive\/(snapshot|correction|audit)\/v1\n([^\n]*)\n([0-9a-f]{64})\n$/;
@@ -99,7 +102,8 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
 
 interface BillRow extends BillFields {
   id: number | string;
-  billing_data_json: Record<string, unknown>;
+  billing_data_text: string;
+  lines: BillLine[];
   line_item_count: number;
   content_hash: string;
   source: string;
@@ -111,71 +115,92 @@ interface BillRow extends BillFields {
 const FIELDS = CANONICAL_SNAPSHOT_FIELDS.map((f) => `s.${f}`).join(', ');
 const LINE_FIELDS = CANONICAL_LINE_FIELDS.map((f) => (f === 'quantity' || f === 'rate' || f === 'amount' ? `${f}::text AS ${f}` : f)).join(', ');
 
-/** Every bill's content hash, recomputed from its stored fields and lines, against its leaf. */
+/** Bills after `after` in id order, with their billing data as JSON text, their lines and their leaf. */
+async function billBatch(knex: Knex, after: number, limit: number): Promise<BillRow[]> {
+  const { rows } = (await knex.raw(
+    `SELECT s.id, ${FIELDS}, s.billing_data_json::text AS billing_data_text, s.line_item_count, s.content_hash, s.source,
+            l.idx AS leaf_idx, l.data AS leaf_data,
+            (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind = 'snapshot' AND q.ref_id = s.id)) AS queued
+       FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind = 'snapshot' AND l.ref_id = s.id
+      WHERE s.id > ? ORDER BY s.id LIMIT ?`,
+    [after, limit],
+  )) as { rows: BillRow[] };
+  if (rows.length === 0) return rows;
+  const { rows: lineRows } = await knex.raw(`SELECT snapshot_id, ${LINE_FIELDS} FROM snapshot_line_items WHERE snapshot_id BETWEEN ? AND ? ORDER BY snapshot_id, position`, [
+    Number(rows[0].id),
+    Number(rows[rows.length - 1].id),
+  ]);
+  const linesOf = new Map<number, BillLine[]>();
+  for (const l of lineRows as (BillLine & { snapshot_id: number | string })[]) {
+    const id = Number(l.snapshot_id);
+    const { snapshot_id: _id, ...line } = l;
+    (linesOf.get(id) ?? linesOf.set(id, []).get(id)!).push(line);
+  }
+  for (const r of rows) r.lines = linesOf.get(Number(r.id)) ?? [];
+  return rows;
+}
+
+const fieldsOf = (row: BillRow) => Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, row[f]])) as unknown as BillFields;
+
+/**
+ * Every bill's content hash, recomputed from its stored fields and lines, against its leaf.
+ * The hashing runs in worker threads while the next batch is read.
+ */
 async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ count: number; queued: number }> {
-  const batch = opts.batchSize ?? 500;
+  const batch = opts.batchSize ?? 400;
   const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM billing_snapshots');
-  let after = 0;
+  const hasher = createBillHasher(opts.threads ?? Math.min(4, os.availableParallelism()));
   let count = 0;
   let queued = 0;
-  for (;;) {
-    const { rows } = (await knex.raw(
-      `SELECT s.id, ${FIELDS}, s.billing_data_json, s.line_item_count, s.content_hash, s.source, l.idx AS leaf_idx, l.data AS leaf_data,
-              (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind = 'snapshot' AND q.ref_id = s.id)) AS queued
-         FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind = 'snapshot' AND l.ref_id = s.id
-        WHERE s.id > ? ORDER BY s.id LIMIT ?`,
-      [after, batch],
-    )) as { rows: BillRow[] };
-    if (rows.length === 0) break;
-    const first = Number(rows[0].id);
-    const last = Number(rows[rows.length - 1].id);
-    const { rows: lineRows } = await knex.raw(`SELECT snapshot_id, ${LINE_FIELDS} FROM snapshot_line_items WHERE snapshot_id BETWEEN ? AND ? ORDER BY snapshot_id, position`, [first, last]);
-    const linesOf = new Map<number, BillLine[]>();
-    for (const l of lineRows as (BillLine & { snapshot_id: number | string })[]) {
-      const id = Number(l.snapshot_id);
-      const { snapshot_id: _id, ...line } = l;
-      (linesOf.get(id) ?? linesOf.set(id, []).get(id)!).push(line);
-    }
-    const changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[] = [];
-    for (const row of rows) {
-      const lines = linesOf.get(Number(row.id)) ?? [];
-      const fields = Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, row[f]])) as unknown as BillFields;
-      const hash = contentHashOf(fields, row.billing_data_json, lines);
-      const invoice = row.invoice_number;
-      const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
-      if (lines.length !== row.line_item_count) {
-        findings.push({
-          kind: 'bill',
-          invoice_number: invoice,
-          ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
-          message: `Invoice ${invoice}: it has ${lines.length} line item${lines.length === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
-        });
-      }
-      if (leafIndex !== null && row.leaf_data) {
-        const m = LEAF.exec(Buffer.from(row.leaf_data).toString('utf8'));
-        if (m && m[2] !== invoice)
-          findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `Invoice ${invoice}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
-        if (m && m[3] !== hash) {
-          changed.push({ row, lines, leafIndex });
-          divergent.push(leafIndex);
-        } else if (row.content_hash !== hash) {
+  try {
+    let next = billBatch(knex, 0, batch);
+    for (;;) {
+      const rows = await next;
+      if (rows.length === 0) break;
+      next = billBatch(knex, Number(rows[rows.length - 1].id), batch);
+      // A failed read of the next batch is met when it is awaited; until then it must not go unhandled.
+      next.catch(() => undefined);
+      const hashes = await hasher.hash(rows.map((r) => ({ fields: fieldsOf(r), billingDataJson: r.billing_data_text, lines: r.lines })));
+      const changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[] = [];
+      rows.forEach((row, i) => {
+        const { hash, lines } = hashes[i];
+        const invoice = row.invoice_number;
+        const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
+        if (lines !== row.line_item_count) {
           findings.push({
             kind: 'bill',
             invoice_number: invoice,
-            leaf_index: leafIndex,
-            message: `Invoice ${invoice}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+            ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
+            message: `Invoice ${invoice}: it has ${lines} line item${lines === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
           });
         }
-      } else {
-        if (row.content_hash !== hash) changed.push({ row, lines, leafIndex: null });
-        if (row.queued) queued++;
-        else findings.push({ kind: 'bill', invoice_number: invoice, message: `Invoice ${invoice} is not in the log, and not queued for it` });
-      }
+        if (leafIndex !== null && row.leaf_data) {
+          const m = LEAF.exec(Buffer.from(row.leaf_data).toString('utf8'));
+          if (m && m[2] !== invoice)
+            findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `Invoice ${invoice}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
+          if (m && m[3] !== hash) {
+            changed.push({ row, lines: row.lines, leafIndex });
+            divergent.push(leafIndex);
+          } else if (row.content_hash !== hash) {
+            findings.push({
+              kind: 'bill',
+              invoice_number: invoice,
+              leaf_index: leafIndex,
+              message: `Invoice ${invoice}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+            });
+          }
+        } else {
+          if (row.content_hash !== hash) changed.push({ row, lines: row.lines, leafIndex: null });
+          if (row.queued) queued++;
+          else findings.push({ kind: 'bill', invoice_number: invoice, message: `Invoice ${invoice} is not in the log, and not queued for it` });
+        }
+      });
+      if (changed.length > 0) await nameChanges(knex, changed, findings);
+      count += rows.length;
+      opts.onProgress?.('bills', count, Number(total[0].n));
     }
-    if (changed.length > 0) await nameChanges(knex, changed, findings);
-    count += rows.length;
-    after = last;
-    opts.onProgress?.('bills', count, Number(total[0].n));
+  } finally {
+    await hasher.close();
   }
   return { count, queued };
 }
@@ -186,8 +211,7 @@ async function nameChanges(knex: Knex, changed: { row: BillRow; lines: BillLine[
   const { rows } = await knex.raw('SELECT id, raw_body FROM billing_snapshots WHERE id = ANY(?::bigint[])', [`{${changed.map((c) => Number(c.row.id)).join(',')}}`]);
   for (const r of rows as { id: number | string; raw_body: string | null }[]) raw.set(Number(r.id), r.raw_body);
   for (const c of changed) {
-    const row = Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, c.row[f]])) as unknown as BillFields;
-    const stored = { source: c.row.source, raw_body: raw.get(Number(c.row.id)) ?? null, row, lines: c.lines };
+    const stored = { source: c.row.source, raw_body: raw.get(Number(c.row.id)) ?? null, row: fieldsOf(c.row), lines: c.lines };
     const evidence = billFromEvidence(stored);
     const diff = evidence ? describeDifferences(stored, evidence) : [];
     const where = c.leafIndex === null ? 'its own content hash' : `what the log recorded (leaf ${c.leafIndex})`;
