@@ -6,7 +6,7 @@
  * it, so a new read feature is one line here, not a method in each of them. Browser-safe.
  */
 import { z } from 'zod';
-import type { About, AccountCheck, CompanyHistory, SearchResult, SnapshotDetail, Stats } from './api';
+import type { About, AccountCheck, CompanyHistory, ConsistencyProof, EvidenceBundle, IntegrityStatus, SearchResult, SnapshotDetail, Stats } from './api';
 import { ACCOUNT_NUMBER } from './period';
 import { RunRequest, SchedulerConfigUpdate, type Job, type JobItem, type SchedulerConfig } from './runs';
 
@@ -98,6 +98,9 @@ export const API_CALLS = {
     path: `/api/snapshots/company/${enc(acct)}?${queryString(page)}`,
   })),
   'snapshots:stats': call<Stats>()(z.tuple([]), () => ({ path: '/api/stats' })),
+  'snapshots:bundle': call<EvidenceBundle>()(z.tuple([invoiceArg]), (invoice) => ({ path: `/api/snapshot/${enc(invoice)}/bundle` })),
+  'log:status': call<IntegrityStatus>()(z.tuple([]), () => ({ path: '/api/integrity' })),
+  'log:consistency': call<ConsistencyProof>()(z.tuple([z.number().int().min(0), z.number().int().min(0)]), (from, to) => ({ path: `/api/integrity/consistency?from=${from}&to=${to}` })),
   'jobs:list': call<JobsPage>()(z.tuple([JobsFilter]), (filter) => ({ path: `/api/scheduler/jobs?${queryString(filter)}` })),
   'jobs:get': call<JobWithItems>()(z.tuple([jobIdArg, ItemsFilter]), (id, filter) => ({ path: `/api/scheduler/jobs/${enc(id)}?${queryString(filter)}` })),
   'companies:check': call<AccountCheck>()(z.tuple([z.array(account).min(1).max(10_000)]), (accounts) => ({ path: '/api/companies/check', method: 'POST', json: { accounts } })),

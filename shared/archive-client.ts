@@ -8,7 +8,7 @@
 import type { CompanyHistory, SearchResult, SnapshotDetail, SnapshotSummary, Stats } from './api';
 import { API_CALLS, queryString, type ApiCall, type ApiCallArgs, type ApiCallResult, type ApiRequest, type JobsPage, type JobWithItems, type RunStarted, type SearchParams } from './api-calls';
 import { BridgeError, errorFromResponse } from './bridge-error';
-import { fileNameOf } from './files';
+import { fileNameOf, type BillExport } from './files';
 import { runEventOf, type Job, type RunEvent, type SchedulerConfig, type SchedulerConfigUpdate } from './runs';
 import { readEvents } from './sse';
 
@@ -150,7 +150,7 @@ export class ArchiveClient {
   }
 
   /** The bill's CSV (Ledger's own bytes) or PDF, with the file name the server suggests. */
-  async file(invoice: string, kind: 'csv' | 'pdf', signal?: AbortSignal): Promise<BillFile> {
+  async file(invoice: string, kind: BillExport, signal?: AbortSignal): Promise<BillFile> {
     const res = await this.request(`/api/snapshot/${encodeURIComponent(invoice)}/${kind}`, { signal });
     return { data: new Uint8Array(await res.arrayBuffer()), fileName: fileNameOf(res.headers.get('content-disposition')), type: res.headers.get('content-type') ?? '' };
   }

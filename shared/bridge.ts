@@ -9,8 +9,10 @@
 import { z } from 'zod';
 import { API_CALLS, invoiceArg, jobIdArg, returns, SearchParamsSchema, type ApiCall } from './api-calls';
 import type { RunEvent } from './runs';
+import type { BillCheck, LogCheck } from './monitor';
 
 export type { JobsPage, JobWithItems, RunStarted, SearchParams } from './api-calls';
+export type { BillCheck, LogCheck } from './monitor';
 
 const ServerInput = z.strictObject({
   name: z.string().trim().min(1, { message: 'must not be empty' }).max(80),
@@ -42,7 +44,12 @@ export const CHANNELS = {
   'exports:pdf': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
   'exports:csv': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
   'exports:bulkPdf': { args: z.tuple([SearchParamsSchema]), result: returns<BulkExportResult>() },
+  'exports:bundle': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
   'exports:cancel': { args: z.tuple([id]), result: returns<void>() },
+  // The connected server's log, checked on this computer against the key trusted first (shared/monitor.ts).
+  'integrity:check': { args: z.tuple([]), result: returns<LogCheck>() },
+  'integrity:trust': { args: z.tuple([z.string().regex(/^[0-9a-f]{8}$/, { message: 'must be the 8-character key ID' })]), result: returns<LogCheck>() },
+  'integrity:verifyBill': { args: z.tuple([invoiceArg]), result: returns<BillCheck>() },
   'jobs:watch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   'jobs:unwatch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   // The calls of the REST API, each passed to the server as it is (shared/api-calls.ts).

@@ -10,7 +10,7 @@
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import type { ArchiveClient } from './archive-client';
 import { BridgeError, type BulkExportProgress, type BulkExportResult, type SearchParams } from './bridge';
-import { billFileName, safeFileName, sharedNames, UniqueNames } from './files';
+import { BILL_EXPORTS, billFileName, safeFileName, sharedNames, UniqueNames, type BillExport } from './files';
 import { periodText } from './period';
 
 /** Where exported files go: a folder on disk, or the browser's downloads. */
@@ -24,11 +24,12 @@ export interface ExportSink {
 }
 
 /** One bill's PDF or CSV as the server serves it, under the name it suggests (safe, with the right extension). */
-export async function billFile(client: ArchiveClient, invoice: string, kind: 'csv' | 'pdf', signal?: AbortSignal): Promise<{ name: string; data: Uint8Array; type: string }> {
+export async function billFile(client: ArchiveClient, invoice: string, kind: BillExport, signal?: AbortSignal): Promise<{ name: string; data: Uint8Array; type: string }> {
   const f = await client.file(invoice, kind, signal);
-  let name = f.fileName || safeFileName(`${invoice}.${kind}`) || `invoice.${kind}`;
-  if (!name.toLowerCase().endsWith(`.${kind}`)) name += `.${kind}`;
-  return { name, data: f.data, type: f.type || (kind === 'pdf' ? 'application/pdf' : 'text/csv') };
+  const { ext, type } = BILL_EXPORTS[kind];
+  let name = f.fileName || safeFileName(`${invoice}.${ext}`) || `invoice.${ext}`;
+  if (!name.toLowerCase().endsWith(`.${ext}`)) name += `.${ext}`;
+  return { name, data: f.data, type: f.type || type };
 }
 
 export const MANIFEST_COLUMNS = ['file', 'invoice_number', 'company', 'period', 'total_amount', 'currency', 'content_hash'] as const;

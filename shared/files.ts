@@ -8,8 +8,14 @@ import { periodText } from './period';
 /** Longest base name kept, in characters: far below every file system's 255-byte limit even in UTF-8. */
 const MAX_BASE = 80;
 
-/** A bill's exports: its CSV, its PDF, its evidence bundle. */
-export type BillFileKind = 'csv' | 'pdf' | 'evidence.json';
+/** A bill's exports: its CSV, its PDF, its evidence bundle; each one's path under the bill, file extension and type. */
+export const BILL_EXPORTS = {
+  csv: { ext: 'csv', type: 'text/csv', label: 'CSV' },
+  pdf: { ext: 'pdf', type: 'application/pdf', label: 'PDF' },
+  bundle: { ext: 'evidence.json', type: 'application/json', label: 'evidence bundle' },
+} as const;
+export type BillExport = keyof typeof BILL_EXPORTS;
+export type BillFileKind = (typeof BILL_EXPORTS)[BillExport]['ext'];
 
 export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: BillFileKind, opts: { withAccount?: boolean } = {}): string {
   const base = (companyName ?? '')

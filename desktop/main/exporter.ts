@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ArchiveClient } from '../../shared/archive-client';
 import type { BulkExportProgress, BulkExportResult, ExportResult, SearchParams } from '../../shared/bridge';
 import { billFile, bulkExport, type ExportSink } from '../../shared/export';
+import { BILL_EXPORTS, type BillExport } from '../../shared/files';
 
 /** The part of Electron's dialog we use (a fake in tests). */
 export interface DialogLike {
@@ -31,13 +32,13 @@ export class Exporter {
   constructor(private readonly deps: ExporterDeps) {}
 
   /** The bill's PDF or CSV, saved where the person chooses (null when they cancel). */
-  async file(api: ArchiveClient, invoice: string, kind: 'pdf' | 'csv'): Promise<ExportResult> {
+  async file(api: ArchiveClient, invoice: string, kind: BillExport): Promise<ExportResult> {
     const f = await billFile(api, invoice, kind);
-    const label = kind.toUpperCase();
+    const { label, ext } = BILL_EXPORTS[kind];
     const target = await this.deps.dialog.showSaveDialog({
       title: `Export ${invoice} as ${label}`,
       defaultPath: path.join(this.deps.downloadsDir, f.name),
-      filters: [{ name: label, extensions: [kind] }],
+      filters: [{ name: label, extensions: [ext.split('.').at(-1)!] }],
     });
     if (target.canceled || !target.filePath) return { file: null, bytes: 0 };
     await writeWhole(target.filePath, f.data);

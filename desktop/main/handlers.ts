@@ -22,9 +22,12 @@ import { checkConnection, savedServerUrl } from '../../shared/connection';
 import { ArchiveClient, type FetchLike } from '../../shared/archive-client';
 import { Exporter, type DialogLike } from './exporter';
 import type { ServerStore } from './servers';
+import { monitorCalls, type TrustStore } from '../../shared/monitor';
 
 export interface MainDeps {
   store: ServerStore;
+  /** What this computer trusted of each server's log. */
+  trust: TrustStore;
   dialog: DialogLike;
   downloadsDir: string;
   /** Sends an event to the renderer. */
@@ -63,6 +66,11 @@ export function createMainApi(deps: MainDeps): MainApi {
     if (changed) deps.send('servers:status', status);
   };
 
+  const monitor = monitorCalls(deps.trust, () => {
+    if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
+    return { serverId: current.server.id, client: current.api };
+  });
+
   const test = (url: string, token: string | undefined): Promise<ConnectionReport> => checkConnection(url, token, { fetch: deps.fetchImpl });
 
   const handlers: Handlers = {
@@ -71,6 +79,7 @@ export function createMainApi(deps: MainDeps): MainApi {
     'servers:remove': async (id) => {
       if (current?.server.id === id) current = undefined;
       deps.store.remove(id);
+      deps.trust.remove(id);
     },
     'servers:test': async (input) => {
       const { url, token, serverId } = input;
@@ -100,7 +109,11 @@ export function createMainApi(deps: MainDeps): MainApi {
     'exports:pdf': async (invoice) => exporter.file(api(), invoice, 'pdf'),
     'exports:csv': async (invoice) => exporter.file(api(), invoice, 'csv'),
     'exports:bulkPdf': async (params) => exporter.bulkPdf(api(), params),
+    'exports:bundle': async (invoice) => exporter.file(api(), invoice, 'bundle'),
     'exports:cancel': async (id) => exporter.cancel(id),
+    'integrity:check': () => monitor.check(),
+    'integrity:trust': (keyId) => monitor.trust(keyId),
+    'integrity:verifyBill': (invoice) => monitor.verifyBill(invoice),
     'jobs:watch': async (id) => {
       const jobId = id;
       watches.get(jobId)?.abort();

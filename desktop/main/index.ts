@@ -10,6 +10,7 @@ import { CHANNELS, type Channel } from '../../shared/bridge';
 import { APP_ENTRY, APP_SCHEME, RENDERER_CSP, serveRendererFile } from './app-protocol';
 import { createMainApi, dispatch } from './handlers';
 import { ServerStore } from './servers';
+import { FileTrustStore } from './trust';
 import { CHANNELS_QUERY } from '../preload/bridge';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,6 +70,7 @@ void app.whenReady().then(() => {
   const store = new ServerStore(app.getPath('userData'), safeStorage);
   const main = createMainApi({
     store,
+    trust: new FileTrustStore(app.getPath('userData')),
     dialog: { showSaveDialog: (o) => dialog.showSaveDialog(win!, o), showOpenDialog: (o) => dialog.showOpenDialog(win!, o) },
     downloadsDir: app.getPath('downloads'),
     send: (channel, payload) => win?.webContents.send(channel, payload),

@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RENDERER_CSP, serveRendererFile } from '../../desktop/main/app-protocol';
 import { createMainApi, dispatch, type MainApi } from '../../desktop/main/handlers';
 import { ServerStore, type SafeStorageLike } from '../../desktop/main/servers';
+import { FileTrustStore } from '../../desktop/main/trust';
+import type { BillCheck, LogCheck } from '../../shared/monitor';
+import { verifyBundle } from '../../shared/evidence';
 import { CHANNELS_QUERY, createBridge } from '../../desktop/preload/bridge';
 import { CHANNELS, type BulkExportProgress, type Call, type Channel, type Envelope, type EventPayload } from '../../shared/bridge';
 import { asciiFileName, billFileName, fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
@@ -51,6 +54,7 @@ beforeAll(async () => {
   }
   main = createMainApi({
     store: new ServerStore(path.join(tmp, 'userData'), keyring()),
+    trust: new FileTrustStore(path.join(tmp, 'userData')),
     dialog: {
       showSaveDialog: async (o) => ({ canceled: !saveTo, filePath: saveTo ? path.join(saveTo, path.basename(o.defaultPath)) : undefined }),
       showOpenDialog: async () => ({ canceled: !folderTo, filePaths: folderTo ? [folderTo] : [] }),
@@ -286,6 +290,62 @@ describe('exports', () => {
     expect(r.value.files).toBeLessThan(8);
     const pdfs = fs.existsSync(folderTo) ? fs.readdirSync(folderTo).filter((f) => f.endsWith('.pdf')) : [];
     expect(pdfs).toHaveLength(r.value.files);
+  });
+});
+
+describe('the log monitor', () => {
+  const trustFile = () => path.join(tmp, 'userData', 'trust.json');
+  const record = () => Object.values(JSON.parse(fs.readFileSync(trustFile(), 'utf8')))[0] as { verifierKey: string; size: number; root: string };
+  const edit = (change: Record<string, unknown>) => {
+    const all = JSON.parse(fs.readFileSync(trustFile(), 'utf8'));
+    const id = Object.keys(all)[0];
+    all[id] = { ...all[id], ...change };
+    fs.writeFileSync(trustFile(), JSON.stringify(all));
+  };
+  const integrated = async () => {
+    for (let i = 0; i < 200 && (await (await server.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+  };
+
+  it('trusts the key it sees first, then verifies every new checkpoint against it', async () => {
+    await integrated();
+    const first = await value<LogCheck>('integrity:check');
+    const key = (await (await server.api('/api/integrity/key')).text()).trim();
+    expect(first).toMatchObject({ state: 'first_use', verifierKey: key, keyId: key.split('+')[1] });
+    expect(record().verifierKey).toBe(key);
+    const size = record().size;
+    expect((await server.api('/api/snapshot', { method: 'POST', json: fixtureBills().find((b) => b.key.endsWith('202609'))!.body })).status).toBe(201);
+    await integrated();
+    const next = await value<LogCheck>('integrity:check');
+    expect(next).toMatchObject({ state: 'ok', size: size + 1 });
+    expect(record().size).toBe(size + 1);
+  });
+
+  it('checks a bill on this computer, and exports its evidence bundle', async () => {
+    const bill = await value<BillCheck>('integrity:verifyBill', '731118-202610');
+    expect(bill).toMatchObject({ ok: true, message: expect.stringMatching(/^Included in checkpoint \d+ \(leaf \d+\), verified on this computer$/) });
+    saveTo = path.join(tmp, 'bundle');
+    fs.mkdirSync(saveTo, { recursive: true });
+    const out = await value<{ file: string }>('exports:bundle', '731118-202610');
+    expect(path.basename(out.file)).toBe('Müller__Söhne_GmbH_2026-10.evidence.json');
+    await verifyBundle(JSON.parse(fs.readFileSync(out.file, 'utf8')), record().verifierKey);
+  });
+
+  it('reports a changed key, a smaller tree and a rewritten history, and keeps reporting them', async () => {
+    const good = record();
+    edit({ verifierKey: 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k' });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'failed', failure: 'key_changed', message: expect.stringMatching(/now signs its log with another key/) });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'failed', failure: 'key_changed' });
+    edit({ verifierKey: good.verifierKey, size: good.size + 5 });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'failed', failure: 'smaller_tree', message: expect.stringMatching(/The log has shrunk/) });
+    edit({ size: good.size, root: Buffer.alloc(32, 7).toString('base64') });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'failed', failure: 'inconsistent', message: expect.stringMatching(/history was rewritten/) });
+    edit({ size: good.size - 1 });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'failed', failure: 'inconsistent' });
+    // Trusting again takes the key ID the person compared, and only that.
+    const wrong = (await call('integrity:trust', '00000000')) as Envelope<LogCheck>;
+    expect(wrong).toMatchObject({ ok: false, error: { message: expect.stringMatching(/type the key ID you compared/) } });
+    expect(await value<LogCheck>('integrity:trust', good.verifierKey.split('+')[1])).toMatchObject({ state: 'first_use', size: good.size });
+    expect(await value<LogCheck>('integrity:check')).toMatchObject({ state: 'ok' });
   });
 });
 

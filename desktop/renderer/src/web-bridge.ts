@@ -9,8 +9,22 @@ import { BridgeError, type ApiBridgeCalls, type ArchiveBridge, type BulkExportPr
 import { placeCalls } from '../../../shared/bridge-calls';
 import { checkConnection, savedServerUrl } from '../../../shared/connection';
 import { billFile, bulkExport, type ExportSink } from '../../../shared/export';
+import type { BillExport } from '../../../shared/files';
+import { monitorCalls, type TrustRecord, type TrustStore } from '../../../shared/monitor';
 
 const KEY = 'archive.servers';
+const TRUST_KEY = 'archive.trust';
+
+/** What the browser trusted of each server's log, in localStorage (the main process keeps a file). */
+const localTrust: TrustStore = {
+  get: (id) => (JSON.parse(localStorage.getItem(TRUST_KEY) ?? '{}') as Record<string, TrustRecord>)[id] ?? null,
+  set: (id, record) => localStorage.setItem(TRUST_KEY, JSON.stringify({ ...JSON.parse(localStorage.getItem(TRUST_KEY) ?? '{}'), [id]: record })),
+  remove: (id) => {
+    const all = JSON.parse(localStorage.getItem(TRUST_KEY) ?? '{}') as Record<string, TrustRecord>;
+    delete all[id];
+    localStorage.setItem(TRUST_KEY, JSON.stringify(all));
+  },
+};
 
 export function createWebBridge(): ArchiveBridge {
   const tokens = new Map<string, string>();
@@ -51,7 +65,7 @@ export function createWebBridge(): ArchiveBridge {
 
   /** The browser's downloads as the place exports go (it never overwrites; names are the ones given). */
   const downloads: ExportSink = { place: 'Downloads', existing: async () => [], write: async (name, data, type) => (download(new Blob([data as BlobPart], { type }), name), name) };
-  const downloadFile = async (invoice: string, kind: 'csv' | 'pdf') => {
+  const downloadFile = async (invoice: string, kind: BillExport) => {
     const f = await billFile(api(), invoice, kind);
     download(new Blob([f.data as BlobPart], { type: f.type }), f.name);
     return { file: f.name, bytes: f.data.length };
@@ -65,8 +79,14 @@ export function createWebBridge(): ArchiveBridge {
         (api().call as (n: string, ...a: unknown[]) => Promise<unknown>)(name, ...args),
   ) as unknown as ApiBridgeCalls;
 
+  const monitor = monitorCalls(localTrust, () => {
+    if (!current) throw new BridgeError('not_connected', 'Not connected to a server: choose one in Connect');
+    return { serverId: current.id, client: api() };
+  });
+
   return {
     ...plain,
+    integrity: { check: monitor.check, trust: monitor.trust, verifyBill: monitor.verifyBill },
     servers: {
       list: async () => saved().map(view),
       save: async (input) => {
@@ -81,6 +101,7 @@ export function createWebBridge(): ArchiveBridge {
       },
       remove: async (id) => {
         localStorage.setItem(KEY, JSON.stringify(saved().filter((s) => s.id !== id)));
+        localTrust.remove(id);
         tokens.delete(id);
         if (current?.id === id) current = null;
       },
@@ -118,6 +139,7 @@ export function createWebBridge(): ArchiveBridge {
       // The same strategy as the desktop's main process (shared/export.ts); only the sink differs.
       pdf: (invoice) => downloadFile(invoice, 'pdf'),
       csv: (invoice) => downloadFile(invoice, 'csv'),
+      bundle: (invoice) => downloadFile(invoice, 'bundle'),
       bulkPdf: async (params) => {
         const exportId = `web-${Date.now()}`;
         const abort = new AbortController();
