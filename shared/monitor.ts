@@ -185,8 +185,25 @@ export function monitorCalls(store: TrustStore, connected: () => { serverId: str
       const { serverId, client } = connected();
       const trusted = store.get(serverId);
       if (!trusted) return { ok: false, message: "This server's log has not been checked yet", leaf_index: null, tree_size: null };
+      // A bill is proven only in a log that is still the one this computer saw grow.
+      const { check, record } = await checkLog(trusted, logSource(client));
+      if (check.state === 'failed') return { ok: false, message: `the server's log failed verification (${check.message})`, leaf_index: null, tree_size: null };
+      store.set(serverId, record!);
       const [bill, bundle] = await Promise.all([client.call('snapshots:get', invoice), client.call('snapshots:bundle', invoice)]);
-      return checkBill(bundle, trusted.verifierKey, bill);
+      const proven = await checkBill(bundle, record!.verifierKey, bill);
+      if (!proven.ok || proven.tree_size === record!.size) return proven;
+      // The bundle's checkpoint is another than the one just verified: it must extend it, or be extended by it.
+      const [small, large] = proven.tree_size! < record!.size ? [proven.tree_size!, record!.size] : [record!.size, proven.tree_size!];
+      try {
+        const proof = await client.call('log:consistency', small, large);
+        await verifyConsistency(small, large, proof.hashes.map(fromBase64), fromBase64(proof.checkpoint1.root), fromBase64(proof.checkpoint2.root));
+        const known = small === record!.size ? proof.checkpoint1.root : proof.checkpoint2.root;
+        const theirs = small === record!.size ? proof.checkpoint2.note : proof.checkpoint1.note;
+        if (known !== record!.root || theirs !== bundle.checkpoint) throw new Error('the proof is not about these two checkpoints');
+      } catch (err) {
+        return { ok: false, message: `its checkpoint is not consistent with the one this computer verified (${(err as Error).message})`, leaf_index: proven.leaf_index, tree_size: proven.tree_size };
+      }
+      return proven;
     },
   };
 }

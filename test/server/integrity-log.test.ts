@@ -14,6 +14,7 @@ import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, startTestServer, testConfig, type TestServer } from '../helpers/server';
 import type { Knex } from 'knex';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -148,10 +149,15 @@ describe('an evidence bundle', () => {
     await expect(verifyBundle({ format: 'x' }, key)).rejects.toThrow(/not an evidence bundle/);
   });
 
-  it('is named in the PDF by its leaf', async () => {
+  it('is named in the PDF by its leaf and first checkpoint', async () => {
     const log = await (await server.api(`/api/snapshot/${bundle.invoice_number}/log`)).json();
     expect(log).toMatchObject({ state: 'included', leaf_index: bundle.leaf_index });
     expect(log.first_checkpoint_size).toBeGreaterThan(bundle.leaf_index);
+    if (spawnSync('pdftotext', ['-v']).status !== 0) return;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pdf-')), 'bill.pdf');
+    fs.writeFileSync(file, Buffer.from(await (await server.api(`/api/snapshot/${bundle.invoice_number}/pdf`)).arrayBuffer()));
+    const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(text).toContain(`leaf ${log.leaf_index} of the archive's tamper-evident log, first signed in checkpoint ${log.first_checkpoint_size}`);
   });
 });
 

@@ -5,6 +5,7 @@ import type { About } from '../../../shared/api';
 import { AboutContext, useBridge } from './bridge-context';
 import { hashToRoute, lastSearch, rememberRoute, rememberSearch, routeToHash, startRoute, type Go, type Route } from './routes';
 import { CommandPalette } from './palette';
+import { LogBanner, LogMonitor, LogStatusLine } from './log-monitor';
 import { USER_ZONE } from './ui';
 import { Bill } from './screens/Bill';
 import { Company } from './screens/Company';
@@ -93,64 +94,68 @@ export function App() {
 
   return (
     <AboutContext.Provider value={about}>
-      <div className="app">
-        <nav className="sidebar" aria-label="Main">
-          <div className="brand">Archive</div>
-          {NAV.filter(([, , needs]) => !needs || about?.token.scopes.includes(needs)).map(([name, label]) => (
-            <button
-              key={name}
-              className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
-              disabled={!server && name !== 'connect'}
-              onClick={() => go({ name } as Route)}
-            >
-              {label}
-            </button>
-          ))}
-          <div className="server-box">
-            {server ? (
-              <>
-                <span className={`dot ${offline ? 'off' : 'on'}`} />
-                <div>
-                  <div className="server-name">{server.name}</div>
-                  <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
-                  {about && (
-                    <>
-                      <div className="muted small" data-testid="signed-in-as">
-                        as {about.token.name} ({about.token.scopes.includes('admin') ? 'admin' : 'read only'})
-                      </div>
-                      <div className="muted small" data-testid="currency">
-                        Amounts in {about.currency}
-                      </div>
-                    </>
-                  )}
-                </div>
-              </>
-            ) : (
-              <span className="muted small">not connected</span>
-            )}
-          </div>
-          <div className="muted small zone-note" data-testid="user-zone">
-            Times in your zone ({USER_ZONE}); the schedule&apos;s in its own
-          </div>
-        </nav>
-        <main className="content">
-          {offline && (
-            <div className="banner" role="status">
-              The connection to {status!.server!.name} is lost: {status!.message}. Archive keeps trying; what you see may be out of date.
+      <LogMonitor serverId={server?.id ?? null}>
+        <div className="app">
+          <nav className="sidebar" aria-label="Main">
+            <div className="brand">Archive</div>
+            {NAV.filter(([, , needs]) => !needs || about?.token.scopes.includes(needs)).map(([name, label]) => (
+              <button
+                key={name}
+                className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
+                disabled={!server && name !== 'connect'}
+                onClick={() => go({ name } as Route)}
+              >
+                {label}
+              </button>
+            ))}
+            <div className="server-box">
+              {server ? (
+                <>
+                  <span className={`dot ${offline ? 'off' : 'on'}`} />
+                  <div>
+                    <div className="server-name">{server.name}</div>
+                    <div className="muted small">{offline ? 'connection lost' : 'connected'}</div>
+                    {about && (
+                      <>
+                        <div className="muted small" data-testid="signed-in-as">
+                          as {about.token.name} ({about.token.scopes.includes('admin') ? 'admin' : 'read only'})
+                        </div>
+                        <div className="muted small" data-testid="currency">
+                          Amounts in {about.currency}
+                        </div>
+                        <LogStatusLine />
+                      </>
+                    )}
+                  </div>
+                </>
+              ) : (
+                <span className="muted small">not connected</span>
+              )}
             </div>
-          )}
-          {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
-          {server && route.name === 'dashboard' && <Dashboard go={go} />}
-          {server && route.name === 'snapshots' && <Snapshots key={visit} go={go} initial={route.params} onChange={onSearch} />}
-          {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
-          {server && route.name === 'company' && <Company account={route.account} go={go} />}
-          {server && route.name === 'jobs' && <Jobs go={go} />}
-          {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
-          {server && route.name === 'runs' && <Runs key={visit} go={go} year={route.year} month={route.month} />}
-          {server && route.name === 'schedule' && <Schedule />}
-          <CommandPalette go={go} enabled={!!server} admin={about?.token.scopes.includes('admin') ?? false} />
-        </main>
-      </div>
+            <div className="muted small zone-note" data-testid="user-zone">
+              Times in your zone ({USER_ZONE}); the schedule&apos;s in its own
+            </div>
+          </nav>
+          <main className="content">
+            {offline && (
+              <div className="banner" role="status">
+                The connection to {status!.server!.name} is lost: {status!.message}. Archive keeps trying; what you see may be out of date.
+              </div>
+            )}
+            {server && <LogBanner />}
+            {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
+            {server && route.name === 'dashboard' && <Dashboard go={go} />}
+            {server && route.name === 'snapshots' && <Snapshots key={visit} go={go} initial={route.params} onChange={onSearch} />}
+            {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
+            {server && route.name === 'company' && <Company account={route.account} go={go} />}
+            {server && route.name === 'jobs' && <Jobs go={go} />}
+            {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
+            {server && route.name === 'runs' && <Runs key={visit} go={go} year={route.year} month={route.month} />}
+            {server && route.name === 'schedule' && <Schedule />}
+            <CommandPalette go={go} enabled={!!server} admin={about?.token.scopes.includes('admin') ?? false} />
+          </main>
+        </div>
+      </LogMonitor>
     </AboutContext.Provider>
   );
 }

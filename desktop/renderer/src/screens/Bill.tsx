@@ -4,6 +4,7 @@ import type { BillLine } from '../../../../shared/api';
 import type { Go } from '../routes';
 import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { ErrorBox, Money, period, when, day } from '../ui';
+import { useLogCheck } from '../log-monitor';
 
 const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = [
   { type: 'user', title: 'Users', total: 'total_user_charges' },
@@ -21,13 +22,16 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const b = bill.data;
+  // The bill proven on this computer, once the server's log has been checked (and again after each check).
+  const log = useLogCheck();
+  const proof = useAsync(async () => (log ? bridge.integrity.verifyBill(invoice) : null), [bridge, invoice, log?.state, log?.verifiedAt]);
 
-  const exportAs = async (kind: 'pdf' | 'csv') => {
+  const exportAs = async (kind: 'pdf' | 'csv' | 'bundle') => {
     setBusy(kind);
     setError(null);
     setNotice(null);
     try {
-      const r = kind === 'pdf' ? await bridge.exports.pdf(invoice) : await bridge.exports.csv(invoice);
+      const r = await bridge.exports[kind](invoice);
       if (r.file) setNotice(`Saved ${r.file} (${Math.max(1, Math.round(r.bytes / 1024))} KB)`);
     } catch (err) {
       setError(err);
@@ -69,6 +73,9 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           </button>
           <button className="secondary" onClick={() => void exportAs('csv')} disabled={busy !== null}>
             {busy === 'csv' ? 'Exporting…' : 'Export CSV'}
+          </button>
+          <button className="secondary" onClick={() => void exportAs('bundle')} disabled={busy !== null} title="The bill with its proof, checkable offline with archive verify-bundle">
+            {busy === 'bundle' ? 'Exporting…' : 'Evidence bundle'}
           </button>
           <button className="secondary" onClick={() => go({ name: 'company', account: b.company_account_number })}>
             Company history
@@ -119,6 +126,17 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           {b.warnings.length > 0 && <div className="warn small">{b.warnings.map((w) => w.message).join(' ')}</div>}
           <div className="muted small hash">
             Archived {when(b.archived_at)} · sha256:{b.content_hash}
+          </div>
+          <div className={`small proof ${proof.data ? (proof.data.ok ? 'ok' : 'failed') : ''}`} data-testid="bill-proof">
+            {proof.data
+              ? proof.data.ok
+                ? `✓ ${proof.data.message}`
+                : `✗ Not proven: ${proof.data.message}`
+              : proof.error
+                ? `Not proven yet: ${(proof.error as Error).message}`
+                : log
+                  ? 'Checking the proof…'
+                  : 'The log has not been checked yet'}
           </div>
         </div>
       </div>

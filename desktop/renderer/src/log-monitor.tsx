@@ -1,0 +1,146 @@
+/**
+ * The server's log, watched from this computer (shared/monitor.ts does the checking): on every
+ * connection and every minute. A failure is a red banner that says what failed; it has no
+ * close button and comes back at every check, until the person compares the server's key
+ * with their administrator and trusts it again by typing its ID. The first key seen is shown
+ * once, to be compared.
+ */
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import type { LogCheck } from '../../../shared/bridge';
+import { useBridge } from './bridge-context';
+import { Dialog, ErrorBox, when } from './ui';
+
+const EVERY_MS = 60_000;
+
+interface Monitor {
+  check: LogCheck | null;
+  run(): Promise<void>;
+  set(c: LogCheck): void;
+}
+const MonitorContext = createContext<Monitor>({ check: null, run: async () => {}, set: () => {} });
+export const useLogCheck = () => useContext(MonitorContext).check;
+
+/** Checks the connected server's log; children see the latest outcome. */
+export function LogMonitor({ serverId, children }: { serverId: string | null; children: React.ReactNode }) {
+  const bridge = useBridge();
+  const [check, setCheck] = useState<LogCheck | null>(null);
+  const run = useCallback(async () => {
+    try {
+      setCheck(await bridge.integrity.check());
+    } catch {
+      // Unreachable or not connected: that says nothing about the log; the connection banner says the rest.
+    }
+  }, [bridge]);
+  useEffect(() => {
+    setCheck(null);
+    if (!serverId) return;
+    void run();
+    const t = setInterval(() => void run(), EVERY_MS);
+    return () => clearInterval(t);
+  }, [serverId, run]);
+  return <MonitorContext.Provider value={{ check, run, set: setCheck }}>{children}</MonitorContext.Provider>;
+}
+
+/** The banner of a failed check (or the notice of a key trusted for the first time), at the top of every screen. */
+export function LogBanner() {
+  const { check, run, set } = useContext(MonitorContext);
+  const [seenFirst, setSeenFirst] = useState<string | null>(null);
+  const [trusting, setTrusting] = useState(false);
+  return (
+    <>
+      {check?.state === 'failed' && (
+        <div className="banner alarm" role="alert" data-testid="log-alarm">
+          <strong>Log verification failed.</strong> {check.message}
+          <div className="small">
+            Do not rely on this server&apos;s bills until this is explained: tell your administrator. This computer trusted the key <code>{check.keyName}</code> ID <code>{check.keyId}</code>
+            {check.servedKey !== check.verifierKey && (
+              <>
+                ; the server now shows ID <code>{check.servedKey.split('+')[1]}</code>
+              </>
+            )}
+            . Checked {when(check.verifiedAt)}.
+          </div>
+          <div className="actions">
+            <button className="secondary" onClick={() => void run()}>
+              Check again
+            </button>
+            <button className="secondary" onClick={() => setTrusting(true)}>
+              Trust the server&apos;s key and history now…
+            </button>
+          </div>
+        </div>
+      )}
+      {check?.state === 'first_use' && seenFirst !== check.verifierKey && (
+        <div className="notice" role="status" data-testid="log-first-use">
+          This computer now trusts the log of this server, signed with the key <code>{check.keyName}</code> ID <code>{check.keyId}</code> ({check.size} entries). Compare the ID with the one your
+          administrator published (<code>archive integrity key</code>).{' '}
+          <button className="link" onClick={() => setSeenFirst(check.verifierKey)}>
+            I have compared it
+          </button>
+        </div>
+      )}
+      {trusting && check?.state === 'failed' && (
+        <TrustDialog
+          servedKey={check.servedKey}
+          onClose={() => setTrusting(false)}
+          onTrusted={(c) => {
+            set(c);
+            setSeenFirst(c.verifierKey);
+            setTrusting(false);
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function TrustDialog({ servedKey, onClose, onTrusted }: { servedKey: string; onClose: () => void; onTrusted: (c: LogCheck) => void }) {
+  const bridge = useBridge();
+  const [keyId, setKeyId] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Dialog label="Trust the server's key" onClose={onClose}>
+      <h2>Trust the server&apos;s key and history as they are now</h2>
+      <p>
+        The server shows the key <code>{servedKey.split('+')[0]}</code> ID <code>{servedKey.split('+')[1]}</code>. Trust it only after your administrator has confirmed this ID and why the log changed.
+        What this computer verified before is forgotten.
+      </p>
+      <label>
+        Key ID you compared
+        <input value={keyId} onChange={(e) => setKeyId(e.target.value.trim().toLowerCase())} placeholder="8 characters" autoFocus />
+      </label>
+      <ErrorBox error={error} title="Not trusted" />
+      <div className="actions">
+        <button
+          disabled={!/^[0-9a-f]{8}$/.test(keyId)}
+          onClick={async () => {
+            try {
+              onTrusted(await bridge.integrity.trust(keyId));
+            } catch (err) {
+              setError(err);
+            }
+          }}
+        >
+          Trust this key
+        </button>
+        <button className="secondary" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** The sidebar's line: what was last verified. */
+export function LogStatusLine() {
+  const { check, run } = useContext(MonitorContext);
+  if (!check) return null;
+  return (
+    <div className={`small ${check.state === 'failed' ? 'bad' : 'muted'}`}>
+      <span data-testid="log-status">{check.state === 'failed' ? 'Log verification failed' : `Log verified: ${check.size} entries`}</span>{' '}
+      <button className="link small" onClick={() => void run()}>
+        Check now
+      </button>
+    </div>
+  );
+}
