@@ -23,22 +23,29 @@ export const useLogCheck = () => useContext(MonitorContext).check;
 /** Checks the connected server's log; children see the latest outcome. */
 export function LogMonitor({ serverId, children }: { serverId: string | null; children: React.ReactNode }) {
   const bridge = useBridge();
-  const [check, setCheck] = useState<LogCheck | null>(null);
+  // Kept with the server it is about: another server's outcome is never shown.
+  const [latest, setLatest] = useState<{ serverId: string; check: LogCheck } | null>(null);
+  const check = latest && latest.serverId === serverId ? latest.check : null;
   const run = useCallback(async () => {
+    if (!serverId) return;
     try {
-      setCheck(await bridge.integrity.check());
+      const c = await bridge.integrity.check();
+      setLatest({ serverId, check: c });
     } catch {
       // Unreachable or not connected: that says nothing about the log; the connection banner says the rest.
     }
-  }, [bridge]);
+  }, [bridge, serverId]);
   useEffect(() => {
-    setCheck(null);
     if (!serverId) return;
-    void run();
+    const first = setTimeout(() => void run(), 0);
     const t = setInterval(() => void run(), EVERY_MS);
-    return () => clearInterval(t);
+    return () => {
+      clearTimeout(first);
+      clearInterval(t);
+    };
   }, [serverId, run]);
-  return <MonitorContext.Provider value={{ check, run, set: setCheck }}>{children}</MonitorContext.Provider>;
+  const set = useCallback((c: LogCheck) => serverId && setLatest({ serverId, check: c }), [serverId]);
+  return <MonitorContext.Provider value={{ check, run, set }}>{children}</MonitorContext.Provider>;
 }
 
 /** The banner of a failed check (or the notice of a key trusted for the first time), at the top of every screen. */

@@ -24,7 +24,8 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
   const b = bill.data;
   // The bill proven on this computer, once the server's log has been checked (and again after each check).
   const log = useLogCheck();
-  const proof = useAsync(async () => (log ? bridge.integrity.verifyBill(invoice) : null), [bridge, invoice, log?.state, log?.verifiedAt]);
+  const checked = log ? `${log.state} ${log.verifiedAt}` : null;
+  const proof = useAsync(async () => (checked ? bridge.integrity.verifyBill(invoice) : null), [bridge, invoice, checked]);
 
   const exportAs = async (kind: 'pdf' | 'csv' | 'bundle') => {
     setBusy(kind);
