@@ -15,11 +15,12 @@ import { schedulerRoutes } from './routes/scheduler';
 import { searchRoutes } from './routes/search';
 import { snapshotRoutes } from './routes/snapshots';
 import { integrityRoutes } from './routes/integrity';
+import { auditRoutes } from './routes/audit';
 import type { Route } from './routes/table';
 
 /** Every route the server answers, each with the scope it needs (the route-table test walks it). */
 export function routeTable(deps: AppDeps): Route[] {
-  return [...healthRoutes(deps), ...snapshotRoutes(deps), ...searchRoutes(deps), ...schedulerRoutes(deps), ...runRoutes(deps), ...integrityRoutes(deps)];
+  return [...healthRoutes(deps), ...snapshotRoutes(deps), ...searchRoutes(deps), ...schedulerRoutes(deps), ...runRoutes(deps), ...integrityRoutes(deps), ...auditRoutes(deps)];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;

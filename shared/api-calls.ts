@@ -6,7 +6,7 @@
  * it, so a new read feature is one line here, not a method in each of them. Browser-safe.
  */
 import { z } from 'zod';
-import type { About, AccountCheck, CompanyHistory, ConsistencyProof, EvidenceBundle, IntegrityStatus, SearchResult, SnapshotDetail, Stats } from './api';
+import type { About, AccountCheck, AuditPage, CompanyHistory, ConsistencyProof, EvidenceBundle, IntegrityStatus, SearchResult, SnapshotDetail, Stats } from './api';
 import { ACCOUNT_NUMBER } from './period';
 import { RunRequest, SchedulerConfigUpdate, type Job, type JobItem, type SchedulerConfig } from './runs';
 
@@ -41,6 +41,16 @@ const JobsFilter = z.strictObject({
   month: z.string().optional(),
   page: z.number().int().min(1).optional(),
   per_page: z.number().int().min(1).max(200).optional(),
+});
+const AuditFilter = z.strictObject({
+  actor: z.string().max(100).optional(),
+  action: z.string().max(50).optional(),
+  invoice_number: z.string().max(50).optional(),
+  period: z.string().max(7).optional(),
+  from: z.string().max(40).optional(),
+  to: z.string().max(40).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+  offset: z.number().int().min(0).optional(),
 });
 const ItemsFilter = z.strictObject({ outcome: z.string().optional(), page: z.number().int().min(1).optional(), per_page: z.number().int().min(1).max(1000).optional() });
 
@@ -99,6 +109,7 @@ export const API_CALLS = {
   })),
   'snapshots:stats': call<Stats>()(z.tuple([]), () => ({ path: '/api/stats' })),
   'snapshots:bundle': call<EvidenceBundle>()(z.tuple([invoiceArg]), (invoice) => ({ path: `/api/snapshot/${enc(invoice)}/bundle` })),
+  'audit:list': call<AuditPage>()(z.tuple([AuditFilter]), (filter) => ({ path: `/api/audit?${queryString(filter)}` })),
   'log:status': call<IntegrityStatus>()(z.tuple([]), () => ({ path: '/api/integrity' })),
   'log:consistency': call<ConsistencyProof>()(z.tuple([z.number().int().min(0), z.number().int().min(0)]), (from, to) => ({ path: `/api/integrity/consistency?from=${from}&to=${to}` })),
   'jobs:list': call<JobsPage>()(z.tuple([JobsFilter]), (filter) => ({ path: `/api/scheduler/jobs?${queryString(filter)}` })),

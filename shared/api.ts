@@ -324,6 +324,62 @@ export interface EvidenceBundle {
   archived_at: string;
 }
 
+/** Every action the audit trail records. */
+export const AUDIT_ACTIONS = [
+  'bill.archived',
+  'schedule.changed',
+  'run.started',
+  'run.cancelled',
+  'run.resumed',
+  'token.created',
+  'token.revoked',
+  'export.pdf',
+  'export.csv',
+  'export.bundle',
+  'verify.run',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** One entry of the audit trail, as stored and served. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /** The token's name (`service`, `admin`, a named token), `schedule` or `cli:<user>`. */
+  actor: string;
+  action: AuditAction;
+  /** What it was about: an invoice number, a job id, a token's name. */
+  subject: string | null;
+  /** The billing period it concerns, `YYYY-MM`. */
+  period: string | null;
+  request_id: string | null;
+  /** The client's address as the server saw it. */
+  client: string | null;
+  details: Record<string, unknown>;
+  /** SHA-256 of the entry's canonical form: what its leaf in the log records. */
+  entry_hash: string;
+}
+
+/** `GET /api/audit` query parameters; unknown ones are refused. */
+export const AuditQuery = z.strictObject({
+  actor: z.string().min(1).max(100).optional(),
+  action: z.enum(AUDIT_ACTIONS, { message: `must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
+  invoice_number: z.string().regex(INVOICE_NUMBER, { message: INVOICE_NUMBER_RULE }).optional(),
+  subject: z.string().min(1).max(100).optional(),
+  period: queryPeriod.optional(),
+  from: z.string().datetime({ offset: true, message: 'must be a time such as 2026-12-01T00:00:00Z' }).optional(),
+  to: z.string().datetime({ offset: true, message: 'must be a time such as 2026-12-31T23:59:59Z' }).optional(),
+  limit: queryInt(1, 1000).default(100),
+  offset: queryInt(0, 10_000_000).default(0),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+export interface AuditPage {
+  total: number;
+  limit: number;
+  offset: number;
+  entries: AuditEntry[];
+}
+
 /** `GET /api/integrity`: the log at a glance. */
 export interface IntegrityStatus {
   origin: string;
@@ -338,7 +394,7 @@ export interface IntegrityStatus {
 
 /** One problem `archive verify` found, in words, with what it is about. */
 export interface VerifyFinding {
-  kind: 'bill' | 'leaf' | 'tree' | 'checkpoint';
+  kind: 'bill' | 'audit' | 'leaf' | 'tree' | 'checkpoint';
   invoice_number?: string;
   leaf_index?: number;
   checkpoint_size?: number;
@@ -348,6 +404,7 @@ export interface VerifyFinding {
 export interface VerifyReport {
   ok: boolean;
   bills: number;
+  audit_entries: number;
   leaves: number;
   checkpoints: number;
   /** Bills archived but not yet in the log (their leaves are queued). */

@@ -13,6 +13,7 @@ import { openForCommand } from '../boot';
 import type { Config } from '../config';
 import { openSigner } from '../integrity/setup';
 import { verifyArchive } from '../integrity/verify';
+import { cliContext, recordAudit } from '../audit/trail';
 import { StartupError } from '../startup-error';
 
 type Out = (line: string) => void;
@@ -42,6 +43,7 @@ export async function verifyCommand(config: Config, opts: { key?: string; json?:
         err(`  ${stage}: ${done} of ${total}`);
       },
     });
+    await recordAudit(db.knex, { ...cliContext(), action: 'verify.run', details: { ok: report.ok, bills: report.bills, findings: report.findings.length } });
     if (opts.json) out(JSON.stringify(report, null, 2));
     else printReport(report, verifierKey, out);
     return report.ok ? 0 : 1;
@@ -52,7 +54,7 @@ export async function verifyCommand(config: Config, opts: { key?: string; json?:
 
 function printReport(r: VerifyReport, key: string, out: Out): void {
   out(
-    `Checked ${r.bills} bills, ${r.leaves} leaves and ${r.checkpoints} checkpoints against ${key.split('+')[0]} (key ${key.split('+')[1]}) in ${r.seconds.toFixed(1)} s (${r.bills_per_second} bills/s).`,
+    `Checked ${r.bills} bills, ${r.audit_entries} audit entries, ${r.leaves} leaves and ${r.checkpoints} checkpoints against ${key.split('+')[0]} (key ${key.split('+')[1]}) in ${r.seconds.toFixed(1)} s (${r.bills_per_second} bills/s).`,
   );
   if (r.queued > 0) out(`${r.queued} bill${r.queued === 1 ? ' is' : 's are'} queued for the log (archived in the last seconds, or the server is not running).`);
   if (r.ok) {

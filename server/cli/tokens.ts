@@ -7,6 +7,7 @@
 import type { Config } from '../config';
 import { createToken, listTokens, revokeToken } from '../api-tokens';
 import { openForCommand } from '../boot';
+import { cliContext, recordAudit } from '../audit/trail';
 import { ArchiveError } from '../errors';
 import { formatTable } from './table';
 
@@ -25,12 +26,14 @@ export async function tokensCommand(config: Config, cmd: TokensCommand, out: Out
     if (cmd.action === 'create') {
       const expiresAt = cmd.expires ? endOfDay(cmd.expires) : undefined;
       const { token, info } = await createToken(db.knex, { name: cmd.name ?? '', scope: cmd.scope ?? '', expiresAt });
+      await recordAudit(db.knex, { ...cliContext(), action: 'token.created', subject: info.name, details: { scope: info.scope, expires_at: info.expires_at } });
       out(`Token ${info.name} (${info.scope}${info.expires_at ? `, expires ${info.expires_at}` : ''}) — shown once, keep it safe:`);
       out(`  ${token}`);
       return 0;
     }
     if (cmd.action === 'revoke') {
       const info = await revokeToken(db.knex, cmd.name ?? '');
+      await recordAudit(db.knex, { ...cliContext(), action: 'token.revoked', subject: info.name });
       out(`Token ${info.name} revoked at ${info.revoked_at}; requests with it are refused within a few seconds.`);
       return 0;
     }

@@ -18,6 +18,7 @@ import { equalHashes, toBase64 } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
 import os from 'node:os';
 import { createBillHasher } from './bill-hash';
+import { auditBatch, auditHash } from '../audit/trail';
 import { billFromEvidence, describeDifferences } from './differences';
 import { evaluate, leafHashSync, nodeHashSync, rootRange, EMPTY_ROOT, type NodeKey } from './tree';
 
@@ -33,6 +34,8 @@ export interface VerifyOptions {
 const LEAF = /^archive\/(snapshot|correction|audit)\/v1\n([^\n]*)\n([0-9a-f]{64})\n$/;
 
 export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<VerifyReport> {
+  // One snapshot of the database for the whole check: bills archived and leaves signed meanwhile are not half seen.
+  if (!(knex as { isTransaction?: boolean }).isTransaction) return knex.transaction((trx) => verifyArchive(trx, opts), { isolationLevel: 'repeatable read', readOnly: true });
   const started = performance.now();
   const key = await parseVerifierKey(opts.verifierKey);
   const findings: VerifyFinding[] = [];
@@ -42,6 +45,7 @@ export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<Ve
 
   const leaves = await checkLeaves(knex, findings, divergent, opts);
   const bills = await checkBills(knex, findings, divergent, opts);
+  const audit = await checkAudit(knex, findings, divergent);
   const levels = buildTree(leaves.hashes);
   await checkNodes(knex, levels, findings, divergent);
   const checkpoints = await checkCheckpoints(knex, key, levels, leaves.hashes.length, findings, bound, opts);
@@ -50,9 +54,10 @@ export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<Ve
   return {
     ok: findings.length === 0,
     bills: bills.count,
+    audit_entries: audit.count,
     leaves: leaves.hashes.length,
     checkpoints,
-    queued: bills.queued,
+    queued: bills.queued + audit.queued,
     findings,
     first_divergent_leaf: divergent.length ? Math.min(...divergent) : bound.length ? Math.min(...bound) : null,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -67,8 +72,10 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
   let after = -1;
   for (;;) {
     const { rows } = await knex.raw(
-      `SELECT l.idx, l.kind, l.data, l.hash, (l.kind <> 'snapshot' OR s.id IS NOT NULL) AS present
-         FROM log_leaves l LEFT JOIN billing_snapshots s ON l.kind = 'snapshot' AND s.id = l.ref_id
+      `SELECT l.idx, l.kind, l.data, l.hash, (s.id IS NOT NULL OR a.id IS NOT NULL OR l.kind NOT IN ('snapshot', 'audit')) AS present
+         FROM log_leaves l
+         LEFT JOIN billing_snapshots s ON l.kind = 'snapshot' AND s.id = l.ref_id
+         LEFT JOIN audit_log a ON l.kind = 'audit' AND a.id = l.ref_id
         WHERE l.idx > ? ORDER BY l.idx LIMIT ?`,
       [after, 20_000],
     );
@@ -89,6 +96,8 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
       if (!m || m[1] !== r.kind) {
         findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx}: its data is not a ${r.kind} leaf` });
         divergent.push(idx);
+      } else if (!r.present && r.kind === 'audit') {
+        findings.push({ kind: 'audit', leaf_index: idx, message: `Audit entry ${m[2]} (leaf ${idx}) is no longer in the trail: it was deleted` });
       } else if (!r.present) {
         findings.push({ kind: 'bill', leaf_index: idx, invoice_number: m[2], message: `Invoice ${m[2]} (leaf ${idx}) is no longer in the archive: the bill was deleted` });
       }
@@ -201,6 +210,35 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
     }
   } finally {
     await hasher.close();
+  }
+  return { count, queued };
+}
+
+/** Every audit entry's hash, recomputed from its columns, against its leaf. */
+async function checkAudit(knex: Knex, findings: VerifyFinding[], divergent: number[]): Promise<{ count: number; queued: number }> {
+  let after = 0;
+  let count = 0;
+  let queued = 0;
+  for (;;) {
+    const rows = await auditBatch(knex, after, 5000);
+    if (rows.length === 0) break;
+    for (const e of rows) {
+      const hash = auditHash(e);
+      const what = `Audit entry ${e.id} (${e.action} by ${e.actor} at ${e.at})`;
+      const m = e.leaf_data ? LEAF.exec(Buffer.from(e.leaf_data).toString('utf8')) : null;
+      if (e.leaf_idx !== null && m) {
+        if (m[3] !== hash) {
+          findings.push({ kind: 'audit', leaf_index: e.leaf_idx, message: `${what} no longer matches what the log recorded (leaf ${e.leaf_idx}): it was changed` });
+          divergent.push(e.leaf_idx);
+        } else if (e.entry_hash !== hash) findings.push({ kind: 'audit', leaf_index: e.leaf_idx, message: `${what}: its entry_hash column was changed` });
+      } else {
+        if (e.entry_hash !== hash) findings.push({ kind: 'audit', message: `${what} no longer matches its own hash: it was changed` });
+        if (e.queued) queued++;
+        else findings.push({ kind: 'audit', message: `${what} is not in the log, and not queued for it` });
+      }
+    }
+    count += rows.length;
+    after = rows[rows.length - 1].id;
   }
   return { count, queued };
 }

@@ -10,6 +10,8 @@ import { singleValued } from '../http/query';
 import { checkpointInfo, consistencyProof, inclusionProof, latestCheckpoint, leafOfInvoice, queueState, signedCheckpoint } from '../integrity/log';
 import { verifyArchive } from '../integrity/verify';
 import { get, post, type Route } from './table';
+import { recordAudit } from '../audit/trail';
+import { auditContext } from './audit';
 
 export function integrityRoutes(deps: AppDeps): Route[] {
   return [
@@ -66,7 +68,9 @@ export function integrityRoutes(deps: AppDeps): Route[] {
     }),
 
     post('/api/integrity/verify', 'admin', async (ctx) => {
-      ctx.body = await verifyArchive(deps.knex, { verifierKey: deps.integrity.signer.verifierKey });
+      const report = await verifyArchive(deps.knex, { verifierKey: deps.integrity.signer.verifierKey });
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'verify.run', details: { ok: report.ok, bills: report.bills, findings: report.findings.length } });
+      ctx.body = report;
     }),
   ];
 }

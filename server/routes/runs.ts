@@ -12,6 +12,9 @@ import { ArchiveError, parseOrThrow } from '../errors';
 import { getJobRow } from '../runs/job-store';
 import { toJob } from '../runs/jobs';
 import { get, post, type Route } from './table';
+import { recordAudit } from '../audit/trail';
+import { auditContext } from './audit';
+import { periodText } from '../../shared/period';
 
 export function runRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', strict: true });
@@ -32,6 +35,13 @@ export function runRoutes(deps: AppDeps): Route[] {
         allowOpenPeriod: req.allow_open_period ? req.reason : undefined,
         triggeredBy: `api:${ctx.state.actor.name}`,
       });
+      await recordAudit(deps.knex, {
+        ...auditContext(ctx),
+        action: 'run.started',
+        subject: job.id,
+        period: periodText(req.year, req.month),
+        details: { dry_run: req.dry_run, accounts: req.accounts?.length ?? null, all: !req.accounts, ...(req.allow_open_period ? { open_period_reason: req.reason } : {}) },
+      });
       ctx.status = 202;
       ctx.set('Location', `/api/scheduler/jobs/${job.id}`);
       ctx.body = { job_id: job.id, status: job.status, dry_run: job.dry_run, events: `/api/runs/${job.id}/events` };
@@ -44,12 +54,15 @@ export function runRoutes(deps: AppDeps): Route[] {
     }),
 
     post('/api/runs/:id/cancel', 'admin', async (ctx) => {
+      const job = toJob(await engine().cancel(ctx.params.id));
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'run.cancelled', subject: job.id, period: periodText(job.target_year, job.target_month) });
       ctx.status = 202;
-      ctx.body = toJob(await engine().cancel(ctx.params.id));
+      ctx.body = job;
     }),
 
     post('/api/runs/:id/resume', 'admin', async (ctx) => {
       const job = await engine().resume(ctx.params.id, `api:${ctx.state.actor.name}`);
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'run.resumed', subject: job.id, period: periodText(job.target_year, job.target_month) });
       ctx.status = 202;
       ctx.body = { job_id: job.id, status: job.status, events: `/api/runs/${job.id}/events` };
     }),

@@ -9,6 +9,7 @@ import { getJobRow, listJobs } from '../runs/job-store';
 import { toJob } from '../runs/jobs';
 import { readSchedule, scheduleView, updateSchedule } from '../schedule/schedule';
 import { get, post, type Route } from './table';
+import { auditContext } from './audit';
 
 export function schedulerRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', strict: true });
@@ -19,7 +20,7 @@ export function schedulerRoutes(deps: AppDeps): Route[] {
     }),
 
     post('/api/scheduler/config', 'admin', json, async (ctx) => {
-      const row = await updateSchedule(deps.knex, parseOrThrow(SchedulerConfigUpdate, ctx.request.body, 'scheduler configuration'));
+      const row = await updateSchedule(deps.knex, parseOrThrow(SchedulerConfigUpdate, ctx.request.body, 'scheduler configuration'), auditContext(ctx));
       await deps.scheduler?.reload();
       ctx.body = scheduleView(row, deps.timeZone, deps.scheduler?.now());
     }),

@@ -11,6 +11,9 @@ import { EMPTY_BODY } from '../http/errors';
 import { getBillCsv, getSnapshotColumns, getSnapshotDetail, nameIsShared } from '../snapshots/read';
 import { billLogState, evidenceBundle } from '../integrity/bundle';
 import { get, post, type Route } from './table';
+import { auditCte, recordAudit } from '../audit/trail';
+import { auditContext } from './audit';
+import { periodText } from '../../shared/period';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: deps.bodyLimit, strict: true });
@@ -23,7 +26,14 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
       const post = checked.post;
       // Everything that can fail happens before the insert commits: after it, only assignments.
       const location = `/api/snapshot/${encodeURIComponent(post.invoice_number)}`;
-      const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post' });
+      const audit = auditCte({
+        ...auditContext(ctx),
+        action: 'bill.archived',
+        subject: post.invoice_number,
+        period: periodText(post.billing_year, post.billing_month),
+        details: { source: 'ledger_post' },
+      });
+      const created = await archiveSnapshot(deps.knex, post, { tolerance: deps.totalsTolerance, rawBody: ctx.request.rawBody, source: 'ledger_post', alongside: [audit] });
       ctx.status = 201;
       ctx.set('Location', location);
       ctx.body = created;
@@ -36,6 +46,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
       const s = await getBillCsv(deps.knex, invoiceOf(ctx));
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.csv', subject: invoiceOf(ctx), period: periodText(s.billing_year, s.billing_month) });
       attachBill(ctx, s, 'csv', s.name_shared);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.body = s.invoice_csv;
@@ -46,6 +57,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const [log, withAccount] = await Promise.all([billLogState(deps.knex, bill.invoice_number), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
       const pdf = await deps.pdf.render({ ...bill, log });
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.pdf', subject: bill.invoice_number, period: periodText(bill.billing_year, bill.billing_month) });
       attachBill(ctx, bill, 'pdf', withAccount);
       ctx.type = 'application/pdf';
       ctx.body = pdf;
@@ -55,6 +67,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     get('/api/snapshot/:invoice_number/bundle', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const [bundle, withAccount] = await Promise.all([evidenceBundle(deps.knex, bill, deps.integrity.signer.verifierKey), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.bundle', subject: bill.invoice_number, period: periodText(bill.billing_year, bill.billing_month) });
       attachBill(ctx, bill, 'evidence.json', withAccount);
       ctx.body = bundle;
     }),

@@ -237,6 +237,7 @@ export class RunEngine {
       const recorder = new Recorder(
         knex,
         job.id,
+        String(job.triggered_by ?? 'run').split(' ')[0],
         (item) => {
           counts.done++;
           counts[OUTCOME_COUNT[item.outcome!]]++;

@@ -14,6 +14,8 @@ import { insertPrepared, type PreparedSnapshot } from '../snapshots/archive';
 import { outcomeAlongsideSnapshot, recordOutcomes, type ItemValues } from './job-items';
 import { toItem } from './jobs';
 import { cleanText } from '../../shared/storable';
+import { periodText } from '../../shared/period';
+import { auditCte } from '../audit/trail';
 
 export type { ItemValues } from './job-items';
 
@@ -32,6 +34,8 @@ export class Recorder {
   constructor(
     private readonly knex: Knex,
     private readonly jobId: string,
+    /** Who started the run (a token's name, or `schedule`): the audit trail's actor of its bills. */
+    private readonly actor: string,
     private readonly onRecorded: (item: JobItem) => void,
     /** An archive that met a bill archived meanwhile: the engine compares and records that instead. */
     private readonly onDuplicate: (values: ItemValues, prepared: PreparedSnapshot) => Promise<ItemValues>,
@@ -74,9 +78,15 @@ export class Recorder {
   }
 
   private async writeArchive(values: ItemValues, prepared: PreparedSnapshot, rawBody: string): Promise<void> {
-    const alongside = outcomeAlongsideSnapshot(this.jobId, values);
+    const audit = auditCte({
+      actor: this.actor,
+      action: 'bill.archived',
+      subject: prepared.row.invoice_number,
+      period: periodText(prepared.row.billing_year, prepared.row.billing_month),
+      details: { source: 'run', job_id: this.jobId, content_hash: prepared.contentHash },
+    });
     try {
-      const created = await insertPrepared(this.knex, prepared, { source: 'run', rawBody, alongside });
+      const created = await insertPrepared(this.knex, prepared, { source: 'run', rawBody, alongside: [outcomeAlongsideSnapshot(this.jobId, values), audit] });
       this.onRecorded(toItem({ ...values, snapshot_id: created.snapshot_id }));
     } catch (err) {
       if (err instanceof ArchiveError && err.code === 'already_archived') {

@@ -3,7 +3,8 @@
  * the default row, reading it, changing it, its last-run fields, and its change stamp.
  */
 import type { Knex } from 'knex';
-import type { SchedulerConfigUpdate } from '../../shared/runs';
+import { SchedulerConfigUpdate } from '../../shared/runs';
+import { recordAudit, type AuditContext } from '../audit/trail';
 import { ArchiveError, validationError } from '../errors';
 import { ScheduleConfig } from '../models/ScheduleConfig';
 
@@ -42,9 +43,19 @@ export async function scheduleStamp(knex: Knex): Promise<string | undefined> {
 
 /**
  * Applies a validated change (any subset of the editable fields) and returns the row as it
- * now is. A schedule of a list of accounts must name at least one.
+ * now is. A schedule of a list of accounts must name at least one. With `audit`, the change
+ * (its fields before and after) goes into the audit trail in the same transaction.
  */
-export async function updateSchedule(knex: Knex, update: SchedulerConfigUpdate): Promise<ScheduleRow> {
+export async function updateSchedule(knex: Knex, update: SchedulerConfigUpdate, audit?: AuditContext): Promise<ScheduleRow> {
+  if (audit) {
+    return knex.transaction(async (trx) => {
+      const before = await readSchedule(trx);
+      const after = await updateSchedule(trx, update);
+      const editable = (r: ScheduleRow) => Object.fromEntries(Object.keys(SchedulerConfigUpdate.shape).map((k) => [k, (r as Record<string, unknown>)[k] ?? null]));
+      await recordAudit(trx, { ...audit, action: 'schedule.changed', details: { before: editable(before), after: editable(after) } });
+      return after;
+    });
+  }
   const current = await readSchedule(knex);
   const allCompanies = update.snapshot_all_companies ?? current.snapshot_all_companies;
   const accounts = update.account_numbers ?? current.account_numbers ?? [];

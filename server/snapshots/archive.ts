@@ -21,10 +21,11 @@ export interface ArchiveOptions {
   /** When the bill was archived, for imports of older archives; default now(). */
   archivedAt?: Date;
   /**
-   * One more data-modifying statement to run atomically with the insert, as a CTE that may
-   * use `(SELECT id FROM s)` for the new snapshot's id: a run records its outcome this way.
+   * More data-modifying statements to run atomically with the insert, as CTEs that may use
+   * `(SELECT id FROM s)` for the new snapshot's id: a run records its outcome this way, and
+   * every archiving its audit entry.
    */
-  alongside?: { sql: string; bindings: Knex.RawBinding[] };
+  alongside?: { sql: string; bindings: Knex.RawBinding[] }[];
 }
 
 /**
@@ -101,9 +102,9 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
         FROM s CROSS JOIN jsonb_to_recordset(?::jsonb)
           AS x(position int, line_type text, item_name text, description text, quantity numeric, rate numeric, amount numeric)
     )
-    ${opts.alongside ? `, a AS (${opts.alongside.sql})` : ''}
+    ${(opts.alongside ?? []).map((a, i) => `, a${i} AS (${a.sql})`).join('')}
     SELECT id FROM s`;
-  const bindings = [...insertSnapshot.bindings, p.lineItemsJson, ...(opts.alongside?.bindings ?? [])];
+  const bindings = [...insertSnapshot.bindings, p.lineItemsJson, ...(opts.alongside ?? []).flatMap((a) => a.bindings)];
   const result = await preparedQuery(knex, sql, bindings);
   return Number(result.rows[0].id);
 }

@@ -89,7 +89,7 @@ describe.skipIf(!hasChromium)('the desktop app as a monitor of the log (Chromium
     await page.getByRole('button', { name: 'Save and connect' }).click();
     await expect.poll(() => page.getByTestId('log-first-use').isVisible()).toBe(true);
     expect(await page.getByTestId('log-first-use').innerText()).toContain(key.split('+')[1]);
-    await expect.poll(() => page.getByTestId('log-status').innerText()).toBe('Log verified: 8 entries');
+    await expect.poll(() => page.getByTestId('log-status').innerText()).toBe('Log verified: 16 entries');
     await shot('log-first-use');
     await page.getByRole('button', { name: 'I have compared it' }).click();
     await expect.poll(() => page.getByTestId('log-first-use').count()).toBe(0);
@@ -97,7 +97,7 @@ describe.skipIf(!hasChromium)('the desktop app as a monitor of the log (Chromium
 
   it('proves a bill on this computer', async () => {
     await page.evaluate((inv) => (location.hash = `#/bill/${inv}`), invoice);
-    await expect.poll(() => page.getByTestId('bill-proof').innerText(), { timeout: 10_000 }).toMatch(/^✓ Included in checkpoint 8 \(leaf \d\), verified on this computer$/);
+    await expect.poll(() => page.getByTestId('bill-proof').innerText(), { timeout: 10_000 }).toMatch(/^✓ Included in checkpoint \d+ \(leaf \d+\), verified on this computer$/);
     await shot('bill-proof');
   });
 
@@ -115,6 +115,23 @@ describe.skipIf(!hasChromium)('the desktop app as a monitor of the log (Chromium
     await page.waitForTimeout(300);
     expect(await alarm.isVisible()).toBe(true);
     await shot('log-alarm');
+  });
+
+  it('shows the audit trail: who archived and downloaded what, filtered', async () => {
+    await server.api(`/api/snapshot/${invoice}/csv`, { token: ADMIN_TOKEN });
+    await page.getByRole('button', { name: 'Audit', exact: true }).click();
+    await expect.poll(() => page.getByTestId('audit-count').innerText()).toMatch(/^\d+ entries$/);
+    await page.getByLabel('What').selectOption('bill.archived');
+    await expect.poll(() => page.getByTestId('audit-count').innerText()).toBe('8 entries');
+    expect(await page.getByTestId('audit-row').first().innerText()).toMatch(/service\s+bill archived/);
+    await page.getByLabel('What').selectOption('');
+    await page.getByLabel('Invoice').fill(invoice);
+    // Newest first: the CSV just downloaded, the bundles the bill's view checked, the archiving.
+    const what = async () => (await page.getByTestId('audit-row').allInnerTexts()).map((r) => r.split('\t')[2]);
+    await expect.poll(async () => (await what())[0]).toBe('CSV downloaded');
+    expect((await what()).at(-1)).toBe('bill archived');
+    expect(new Set((await what()).slice(1, -1))).toEqual(new Set(['evidence bundle downloaded']));
+    await shot('audit');
   });
 
   it('raises it when the server signs with another key, and trusts again only the key ID typed in', async () => {

@@ -443,14 +443,14 @@ describe.skipIf(!hasChromium)('the desktop app in Chromium (web bridge)', () => 
     await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/Time zone[\s\S]*must be an IANA time zone/);
     await page.getByLabel('Time zone').fill('Europe/Berlin');
     await page.getByRole('button', { name: 'Save schedule' }).click();
-    await expect.poll(() => page.locator('.notice').innerText()).toMatch(/Saved/);
+    await expect.poll(() => page.locator('.notice').filter({ hasText: 'Saved' }).innerText()).toMatch(/Saved/);
     await shot('schedule');
     const cfg = (await (await w.admin('/api/scheduler/config')).json()) as { day_of_month: string; hour: number; timezone: string };
     expect(cfg).toMatchObject({ day_of_month: 'last', hour: 23, timezone: 'Europe/Berlin' });
     // One time for one instant: the preview, the save notice and the Dashboard say the same, with the zone.
     const at = await page.getByTestId('preview-at').innerText();
     expect(at).toMatch(/11:00\s?PM GMT\+[12]|11:00\s?PM CES?T/);
-    expect(await page.locator('.notice').innerText()).toContain(at);
+    expect(await page.locator('.notice').filter({ hasText: 'Saved' }).innerText()).toContain(at);
     await page.getByRole('button', { name: 'Dashboard', exact: true }).click();
     await expect.poll(() => page.getByTestId('next-run').innerText()).toBe(at);
   });

@@ -59,16 +59,20 @@ async function integrated(): Promise<IntegrityStatus> {
 }
 
 const total = () => bills.length + 12;
+/** The log after the first five bills: each bill and its audit entry are a leaf each. */
+const FIRST = 10;
+const leaves = async () => Number((await server.db.knex('log_leaves').count({ n: '*' }).first())!.n);
 
 describe('the log', () => {
   it('holds every bill, with a checkpoint signed by the published key', async () => {
     const s = await integrated();
-    expect(s.checkpoint.size).toBe(total());
+    expect(s.checkpoint.size).toBe(await leaves());
+    expect(await server.db.knex('log_leaves').where('kind', 'snapshot').count({ n: '*' }).first()).toEqual({ n: total() });
     expect(s.sequencer.state).toBe('ok');
     expect(s.verifier_key).toBe(key);
     const note = await (await server.api('/api/integrity/checkpoint')).text();
     const cp = await verifyCheckpoint(note, [await parseVerifierKey(key)]);
-    expect(cp.size).toBe(total());
+    expect(cp.size).toBe(s.checkpoint.size);
     expect(cp.origin).toBe(s.origin);
     // Another key does not verify it.
     const other = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
@@ -76,8 +80,9 @@ describe('the log', () => {
   });
 
   it('integrates bills in the order they were archived, each once', async () => {
-    const rows = await server.db.knex('log_leaves as l').join('billing_snapshots as s', 's.id', 'l.ref_id').orderBy('l.idx').select('l.idx', 's.id', 's.invoice_number');
-    expect(rows.map((r) => Number(r.idx))).toEqual(rows.map((_, i) => i));
+    const all = await server.db.knex('log_leaves').orderBy('idx').select('idx');
+    expect(all.map((r) => Number(r.idx))).toEqual(all.map((_, i) => i));
+    const rows = await server.db.knex('log_leaves as l').join('billing_snapshots as s', 's.id', 'l.ref_id').where('l.kind', 'snapshot').orderBy('l.idx').select('l.idx', 's.id', 's.invoice_number');
     expect(rows.map((r) => Number(r.id))).toEqual([...rows.map((r) => Number(r.id))].sort((a, b) => a - b));
     expect(new Set(rows.map((r) => r.invoice_number)).size).toBe(total());
   });
@@ -92,25 +97,25 @@ describe('the log', () => {
       expect(p.tree_size).toBe(s.checkpoint.size);
       await verifyInclusion(p.leaf_index, p.tree_size, fromBase64(p.leaf_hash), p.hashes.map(fromBase64), root);
     }
-    const byLeaf: InclusionProof = await (await server.api('/api/integrity/inclusion?leaf_index=3&tree_size=5')).json();
-    const cp5 = await verifyCheckpoint(await (await server.api('/api/integrity/checkpoints/5')).text(), [await parseVerifierKey(key)]);
-    await verifyInclusion(3, 5, fromBase64(byLeaf.leaf_hash), byLeaf.hashes.map(fromBase64), cp5.root);
+    const byLeaf: InclusionProof = await (await server.api(`/api/integrity/inclusion?leaf_index=3&tree_size=${FIRST}`)).json();
+    const first = await verifyCheckpoint(await (await server.api(`/api/integrity/checkpoints/${FIRST}`)).text(), [await parseVerifierKey(key)]);
+    await verifyInclusion(3, FIRST, fromBase64(byLeaf.leaf_hash), byLeaf.hashes.map(fromBase64), first.root);
   });
 
   it('serves consistency proofs between signed sizes', async () => {
     const s = await status();
-    const p: ConsistencyProof = await (await server.api(`/api/integrity/consistency?from=5&to=${s.checkpoint.size}`)).json();
-    await verifyConsistency(5, s.checkpoint.size, p.hashes.map(fromBase64), fromBase64(p.checkpoint1.root), fromBase64(p.checkpoint2.root));
+    const p: ConsistencyProof = await (await server.api(`/api/integrity/consistency?from=${FIRST}&to=${s.checkpoint.size}`)).json();
+    await verifyConsistency(FIRST, s.checkpoint.size, p.hashes.map(fromBase64), fromBase64(p.checkpoint1.root), fromBase64(p.checkpoint2.root));
     await verifyCheckpoint(p.checkpoint1.note, [await parseVerifierKey(key)]);
   });
 
   it('refuses proofs it cannot give, in words', async () => {
-    const unsigned = await server.api(`/api/integrity/consistency?from=5&to=${total() + 100}`);
+    const unsigned = await server.api(`/api/integrity/consistency?from=${FIRST}&to=100000`);
     expect(unsigned.status).toBe(404);
-    expect((await unsigned.json()).error).toMatch(new RegExp(`no checkpoint of size ${total() + 100}`));
+    expect((await unsigned.json()).error).toMatch(/no checkpoint of size 100000/);
     const both = await server.api('/api/integrity/inclusion?leaf_index=1&invoice_number=x-1');
     expect(both.status).toBe(400);
-    const beyond = await server.api('/api/integrity/inclusion?leaf_index=999&tree_size=5');
+    const beyond = await server.api(`/api/integrity/inclusion?leaf_index=999&tree_size=${FIRST}`);
     expect(beyond.status).toBe(404);
     expect((await server.api('/api/integrity/checkpoints/05')).status).toBe(400);
   });
@@ -185,9 +190,11 @@ describe('archive verify', () => {
   const victimId = async (trx: Knex) => Number((await trx('billing_snapshots').where('invoice_number', victim()).first('id')).id);
 
   it('passes an untouched archive', async () => {
+    await integrated();
     const r: VerifyReport = await (await server.api('/api/integrity/verify', { method: 'POST', token: ADMIN_TOKEN })).json();
     expect(r.findings).toEqual([]);
-    expect(r).toMatchObject({ ok: true, bills: total(), leaves: total(), queued: 0, first_divergent_leaf: null });
+    expect(r).toMatchObject({ ok: true, bills: total(), queued: 0, first_divergent_leaf: null });
+    expect(r.leaves).toBe(r.bills + r.audit_entries);
     expect(r.checkpoints).toBeGreaterThanOrEqual(3);
   });
 
@@ -246,8 +253,8 @@ describe('archive verify', () => {
     const r = await tampered(async (trx) => {
       const [a, b] = await trx('log_leaves').whereIn('idx', [1, 2]).orderBy('idx');
       await trx.raw('UPDATE log_leaves SET ref_id = -1 WHERE idx = 2');
-      await trx.raw('UPDATE log_leaves SET ref_id = ?, data = ?, hash = ? WHERE idx = 1', [b.ref_id, b.data, b.hash]);
-      await trx.raw('UPDATE log_leaves SET ref_id = ?, data = ?, hash = ? WHERE idx = 2', [a.ref_id, a.data, a.hash]);
+      await trx.raw('UPDATE log_leaves SET kind = ?, ref_id = ?, data = ?, hash = ? WHERE idx = 1', [b.kind, b.ref_id, b.data, b.hash]);
+      await trx.raw('UPDATE log_leaves SET kind = ?, ref_id = ?, data = ?, hash = ? WHERE idx = 2', [a.kind, a.ref_id, a.data, a.hash]);
       await trx.raw(`UPDATE log_nodes SET hash = (SELECT hash FROM log_leaves WHERE idx = log_nodes.idx) WHERE level = 0 AND idx IN (1, 2)`);
     });
     expect(r.ok, messages(r)).toBe(false);
@@ -255,16 +262,19 @@ describe('archive verify', () => {
   });
 
   it('notices a truncated log', async () => {
-    const r = await tampered(async (trx) => void (await trx.raw('DELETE FROM log_leaves WHERE idx >= ?', [total() - 3])));
-    expect(messages(r)).toMatch(new RegExp(`Checkpoint ${total()} was signed, but the log holds only ${total() - 3} leaves: the log was truncated`));
+    const n = await leaves();
+    const r = await tampered(async (trx) => void (await trx.raw('DELETE FROM log_leaves WHERE idx >= ?', [n - 3])));
+    expect(messages(r)).toMatch(new RegExp(`Checkpoint ${n} was signed, but the log holds only ${n - 3} leaves: the log was truncated`));
     expect(messages(r)).toMatch(/is not in the log, and not queued for it/);
   });
 
   it('notices a checkpoint whose signature was forged', async () => {
-    const r = await tampered(async (trx) => void (await trx.raw(`UPDATE log_checkpoints SET note = replace(note, E'\\n\\n', E'\\n\\n') || '' WHERE size = 5`)));
+    const r = await tampered(async (trx) => void (await trx.raw(`UPDATE log_checkpoints SET note = replace(note, E'\\n\\n', E'\\n\\n') || '' WHERE size = ${FIRST}`)));
     expect(r.ok).toBe(true);
-    const forged = await tampered(async (trx) => void (await trx.raw(`UPDATE log_checkpoints SET note = regexp_replace(note, E'^([^\\n]*\\n)5\\n', E'\\\\16\\n') WHERE size = 5`)));
-    expect(messages(forged)).toMatch(/Checkpoint 5: the signature of .* does not verify/);
+    const forged = await tampered(
+      async (trx) => void (await trx.raw(`UPDATE log_checkpoints SET note = regexp_replace(note, E'^([^\\n]*\\n)${FIRST}\\n', E'\\\\1${FIRST + 1}\\n') WHERE size = ${FIRST}`)),
+    );
+    expect(messages(forged)).toMatch(new RegExp(`Checkpoint ${FIRST}: the signature of .* does not verify`));
   });
 });
 
@@ -281,7 +291,7 @@ describe('the commands', () => {
         () => undefined,
       ),
     ).toBe(0);
-    expect(out.join('\n')).toMatch(new RegExp(`Checked ${total()} bills, ${total()} leaves and \\d+ checkpoints[\\s\\S]*OK: every bill matches its leaf`));
+    expect(out.join('\n')).toMatch(new RegExp(`Checked ${total()} bills, \\d+ audit entries, \\d+ leaves and \\d+ checkpoints[\\s\\S]*OK: every bill matches its leaf`));
   });
 
   it('archive integrity key prints the published key', async () => {
@@ -328,8 +338,8 @@ describe('the sequencer', () => {
       const before: IntegrityStatus = await (await other.api('/api/integrity')).json();
       await other.db.knex.transaction(async (trx) => {
         await trx.raw('SET LOCAL session_replication_role = replica');
-        // The tree of two leaves is the node (1, 0): what the next append builds on.
-        await trx.raw(`UPDATE log_nodes SET hash = sha256('forged'::bytea) WHERE level = 1 AND idx = 0`);
+        // Every subtree above the leaves: whatever the size, the next append builds on one of them.
+        await trx.raw(`UPDATE log_nodes SET hash = sha256('forged'::bytea) WHERE level > 0`);
       });
       expect((await post(3)).status).toBe(201);
       let after: IntegrityStatus = before;
@@ -339,7 +349,7 @@ describe('the sequencer', () => {
       }
       expect(after.sequencer).toMatchObject({ state: 'broken', reason: expect.stringMatching(/^the stored tree of size \d+ has the root .*, not the signed/) });
       expect(after.checkpoint.size).toBe(before.checkpoint.size);
-      expect(after.queued).toBe(1);
+      expect(after.queued).toBe(2);
     } finally {
       await other.stop();
     }

@@ -158,6 +158,7 @@ describe('the recorder', () => {
     const recorder = new Recorder(
       knex,
       id,
+      'test',
       (item) => recorded.push(item),
       async (v) => v,
     );

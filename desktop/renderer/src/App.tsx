@@ -15,6 +15,7 @@ import { JobDetail } from './screens/JobDetail';
 import { Jobs } from './screens/Jobs';
 import { Runs } from './screens/Runs';
 import { Schedule } from './screens/Schedule';
+import { Audit } from './screens/Audit';
 import { Snapshots } from './screens/Snapshots';
 
 /** The screens, and those only an admin token may use (a read token does not see them). */
@@ -24,6 +25,7 @@ const NAV: [Route['name'], string, 'admin'?][] = [
   ['jobs', 'Jobs', 'admin'],
   ['runs', 'Runs', 'admin'],
   ['schedule', 'Schedule', 'admin'],
+  ['audit', 'Audit', 'admin'],
   ['connect', 'Servers'],
 ];
 
@@ -152,6 +154,7 @@ export function App() {
             {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}
             {server && route.name === 'runs' && <Runs key={visit} go={go} year={route.year} month={route.month} />}
             {server && route.name === 'schedule' && <Schedule />}
+            {server && route.name === 'audit' && <Audit go={go} />}
             <CommandPalette go={go} enabled={!!server} admin={about?.token.scopes.includes('admin') ?? false} />
           </main>
         </div>

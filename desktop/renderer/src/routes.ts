@@ -13,6 +13,7 @@ export type Route =
   | { name: 'job'; id: string }
   | { name: 'runs'; year?: number; month?: number }
   | { name: 'schedule' }
+  | { name: 'audit' }
   | { name: 'connect' };
 
 export type Go = (r: Route) => void;
@@ -65,6 +66,7 @@ export function hashToRoute(hash: string): Route | null {
     case 'dashboard':
     case 'jobs':
     case 'schedule':
+    case 'audit':
     case 'connect':
       return { name };
     default:
