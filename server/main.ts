@@ -66,7 +66,10 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   });
   for (const w of warnings) log.warn(w);
   const sequencer = new Sequencer({ knex: db.knex, signer, log, intervalMs: config.integrity.intervalMs });
-  await sequencer.start();
+  await sequencer.start().catch(async (err) => {
+    await db.close();
+    throw err;
+  });
 
   const engine = createRunEngine(config, db, log, tokens.serviceToken, opts.schedulerClock?.now);
   await engine.recoverInterrupted();

@@ -49,7 +49,7 @@ export const CHANNELS = {
   // The connected server's log, checked on this computer against the key trusted first (shared/monitor.ts).
   'integrity:check': { args: z.tuple([]), result: returns<LogCheck>() },
   'integrity:trust': { args: z.tuple([z.string().regex(/^[0-9a-f]{8}$/, { message: 'must be the 8-character key ID' })]), result: returns<LogCheck>() },
-  'integrity:verifyBill': { args: z.tuple([invoiceArg]), result: returns<BillCheck>() },
+  'integrity:verifyBill': { args: z.tuple([invoiceArg, z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be the SHA-256 of the bill shown' })]), result: returns<BillCheck>() },
   'jobs:watch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   'jobs:unwatch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   // The calls of the REST API, each passed to the server as it is (shared/api-calls.ts).

@@ -56,18 +56,23 @@ const INDEX_KEY = /^(0|[1-9]\d{0,9})$/;
  * three times faster. JSON.stringify writes numbers and strings as JCS does; a replacer hands it
  * each object with its keys sorted (by UTF-16 code units), copying only objects whose keys are
  * out of order. Objects JSON.stringify would not write in that order (keys that are array
- * indexes, which JavaScript keeps first in numeric order) or that `canonicalize` treats apart
- * (a `toJSON` key) take the package's own path. test/server/canonical.test.ts holds the two equal.
+ * indexes, which JavaScript keeps first in numeric order), that a copy could not hold (a
+ * `__proto__` key) or that `canonicalize` treats apart (a `toJSON` key, a non-finite number)
+ * take the package's own path. test/server/canonical.test.ts holds the two equal.
  */
 export function canonicalJson(value: unknown): string {
   let fallback = false;
   const text = JSON.stringify(value, function (_key, v: unknown) {
-    if (fallback || v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    if (fallback) return v;
+    // canonicalize refuses what JSON cannot say (Infinity from a parsed 1e400): let it.
+    if (typeof v === 'number' && !Number.isFinite(v)) fallback = true;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
     const keys = Object.keys(v);
     let ordered = true;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      if (k === 'toJSON' || (INDEX_KEY.test(k) && Number(k) < 4294967295)) {
+      // `__proto__` would set the copy's prototype instead of a member.
+      if (k === 'toJSON' || k === '__proto__' || (INDEX_KEY.test(k) && Number(k) < 4294967295)) {
         fallback = true;
         return v;
       }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { EvidenceBundle } from './api';
-import { fromBase64, leafHash, verifyInclusion } from './merkle';
+import { fromBase64, leafHash, toBase64, verifyInclusion } from './merkle';
 import { parseVerifierKey, verifyCheckpoint } from './signed-note';
 
 export class EvidenceError extends Error {}
@@ -35,6 +35,8 @@ export interface BundleCheck {
   leaf_index: number;
   tree_size: number;
   origin: string;
+  /** The root the checkpoint signed (base64): what any consistency check must be about. */
+  root: string;
   /** The bill as hashed: its fields, billing data and lines. */
   bill: { snapshot: Record<string, unknown>; line_items: Record<string, unknown>[] };
   /** Each check that passed, in words. */
@@ -79,6 +81,7 @@ export async function verifyBundle(input: unknown, verifierKey: string): Promise
   } catch (err) {
     throw new EvidenceError(`The checkpoint is not signed by ${key.name}: ${(err as Error).message}`);
   }
+  if (checkpoint.origin !== key.name) throw new EvidenceError(`The checkpoint is of the log ${checkpoint.origin}, not of ${key.name}`);
   if (checkpoint.size !== b.inclusion.tree_size) throw new EvidenceError(`The proof is for a tree of ${b.inclusion.tree_size} leaves, the checkpoint for ${checkpoint.size}`);
   checks.push(`checkpoint ${checkpoint.size} of ${checkpoint.origin} is signed by the key`);
 
@@ -88,5 +91,14 @@ export async function verifyBundle(input: unknown, verifierKey: string): Promise
     throw new EvidenceError(`The leaf is not in the signed tree: ${(err as Error).message}`);
   }
   checks.push(`the inclusion proof leads from leaf ${b.leaf_index} to the signed root`);
-  return { invoice_number: b.invoice_number, content_hash: b.content_hash, leaf_index: b.leaf_index, tree_size: checkpoint.size, origin: checkpoint.origin, bill, checks };
+  return {
+    invoice_number: b.invoice_number,
+    content_hash: b.content_hash,
+    leaf_index: b.leaf_index,
+    tree_size: checkpoint.size,
+    origin: checkpoint.origin,
+    root: toBase64(checkpoint.root),
+    bill,
+    checks,
+  };
 }

@@ -104,7 +104,8 @@ export async function verifyConsistency(size1: number, size2: number, proof: Has
     return;
   }
   if (proof.length === 0) throw new ProofError('the proof is empty');
-  const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : [...proof];
+  // A power of two (as BigInt: `&` on numbers works on 32 bits only).
+  const path = (BigInt(size1) & (BigInt(size1) - 1n)) === 0n ? [root1, ...proof] : [...proof];
   let fn = BigInt(size1 - 1);
   let sn = BigInt(size2 - 1);
   while (lsb(fn)) [fn, sn] = [fn >> 1n, sn >> 1n];

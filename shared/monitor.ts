@@ -128,19 +128,31 @@ export interface BillCheck {
   tree_size: number | null;
 }
 
-export async function checkBill(bundle: EvidenceBundle, trustedKey: string, shown?: SnapshotDetail): Promise<BillCheck> {
+export async function checkBill(bundle: EvidenceBundle, trustedKey: string, shownDigest?: string): Promise<BillCheck & { root?: string }> {
   let check: BundleCheck;
   try {
     check = await verifyBundle(bundle, trustedKey);
   } catch (err) {
     return { ok: false, message: (err as Error).message, leaf_index: bundle.leaf_index ?? null, tree_size: bundle.inclusion?.tree_size ?? null };
   }
-  if (shown) {
-    const { billing_data, line_items, ...fields } = shown;
-    const canonical = canonicalSnapshot(fields as unknown as Record<string, unknown>, billing_data, line_items as unknown as Record<string, unknown>[]);
-    if (canonical !== bundle.canonical) return { ok: false, message: 'The bill shown differs from the bill the log proves', leaf_index: check.leaf_index, tree_size: check.tree_size };
+  if (shownDigest !== undefined && shownDigest !== check.content_hash) {
+    return { ok: false, message: 'the bill shown is not the bill the log proves', leaf_index: check.leaf_index, tree_size: check.tree_size };
   }
-  return { ok: true, message: `Included in checkpoint ${check.tree_size} (leaf ${check.leaf_index}), verified on this computer`, leaf_index: check.leaf_index, tree_size: check.tree_size };
+  return {
+    ok: true,
+    message: `Included in checkpoint ${check.tree_size} (leaf ${check.leaf_index}), verified on this computer`,
+    leaf_index: check.leaf_index,
+    tree_size: check.tree_size,
+    root: check.root,
+  };
+}
+
+/** SHA-256 (hex) of a bill's canonical form, as the bill is shown: what its proof must be about. */
+export async function billDigest(bill: SnapshotDetail): Promise<string> {
+  const { billing_data, line_items, ...fields } = bill;
+  const canonical = canonicalSnapshot(fields as unknown as Record<string, unknown>, billing_data, line_items as unknown as Record<string, unknown>[]);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Where the app keeps what it trusted, per saved server (a file in the main process, localStorage in the web bridge). */
@@ -149,6 +161,8 @@ export interface TrustStore {
   set(serverId: string, record: TrustRecord): void;
   remove(serverId: string): void;
 }
+
+const strip = ({ root: _root, ...check }: BillCheck & { root?: string }): BillCheck => check;
 
 /** The connected server's log through the API client. */
 export const logSource = (client: ArchiveClient): LogSource => ({
@@ -178,10 +192,12 @@ export function monitorCalls(store: TrustStore, connected: () => { serverId: str
         });
       }
       const { check, record } = await checkLog(null, logSource(client));
+      // The key trusted is the one whose ID was typed, not whatever the server shows by now.
+      if (keyParts(record!.verifierKey).keyId !== keyId) throw new BridgeError('invalid_arguments', 'The server changed its key again while it was being trusted; compare it once more');
       store.set(serverId, record!);
       return check;
     },
-    verifyBill: async (invoice: string): Promise<BillCheck> => {
+    verifyBill: async (invoice: string, shownDigest: string): Promise<BillCheck> => {
       const { serverId, client } = connected();
       const trusted = store.get(serverId);
       if (!trusted) return { ok: false, message: "This server's log has not been checked yet", leaf_index: null, tree_size: null };
@@ -189,21 +205,22 @@ export function monitorCalls(store: TrustStore, connected: () => { serverId: str
       const { check, record } = await checkLog(trusted, logSource(client));
       if (check.state === 'failed') return { ok: false, message: `the server's log failed verification (${check.message})`, leaf_index: null, tree_size: null };
       store.set(serverId, record!);
-      const [bill, bundle] = await Promise.all([client.call('snapshots:get', invoice), client.call('snapshots:bundle', invoice)]);
-      const proven = await checkBill(bundle, record!.verifierKey, bill);
-      if (!proven.ok || proven.tree_size === record!.size) return proven;
-      // The bundle's checkpoint is another than the one just verified: it must extend it, or be extended by it.
-      const [small, large] = proven.tree_size! < record!.size ? [proven.tree_size!, record!.size] : [record!.size, proven.tree_size!];
+      const proven = await checkBill(await client.call('snapshots:bundle', invoice), record!.verifierKey, shownDigest);
+      if (!proven.ok || proven.tree_size === record!.size) {
+        if (proven.ok && proven.root !== record!.root) return { ...proven, ok: false, message: 'its checkpoint has another root than the one this computer verified at that size' };
+        return strip(proven);
+      }
+      // The bundle's checkpoint is another than the one just verified: one must extend the other,
+      // proven between the two signed roots (never roots the server merely states).
+      const theirs = { size: proven.tree_size!, root: proven.root! };
+      const [small, large] = theirs.size < record!.size ? [theirs, record!] : [record!, theirs];
       try {
-        const proof = await client.call('log:consistency', small, large);
-        await verifyConsistency(small, large, proof.hashes.map(fromBase64), fromBase64(proof.checkpoint1.root), fromBase64(proof.checkpoint2.root));
-        const known = small === record!.size ? proof.checkpoint1.root : proof.checkpoint2.root;
-        const theirs = small === record!.size ? proof.checkpoint2.note : proof.checkpoint1.note;
-        if (known !== record!.root || theirs !== bundle.checkpoint) throw new Error('the proof is not about these two checkpoints');
+        const proof = await client.call('log:consistency', small.size, large.size);
+        await verifyConsistency(small.size, large.size, proof.hashes.map(fromBase64), fromBase64(small.root), fromBase64(large.root));
       } catch (err) {
         return { ok: false, message: `its checkpoint is not consistent with the one this computer verified (${(err as Error).message})`, leaf_index: proven.leaf_index, tree_size: proven.tree_size };
       }
-      return proven;
+      return strip(proven);
     },
   };
 }

@@ -113,7 +113,7 @@ export function createMainApi(deps: MainDeps): MainApi {
     'exports:cancel': async (id) => exporter.cancel(id),
     'integrity:check': () => monitor.check(),
     'integrity:trust': (keyId) => monitor.trust(keyId),
-    'integrity:verifyBill': (invoice) => monitor.verifyBill(invoice),
+    'integrity:verifyBill': (invoice, digest) => monitor.verifyBill(invoice, digest),
     'jobs:watch': async (id) => {
       const jobId = id;
       watches.get(jobId)?.abort();

@@ -33,7 +33,7 @@ export function readVerifierKey(given: string): string {
 export async function verifyCommand(config: Config, opts: { key?: string; json?: boolean }, out: Out = stdout, err: Out = stderr): Promise<number> {
   const db = await openForCommand(config, 3);
   try {
-    const verifierKey = opts.key ? readVerifierKey(opts.key) : (await openSigner(config, db.knex)).signer.verifierKey;
+    const verifierKey = opts.key ? readVerifierKey(opts.key) : (await openSigner(config, db.knex, { create: false })).signer.verifierKey;
     let shown = 0;
     const report = await verifyArchive(db.knex, {
       verifierKey,
@@ -90,7 +90,7 @@ export async function verifyBundleCommand(file: string, key: string, out: Out = 
 export async function integrityKeyCommand(config: Config, out: Out = stdout): Promise<number> {
   const db = await openForCommand(config, 1);
   try {
-    const { signer } = await openSigner(config, db.knex);
+    const { signer } = await openSigner(config, db.knex, { create: false });
     out(signer.verifierKey);
     return 0;
   } finally {

@@ -13,6 +13,8 @@
  */
 import type { Knex } from 'knex';
 import { equalHashes, toBase64 } from '../../shared/merkle';
+import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
+import { StartupError } from '../startup-error';
 import type { Logger } from '../log';
 import { latestCheckpoint, readNodes } from './log';
 import type { Signer } from './signer';
@@ -47,6 +49,9 @@ export class Sequencer {
   private broken: string | null = null;
   private size = 0;
   private lastIntegratedAt: Date | null = null;
+  /** The last checkpoint this process signed or saw: the database may not show less. */
+  private head: { size: number; root: Buffer } | null = null;
+  private key: Promise<VerifierKey> | undefined;
 
   constructor(private readonly o: SequencerOptions) {}
 
@@ -88,7 +93,11 @@ export class Sequencer {
   private async signEmptyTree(): Promise<void> {
     await this.o.knex.transaction(async (trx) => {
       await trx.raw('SELECT pg_advisory_xact_lock(?)', [SEQUENCER_LOCK]);
-      if (await latestCheckpoint(trx)) return;
+      const last = await latestCheckpoint(trx);
+      if (last && last.verifier_key !== this.o.signer.verifierKey) {
+        throw new StartupError(`This log was started by another server with another signing key (${last.verifier_key}); give every server of one database the same key file.`);
+      }
+      if (last) return;
       await trx('log_checkpoints').insert({ size: 0, root: EMPTY_ROOT, note: this.o.signer.checkpoint(0, EMPTY_ROOT), verifier_key: this.o.signer.verifierKey });
     });
   }
@@ -96,11 +105,13 @@ export class Sequencer {
   /** One batch: resolves with the number of leaves integrated (0 when another server holds the lock). */
   async integrate(): Promise<number> {
     const batch = this.o.batchSize ?? 2000;
+    let signed: { size: number; root: Buffer } | null = null;
     const done = await this.o.knex.transaction(async (trx) => {
       const { rows: lock } = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS ok', [SEQUENCER_LOCK]);
       if (!lock[0].ok) return 0;
       const last = await latestCheckpoint(trx);
       if (!last) throw new LogBrokenError('the log has no checkpoint, not even of the empty tree');
+      await this.checkHead(last);
       this.size = last.size;
       const { rows: queue } = await trx.raw(
         `SELECT q.id, q.kind, q.ref_id, q.data, q.queued_at, l.idx IS NOT NULL AS done
@@ -142,13 +153,34 @@ export class Sequencer {
         );
         await trx('log_checkpoints').insert({ size: grown.size, root: Buffer.from(grown.root), note: this.o.signer.checkpoint(grown.size, grown.root), verifier_key: this.o.signer.verifierKey });
       }
+      signed = { size: grown.size, root: Buffer.from(grown.root) };
       await trx.raw('DELETE FROM log_queue WHERE id = ANY(?::bigint[])', [`{${(queue as QueueRow[]).map((q) => q.id).join(',')}}`]);
       this.size = grown.size;
       return leaves.length;
     });
+    if (signed) this.head = signed;
     if (done > 0) this.lastIntegratedAt = new Date();
     this.broken = null;
     return done;
+  }
+
+  /**
+   * The last checkpoint as the database shows it: signed by this log's key (its note, not the
+   * columns beside it, says size and root), and never less than this process signed or saw.
+   */
+  private async checkHead(last: { size: number; root: Buffer; note: string; verifier_key: string }): Promise<void> {
+    if (last.verifier_key !== this.o.signer.verifierKey) throw new LogBrokenError(`the last checkpoint was signed with another key (${last.verifier_key})`);
+    let signed;
+    try {
+      signed = await verifyCheckpoint(last.note, [await (this.key ??= parseVerifierKey(this.o.signer.verifierKey))]);
+    } catch (err) {
+      throw new LogBrokenError(`the last checkpoint (size ${last.size}) is not signed by this log's key: ${(err as Error).message}`);
+    }
+    if (signed.size !== last.size || !equalHashes(signed.root, last.root)) throw new LogBrokenError(`the last checkpoint's size or root column differs from what it signed (size ${signed.size})`);
+    if (this.head && (last.size < this.head.size || (last.size === this.head.size && !equalHashes(last.root, this.head.root)))) {
+      throw new LogBrokenError(`the log now ends at size ${last.size}, but this server signed size ${this.head.size}: checkpoints were removed or replaced`);
+    }
+    this.head = { size: last.size, root: last.root };
   }
 
   /**

@@ -20,13 +20,13 @@ export function defaultOrigin(): string {
   return `${host}/archive`;
 }
 
-export async function openSigner(config: Pick<Config, 'dataDir' | 'integrity'>, knex: Knex): Promise<{ signer: Signer; warnings: string[] }> {
+export async function openSigner(config: Pick<Config, 'dataDir' | 'integrity'>, knex: Knex, opts: { create?: boolean } = {}): Promise<{ signer: Signer; warnings: string[] }> {
   const last = await latestCheckpoint(knex);
   const stored = last?.note.split('\n')[0];
   if (stored && config.integrity.origin && config.integrity.origin !== stored) {
     throw new StartupError(`ARCHIVE_LOG_ORIGIN is ${config.integrity.origin}, but this log was started as ${stored}: a log keeps its name. Unset ARCHIVE_LOG_ORIGIN or set it to ${stored}.`);
   }
-  const signer = await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin: stored ?? config.integrity.origin ?? defaultOrigin() });
+  const signer = await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin: stored ?? config.integrity.origin ?? defaultOrigin(), create: opts.create });
   if (last && last.verifier_key !== signer.verifierKey) {
     throw new StartupError(
       `The signing key in ${signer.file} is not the key this log was signed with (${last.verifier_key}; the file holds ${signer.verifierKey}). ` +

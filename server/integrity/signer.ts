@@ -27,13 +27,15 @@ export const KEY_FILE_NAME = 'signing-key.pem';
 export interface SignerOptions {
   /** ARCHIVE_SIGNING_KEY_FILE, when set: it must exist (a typo never makes a new identity). */
   keyFile?: string;
+  /** false: never make a key (commands that only read the log). */
+  create?: boolean;
   dataDir: string;
   origin: string;
 }
 
 export async function loadSigner(opts: SignerOptions): Promise<Signer> {
   const file = opts.keyFile ?? path.join(opts.dataDir, KEY_FILE_NAME);
-  const key = opts.keyFile ? readKey(file) : readOrCreateKey(file);
+  const key = opts.keyFile || opts.create === false ? readKey(file, opts.keyFile ? 'ARCHIVE_SIGNING_KEY_FILE' : 'the data folder') : readOrCreateKey(file);
   const jwk = crypto.createPublicKey(key).export({ format: 'jwk' });
   const publicKey = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
   const verifierKey = await verifierKeyString(opts.origin, publicKey);
@@ -50,7 +52,7 @@ export async function loadSigner(opts: SignerOptions): Promise<Signer> {
   };
 }
 
-function readKey(file: string): crypto.KeyObject {
+function readKey(file: string, where = 'the data folder'): crypto.KeyObject {
   let pem: string;
   try {
     pem = fs.readFileSync(file, 'utf8');
@@ -58,7 +60,9 @@ function readKey(file: string): crypto.KeyObject {
     const code = (err as NodeJS.ErrnoException).code;
     throw new StartupError(
       code === 'ENOENT'
-        ? `The signing key ${file} (ARCHIVE_SIGNING_KEY_FILE) does not exist. Restore it from your backup, or unset ARCHIVE_SIGNING_KEY_FILE to use the key in the data folder.`
+        ? where === 'ARCHIVE_SIGNING_KEY_FILE'
+          ? `The signing key ${file} (ARCHIVE_SIGNING_KEY_FILE) does not exist. Restore it from your backup, or unset ARCHIVE_SIGNING_KEY_FILE to use the key in the data folder.`
+          : `There is no signing key at ${file} (${where}): run this where the server's key is, set ARCHIVE_SIGNING_KEY_FILE, or pass the log's verifier key with --key.`
         : `Cannot read the signing key ${file}: ${code ?? (err as Error).message}`,
     );
   }

@@ -72,7 +72,7 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
   let after = -1;
   for (;;) {
     const { rows } = await knex.raw(
-      `SELECT l.idx, l.kind, l.data, l.hash, (s.id IS NOT NULL OR a.id IS NOT NULL OR l.kind NOT IN ('snapshot', 'audit')) AS present
+      `SELECT l.idx, l.kind, l.data, l.hash, (s.id IS NOT NULL OR a.id IS NOT NULL) AS present
          FROM log_leaves l
          LEFT JOIN billing_snapshots s ON l.kind = 'snapshot' AND s.id = l.ref_id
          LEFT JOIN audit_log a ON l.kind = 'audit' AND a.id = l.ref_id
@@ -95,6 +95,9 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
       const m = LEAF.exec(Buffer.from(r.data).toString('utf8'));
       if (!m || m[1] !== r.kind) {
         findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx}: its data is not a ${r.kind} leaf` });
+        divergent.push(idx);
+      } else if (!r.present && r.kind === 'correction') {
+        findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx} records a correction of ${m[2]}, but the archive holds no such correction` });
         divergent.push(idx);
       } else if (!r.present && r.kind === 'audit') {
         findings.push({ kind: 'audit', leaf_index: idx, message: `Audit entry ${m[2]} (leaf ${idx}) is no longer in the trail: it was deleted` });

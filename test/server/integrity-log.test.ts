@@ -355,3 +355,40 @@ describe('the sequencer', () => {
     }
   });
 });
+
+describe('the sequencer, against a truncated log', () => {
+  it('signs nothing once the database shows less than it signed', async () => {
+    const other = await startTestServer();
+    try {
+      const post = (month: number) => other.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '700003', billing_month: month }) });
+      const drained = async () => {
+        for (let i = 0; i < 200 && (await (await other.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      };
+      expect((await post(1)).status).toBe(201);
+      await drained();
+      expect((await post(2)).status).toBe(201);
+      await drained();
+      const before: IntegrityStatus = await (await other.api('/api/integrity')).json();
+      // A superuser cuts the log back to its first checkpoint, leaves, nodes and all.
+      await other.db.knex.transaction(async (trx) => {
+        await trx.raw('SET LOCAL session_replication_role = replica');
+        const first = Number((await trx('log_checkpoints').where('size', '>', 0).orderBy('size').first('size')).size);
+        await trx.raw('DELETE FROM log_checkpoints WHERE size > ?', [first]);
+        await trx.raw('DELETE FROM log_leaves WHERE idx >= ?', [first]);
+        await trx.raw('DELETE FROM log_nodes WHERE (idx + 1) * (2 ^ level)::bigint > ?', [first]);
+      });
+      expect((await post(3)).status).toBe(201);
+      let after: IntegrityStatus = before;
+      for (let i = 0; i < 100 && after.sequencer.state === 'ok'; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        after = await (await other.api('/api/integrity')).json();
+      }
+      expect(after.sequencer).toMatchObject({
+        state: 'broken',
+        reason: expect.stringMatching(new RegExp(`but this server signed size ${before.checkpoint.size}: checkpoints were removed or replaced`)),
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+});

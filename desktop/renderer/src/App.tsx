@@ -98,18 +98,20 @@ export function App() {
     <AboutContext.Provider value={about}>
       <LogMonitor serverId={server?.id ?? null}>
         <div className="app">
-          <nav className="sidebar" aria-label="Main">
+          <aside className="sidebar">
             <div className="brand">Archive</div>
-            {NAV.filter(([, , needs]) => !needs || about?.token.scopes.includes(needs)).map(([name, label]) => (
-              <button
-                key={name}
-                className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
-                disabled={!server && name !== 'connect'}
-                onClick={() => go({ name } as Route)}
-              >
-                {label}
-              </button>
-            ))}
+            <nav className="nav" aria-label="Main">
+              {NAV.filter(([, , needs]) => !needs || about?.token.scopes.includes(needs)).map(([name, label]) => (
+                <button
+                  key={name}
+                  className={route.name === name || (name === 'snapshots' && (route.name === 'bill' || route.name === 'company')) || (name === 'jobs' && route.name === 'job') ? 'active' : ''}
+                  disabled={!server && name !== 'connect'}
+                  onClick={() => go({ name } as Route)}
+                >
+                  {label}
+                </button>
+              ))}
+            </nav>
             <div className="server-box">
               {server ? (
                 <>
@@ -137,7 +139,7 @@ export function App() {
             <div className="muted small zone-note" data-testid="user-zone">
               Times in your zone ({USER_ZONE}); the schedule&apos;s in its own
             </div>
-          </nav>
+          </aside>
           <main className="content">
             {offline && (
               <div className="banner" role="status">

@@ -12,12 +12,17 @@ import { Dialog, ErrorBox, when } from './ui';
 
 const EVERY_MS = 60_000;
 
+/** Checks in a row that could not reach the log: from this many on, the banner says so. */
+const UNCHECKED_ALARM = 3;
+
 interface Monitor {
   check: LogCheck | null;
+  /** Checks in a row that failed to reach the server's log (a server can hide a rewrite behind errors). */
+  unreachable: number;
   run(): Promise<void>;
   set(c: LogCheck): void;
 }
-const MonitorContext = createContext<Monitor>({ check: null, run: async () => {}, set: () => {} });
+const MonitorContext = createContext<Monitor>({ check: null, unreachable: 0, run: async () => {}, set: () => {} });
 export const useLogCheck = () => useContext(MonitorContext).check;
 
 /** Checks the connected server's log; children see the latest outcome. */
@@ -25,14 +30,18 @@ export function LogMonitor({ serverId, children }: { serverId: string | null; ch
   const bridge = useBridge();
   // Kept with the server it is about: another server's outcome is never shown.
   const [latest, setLatest] = useState<{ serverId: string; check: LogCheck } | null>(null);
+  const [misses, setMisses] = useState<{ serverId: string; count: number } | null>(null);
   const check = latest && latest.serverId === serverId ? latest.check : null;
+  const unreachable = misses && misses.serverId === serverId ? misses.count : 0;
   const run = useCallback(async () => {
     if (!serverId) return;
     try {
       const c = await bridge.integrity.check();
       setLatest({ serverId, check: c });
+      setMisses({ serverId, count: 0 });
     } catch {
-      // Unreachable or not connected: that says nothing about the log; the connection banner says the rest.
+      // Once is nothing (the connection banner says the rest); in a row, it hides the log: counted.
+      setMisses((m) => ({ serverId, count: (m && m.serverId === serverId ? m.count : 0) + 1 }));
     }
   }, [bridge, serverId]);
   useEffect(() => {
@@ -45,16 +54,27 @@ export function LogMonitor({ serverId, children }: { serverId: string | null; ch
     };
   }, [serverId, run]);
   const set = useCallback((c: LogCheck) => serverId && setLatest({ serverId, check: c }), [serverId]);
-  return <MonitorContext.Provider value={{ check, run, set }}>{children}</MonitorContext.Provider>;
+  return <MonitorContext.Provider value={{ check, unreachable, run, set }}>{children}</MonitorContext.Provider>;
 }
 
 /** The banner of a failed check (or the notice of a key trusted for the first time), at the top of every screen. */
 export function LogBanner() {
-  const { check, run, set } = useContext(MonitorContext);
+  const { check, unreachable, run, set } = useContext(MonitorContext);
   const [seenFirst, setSeenFirst] = useState<string | null>(null);
   const [trusting, setTrusting] = useState(false);
   return (
     <>
+      {unreachable >= UNCHECKED_ALARM && check?.state !== 'failed' && (
+        <div className="banner alarm" role="alert" data-testid="log-unchecked">
+          <strong>The server&apos;s log cannot be checked.</strong> The last {unreachable} checks could not read it
+          {check ? `; it was last verified ${when(check.verifiedAt)}` : ''}. Until it can be checked, what the server shows is not proven.
+          <div className="actions">
+            <button className="secondary" onClick={() => void run()}>
+              Check again
+            </button>
+          </div>
+        </div>
+      )}
       {check?.state === 'failed' && (
         <div className="banner alarm" role="alert" data-testid="log-alarm">
           <strong>Log verification failed.</strong> {check.message}
@@ -140,11 +160,12 @@ function TrustDialog({ servedKey, onClose, onTrusted }: { servedKey: string; onC
 
 /** The sidebar's line: what was last verified. */
 export function LogStatusLine() {
-  const { check, run } = useContext(MonitorContext);
-  if (!check) return null;
+  const { check, unreachable, run } = useContext(MonitorContext);
+  if (!check && unreachable === 0) return null;
+  const text = !check ? 'Log not checked yet' : check.state === 'failed' ? 'Log verification failed' : `Log verified: ${check.size} entries${unreachable ? ` (${when(check.verifiedAt)})` : ''}`;
   return (
-    <div className={`small ${check.state === 'failed' ? 'bad' : 'muted'}`}>
-      <span data-testid="log-status">{check.state === 'failed' ? 'Log verification failed' : `Log verified: ${check.size} entries`}</span>{' '}
+    <div className={`small ${check?.state === 'failed' || unreachable >= UNCHECKED_ALARM ? 'bad' : 'muted'}`}>
+      <span data-testid="log-status">{text}</span>{' '}
       <button className="link small" onClick={() => void run()}>
         Check now
       </button>

@@ -5,6 +5,7 @@ import type { Go } from '../routes';
 import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { ErrorBox, Money, period, when, day } from '../ui';
 import { useLogCheck } from '../log-monitor';
+import { billDigest } from '../../../../shared/monitor';
 
 const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = [
   { type: 'user', title: 'Users', total: 'total_user_charges' },
@@ -25,7 +26,8 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
   // The bill proven on this computer, once the server's log has been checked (and again after each check).
   const log = useLogCheck();
   const checked = log ? `${log.state} ${log.verifiedAt}` : null;
-  const proof = useAsync(async () => (checked ? bridge.integrity.verifyBill(invoice) : null), [bridge, invoice, checked]);
+  // The proof is about the bill on screen: its own canonical form's hash, computed here.
+  const proof = useAsync(async () => (checked && b ? bridge.integrity.verifyBill(invoice, await billDigest(b)) : null), [bridge, invoice, checked, b]);
 
   const exportAs = async (kind: 'pdf' | 'csv' | 'bundle') => {
     setBusy(kind);
