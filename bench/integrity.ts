@@ -40,10 +40,16 @@ interface Ingest {
   delays?: { p50: number; p99: number; max: number; leaves: number };
 }
 
-async function ingest(label: string, withLog: boolean, offset: number): Promise<Ingest> {
+/**
+ * One pass: `withLog` false disables the trigger that queues bills' leaves and idles the
+ * sequencer; `queueOnly` keeps the trigger but idles the sequencer (where the cost is: the
+ * ingest path's queue, or the integration beside it).
+ */
+async function ingest(label: string, withLog: boolean, offset: number, queueOnly = false): Promise<Ingest> {
   const database = await freshBenchDatabase(`archive_bench_log_${withLog ? 'on' : 'off'}`);
   if (!withLog) await database.db.knex.raw('ALTER TABLE billing_snapshots DISABLE TRIGGER billing_snapshots_log');
-  const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', ...(withLog ? {} : { LOG_INTEGRATE_MS: '60000' }) });
+  const idle = !withLog || queueOnly;
+  const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', ...(idle ? { LOG_INTEGRATE_MS: '60000' } : {}) });
   const list = bodies(offset);
   let i = 0;
   const load = await runLoad({
@@ -63,7 +69,7 @@ async function ingest(label: string, withLog: boolean, offset: number): Promise<
   });
   const lat = summarise(load.byKind.get('POST') ?? []);
   const result: Ingest = { label, billsPerSecond: Math.round(load.completed / load.seconds), p50: lat.p50, p99: lat.p99, errors: [...load.errors.values()].reduce((a, b) => a + b, 0) };
-  if (withLog) {
+  if (withLog && !queueOnly) {
     // Wait for the queue to drain, then read every leaf's delay.
     for (let t = 0; t < 600; t++) {
       const { rows } = await database.db.knex.raw('SELECT count(*)::int AS n FROM log_queue');
@@ -78,7 +84,7 @@ async function ingest(label: string, withLog: boolean, offset: number): Promise<
   }
   await server.stop();
   if (withLog && yardstick === undefined) yardstick = copyYardstick(database.url, BILLS);
-  if (withLog) {
+  if (withLog && !queueOnly) {
     // archive verify over what was ingested, as an operator runs it (the built CLI, the server stopped).
     const t0 = performance.now();
     const out = execFileSync(process.execPath, [BIN, 'verify', '--json'], {
@@ -101,10 +107,21 @@ async function main() {
   console.log(`\nIntegrity log benchmark — ${os.cpus().length} cores, node ${process.version}`);
   console.log(`Ingest: ${BILLS} bills (25 line items each) per pass at concurrency ${CONCURRENCY}, with the log (A) and without it (B), in the order A B B A`);
   const runs: Ingest[] = [];
-  runs.push(await ingest('A with log', true, 0));
-  runs.push(await ingest('B without log', false, 0));
-  runs.push(await ingest('B without log', false, 0));
-  runs.push(await ingest('A with log', true, 0));
+  if (process.env.BENCH_INTEGRITY_QUEUE_ONLY) {
+    // Where the cost is: the queue on the ingest path, or the sequencer beside it.
+    runs.push(await ingest('B without log', false, 0));
+    runs.push(await ingest('Q queue, no sequencer', true, 0, true));
+    runs.push(await ingest('A with log', true, 0));
+    runs.push(await ingest('Q queue, no sequencer', true, 0, true));
+    runs.push(await ingest('B without log', false, 0));
+  } else {
+    // A first pass warms the machine (PostgreSQL's caches, the file cache): not counted.
+    await ingest('warm-up', false, 0);
+    runs.push(await ingest('A with log', true, 0));
+    runs.push(await ingest('B without log', false, 0));
+    runs.push(await ingest('B without log', false, 0));
+    runs.push(await ingest('A with log', true, 0));
+  }
   console.log(
     table([
       ['pass', 'bills/s', 'p50 ms', 'p99 ms', 'errors', 'integration delay p50 ms', 'p99 ms', 'max ms'],
@@ -112,8 +129,8 @@ async function main() {
     ]),
   );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const withLog = mean(runs.filter((r) => r.delays).map((r) => r.billsPerSecond));
-  const without = mean(runs.filter((r) => !r.delays).map((r) => r.billsPerSecond));
+  const withLog = mean(runs.filter((r) => r.label.startsWith('A')).map((r) => r.billsPerSecond));
+  const without = mean(runs.filter((r) => r.label.startsWith('B')).map((r) => r.billsPerSecond));
   console.log(`With the log ${Math.round(withLog)} bills/s, without ${Math.round(without)} bills/s: ${(((withLog - without) / without) * 100).toFixed(1)}% (target: within 10%).`);
   console.log(`Integration delay: a leaf is signed within p99 ${ms(Math.max(...runs.filter((r) => r.delays).map((r) => r.delays!.p99)))} ms of its bill's archiving (target: p99 under 1 s).`);
   console.log(`Yardstick: the same bills loaded with COPY in one transaction: ${yardstick} bills/s (compare figures across machines by it).`);
