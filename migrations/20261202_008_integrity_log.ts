@@ -28,9 +28,10 @@ export async function up(knex: Knex): Promise<void> {
     integrated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     UNIQUE (kind, ref_id)
   )`);
-  // Every complete subtree's hash: level L, index i covers leaves [i * 2^L, (i + 1) * 2^L).
+  // Every complete subtree's hash above the leaves (level 0 is log_leaves.hash): level L,
+  // index i covers leaves [i * 2^L, (i + 1) * 2^L).
   await knex.raw(`CREATE TABLE log_nodes (
-    level smallint NOT NULL CHECK (level BETWEEN 0 AND 62),
+    level smallint NOT NULL CHECK (level BETWEEN 1 AND 62),
     idx bigint NOT NULL CHECK (idx >= 0),
     hash bytea NOT NULL CHECK (octet_length(hash) = 32),
     PRIMARY KEY (level, idx)

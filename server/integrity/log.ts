@@ -42,9 +42,14 @@ export async function readNodes(knex: Knex, keys: NodeKey[]): Promise<Map<NodeKe
     const [level, idx] = k.split('/').map(Number);
     return { level, idx };
   });
-  const { rows } = await knex.raw(`SELECT n.level, n.idx, n.hash FROM jsonb_to_recordset(?::jsonb) AS k(level smallint, idx bigint) JOIN log_nodes n ON n.level = k.level AND n.idx = k.idx`, [
-    JSON.stringify(wanted),
-  ]);
+  // Level 0 is the leaves' own hash; above it, the stored subtrees.
+  const { rows } = await knex.raw(
+    `WITH k AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS k(level smallint, idx bigint))
+     SELECT 0 AS level, l.idx, l.hash FROM k JOIN log_leaves l ON k.level = 0 AND l.idx = k.idx
+     UNION ALL
+     SELECT n.level, n.idx, n.hash FROM k JOIN log_nodes n ON k.level > 0 AND n.level = k.level AND n.idx = k.idx`,
+    [JSON.stringify(wanted)],
+  );
   for (const r of rows as { level: number; idx: number | string; hash: Buffer }[]) out.set(`${r.level}/${Number(r.idx)}`, new Uint8Array(r.hash));
   return out;
 }

@@ -149,7 +149,14 @@ export class Sequencer {
         await trx.raw(
           `INSERT INTO log_nodes (level, idx, hash)
            SELECT x.level, x.idx, decode(x.hash, 'hex') FROM jsonb_to_recordset(?::jsonb) AS x(level smallint, idx bigint, hash text)`,
-          [JSON.stringify([...grown.nodes].map(([k, h]) => ({ level: Number(k.split('/')[0]), idx: Number(k.split('/')[1]), hash: Buffer.from(h).toString('hex') })))],
+          [
+            JSON.stringify(
+              [...grown.nodes]
+                .map(([k, h]) => ({ level: Number(k.split('/')[0]), idx: Number(k.split('/')[1]), hash: Buffer.from(h).toString('hex') }))
+                // Level 0 is the leaves themselves (log_leaves.hash).
+                .filter((n) => n.level > 0),
+            ),
+          ],
         );
         await trx('log_checkpoints').insert({ size: grown.size, root: Buffer.from(grown.root), note: this.o.signer.checkpoint(grown.size, grown.root), verifier_key: this.o.signer.verifierKey });
       }

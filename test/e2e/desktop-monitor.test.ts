@@ -45,7 +45,7 @@ async function rewriteHistory(server: TestServer): Promise<void> {
     await trx.raw('SET LOCAL session_replication_role = replica');
     await trx.raw('UPDATE log_leaves SET data = ?, hash = ? WHERE idx = 0', [forged[0], leafHashSync(forged[0])]);
     await trx.raw('DELETE FROM log_nodes');
-    for (const [k, h] of tree.nodes) await trx('log_nodes').insert({ level: Number(k.split('/')[0]), idx: Number(k.split('/')[1]), hash: Buffer.from(h) });
+    for (const [k, h] of tree.nodes) if (!k.startsWith('0/')) await trx('log_nodes').insert({ level: Number(k.split('/')[0]), idx: Number(k.split('/')[1]), hash: Buffer.from(h) });
     await trx.raw('DELETE FROM log_checkpoints WHERE size > 0');
     await trx('log_checkpoints').insert({ size: tree.size, root: Buffer.from(tree.root), note: signer.checkpoint(tree.size, tree.root), verifier_key: signer.verifierKey });
   });
@@ -154,5 +154,18 @@ describe.skipIf(!hasChromium)('the desktop app as a monitor of the log (Chromium
     await dialog.getByRole('button', { name: 'Trust this key' }).click();
     await expect.poll(() => page.getByRole('alert').count()).toBe(0);
     await expect.poll(() => page.getByTestId('log-status').innerText()).toMatch(/^Log verified: 0 entries$/);
+  });
+
+  it('says so when the log cannot be read, check after check: a server cannot hide a rewrite behind errors', async () => {
+    await other!.stop();
+    other = undefined;
+    for (let i = 0; i < 3; i++) {
+      await page.getByRole('button', { name: 'Check now' }).click();
+      await page.waitForTimeout(200);
+    }
+    const alarm = page.getByTestId('log-unchecked');
+    await expect.poll(() => alarm.isVisible(), { timeout: 5000 }).toBe(true);
+    expect(await alarm.innerText()).toMatch(/^The server's log cannot be checked\. The last 3 checks could not read it; it was last verified/);
+    expect(await page.getByTestId('log-status').innerText()).toMatch(/^Log verified: 0 entries \(/);
   });
 });
