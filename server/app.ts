@@ -27,7 +27,9 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = true;
+  // X-Forwarded-* is believed only from the proxies the operator says are there (TRUST_PROXY).
+  app.proxy = (deps.trustProxy ?? 0) > 0;
+  app.maxIpsCount = deps.trustProxy ?? 0;
   const authenticate = authenticator(deps.tokens, tokenLookup(deps.knex));
 
   app.use(async (ctx, next) => {

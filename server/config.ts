@@ -84,6 +84,12 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[^\s+]{1,200}$/, { message: 'must be a name without spaces or "+", such as archive.example.com/acme' })
     .optional(),
+  // Behind a reverse proxy (the guide's nginx): how many proxies' X-Forwarded-For entries to
+  // believe. off (default): the connection's own address, whatever a client claims.
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(off|on|[1-9]\d?)$/, { message: 'must be off, on (one proxy) or the number of proxies in front' })
+    .default('off'),
   // How often new bills are integrated into the log (ms).
   LOG_INTEGRATE_MS: z.coerce.number().int().min(10).max(60_000).default(200),
 });
@@ -127,6 +133,8 @@ export interface Config {
   currency: string;
   issuer: Issuer;
   integrity: IntegritySettings;
+  /** Proxies in front whose X-Forwarded-For is believed (0: none). */
+  trustProxy: number;
 }
 
 export interface IntegritySettings {
@@ -198,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       logoFile: e.ARCHIVE_ISSUER_LOGO ? checkedLogo(path.resolve(cwd, e.ARCHIVE_ISSUER_LOGO)) : null,
       paymentTerms: e.ARCHIVE_PAYMENT_TERMS?.trim() || null,
     },
+    trustProxy: e.TRUST_PROXY === 'off' ? 0 : e.TRUST_PROXY === 'on' ? 1 : Number(e.TRUST_PROXY),
     integrity: {
       keyFile: e.ARCHIVE_SIGNING_KEY_FILE ? path.resolve(cwd, e.ARCHIVE_SIGNING_KEY_FILE) : undefined,
       origin: e.ARCHIVE_LOG_ORIGIN,

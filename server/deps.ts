@@ -22,6 +22,8 @@ export interface AppDeps {
   timeZone: string;
   /** ARCHIVE_CURRENCY. */
   currency: string;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For is believed (0: the connection's address only). */
+  trustProxy?: number;
   version: string;
   engine?: RunEngine;
   scheduler?: Scheduler;

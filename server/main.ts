@@ -88,6 +88,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     bodyLimit: config.bodyLimit,
     timeZone: config.timeZone,
     currency: config.currency,
+    trustProxy: config.trustProxy,
     version: VERSION,
     engine,
     scheduler,

@@ -93,6 +93,23 @@ describe('the audit trail', () => {
     expect((await server.api('/api/audit')).status).toBe(403);
   });
 
+  it("records the connection's address, never one a client claims, unless TRUST_PROXY says a proxy is in front", async () => {
+    const forged = { 'X-Forwarded-For': '198.51.100.7' };
+    await server.api(`/api/snapshot/${invoice}/csv`, { headers: forged });
+    expect((await audit('?action=export.csv&actor=service')).entries[0].client).toMatch(/127\.0\.0\.1/);
+    const proxied = await startTestServer({ TRUST_PROXY: 'on' });
+    try {
+      expect((await proxied.api('/api/snapshot', { method: 'POST', body: bill.rawBody, headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': '198.51.100.7, 203.0.113.9' } })).status).toBe(
+        201,
+      );
+      const entry = ((await (await proxied.api('/api/audit?action=bill.archived', { token: ADMIN_TOKEN })).json()) as AuditPage).entries[0];
+      // One proxy: its own entry (the last) is the client; what came before it is the client's word.
+      expect(entry.client).toBe('203.0.113.9');
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('is append-only', async () => {
     await expect(server.db.knex.raw(`UPDATE audit_log SET actor = 'nobody'`)).rejects.toThrow(/immutable/);
     await expect(server.db.knex.raw(`DELETE FROM audit_log`)).rejects.toThrow(/immutable/);
