@@ -237,7 +237,10 @@ export class RunEngine {
       const recorder = new Recorder(
         knex,
         job.id,
-        String(job.triggered_by ?? 'run').split(' ')[0],
+        // The token's name (`api:<name>`, `api:<name> (resumed by …)`), or what else started it (`schedule`, `cli`).
+        String(job.triggered_by ?? 'run')
+          .split(' ')[0]
+          .replace(/^api:/, ''),
         (item) => {
           counts.done++;
           counts[OUTCOME_COUNT[item.outcome!]]++;

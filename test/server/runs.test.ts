@@ -204,6 +204,15 @@ describe('a real run over 50 simulated companies', () => {
 
       const completedAgain = await w.admin(`/api/runs/${job_id}/resume`, { method: 'POST' });
       expect(completedAgain.status).toBe(409);
+
+      // The audit trail: who started, cancelled and resumed it, and each bill the run archived, by that token.
+      const trail = (await (await w.admin('/api/audit?period=2026-05&limit=1000')).json()) as { entries: { action: string; actor: string; subject: string; details: Record<string, unknown> }[] };
+      const of = (action: string) => trail.entries.filter((e) => e.action === action);
+      expect([...of('run.started'), ...of('run.cancelled'), ...of('run.resumed')].map((e) => `${e.action} ${e.actor} ${e.subject}`).sort()).toEqual(
+        [`run.cancelled admin ${job_id}`, `run.resumed admin ${job_id}`, `run.started admin ${job_id}`].sort(),
+      );
+      expect(of('bill.archived')).toHaveLength(49);
+      expect(of('bill.archived').every((e) => e.actor === 'admin' && e.details.source === 'run' && e.details.job_id === job_id)).toBe(true);
     } finally {
       w.sim.settings.latencyMs = 0;
     }
