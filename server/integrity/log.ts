@@ -9,9 +9,6 @@ import type { CheckpointInfo, ConsistencyProof, InclusionProof } from '../../sha
 import { ArchiveError, validationError } from '../errors';
 import { consistencyRanges, evaluate, inclusionRanges, nodesOf, type NodeKey } from './tree';
 
-export const LEAF_KINDS = ['snapshot', 'correction', 'audit'] as const;
-export type LeafKind = (typeof LEAF_KINDS)[number];
-
 export interface StoredCheckpoint {
   size: number;
   root: Buffer;
@@ -54,19 +51,14 @@ export async function readNodes(knex: Knex, keys: NodeKey[]): Promise<Map<NodeKe
   return out;
 }
 
-/** The checkpoint of exactly this size, or 404. */
-export async function signedCheckpoint(knex: Knex, size: number): Promise<StoredCheckpoint> {
-  return signedSize(knex, size);
-}
-
 /** How many leaves wait for the sequencer, and for how long the oldest has. */
 export async function queueState(knex: Knex): Promise<{ queued: number; oldest_queued_seconds: number | null }> {
   const { rows } = await knex.raw(`SELECT count(*)::int AS n, extract(epoch FROM clock_timestamp() - min(queued_at))::float8 AS oldest FROM log_queue`);
   return { queued: rows[0].n, oldest_queued_seconds: rows[0].oldest === null ? null : Math.round(rows[0].oldest * 1000) / 1000 };
 }
 
-/** A tree size the log has signed: the latest checkpoint's by default. */
-async function signedSize(knex: Knex, size: number | undefined): Promise<StoredCheckpoint> {
+/** The checkpoint of exactly this size (the latest by default), or 404. */
+export async function signedCheckpoint(knex: Knex, size?: number): Promise<StoredCheckpoint> {
   const c = size === undefined ? await latestCheckpoint(knex) : await knex('log_checkpoints').where('size', size).first();
   if (!c) throw new ArchiveError('not_found', size === undefined ? 'The log has no checkpoint yet' : `The log has signed no checkpoint of size ${size}`, { size });
   return { ...c, size: Number(c.size) };
@@ -89,13 +81,8 @@ export async function leafOfInvoice(knex: Knex, invoice: string): Promise<Snapsh
   return row ? { leaf_index: Number(row.idx), leaf_data: Buffer.from(row.data).toString('utf8'), integrated_at: new Date(row.integrated_at).toISOString() } : undefined;
 }
 
-export async function leafHashAt(knex: Knex, index: number): Promise<Buffer | undefined> {
-  const row = await knex('log_leaves').where('idx', index).first('hash');
-  return row?.hash;
-}
-
 export async function inclusionProof(knex: Knex, index: number, size?: number): Promise<InclusionProof> {
-  const checkpoint = await signedSize(knex, size);
+  const checkpoint = await signedCheckpoint(knex, size);
   if (index >= checkpoint.size) throw new ArchiveError('not_found', `Leaf ${index} is not in the tree of size ${checkpoint.size}`, { leaf_index: index, tree_size: checkpoint.size });
   const ranges = inclusionRanges(index, checkpoint.size);
   const nodes = await readNodes(knex, [...nodesOf(ranges), `0/${index}`]);
@@ -109,8 +96,8 @@ export async function inclusionProof(knex: Knex, index: number, size?: number): 
 }
 
 export async function consistencyProof(knex: Knex, size1: number, size2?: number): Promise<ConsistencyProof> {
-  const second = await signedSize(knex, size2);
-  const first = await signedSize(knex, size1);
+  const second = await signedCheckpoint(knex, size2);
+  const first = await signedCheckpoint(knex, size1);
   if (first.size > second.size) throw validationError([{ field: 'from', reason: `must not be larger than to (${first.size} > ${second.size})` }]);
   const ranges = first.size === 0 || first.size === second.size ? [] : consistencyRanges(first.size, second.size);
   const nodes = await readNodes(knex, nodesOf(ranges));

@@ -50,7 +50,7 @@ export class Sequencer {
   private size = 0;
   private lastIntegratedAt: Date | null = null;
   /** The last checkpoint this process signed or saw: the database may not show less. */
-  private head: { size: number; root: Buffer } | null = null;
+  private head: Head | null = null;
   private key: Promise<VerifierKey> | undefined;
 
   constructor(private readonly o: SequencerOptions) {}
@@ -105,7 +105,7 @@ export class Sequencer {
   /** One batch: resolves with the number of leaves integrated (0 when another server holds the lock). */
   async integrate(): Promise<number> {
     const batch = this.o.batchSize ?? 2000;
-    let signed: { size: number; root: Buffer } | null = null;
+    let signed: Head | null = null;
     const done = await this.o.knex.transaction(async (trx) => {
       const { rows: lock } = await trx.raw('SELECT pg_try_advisory_xact_lock(?) AS ok', [SEQUENCER_LOCK]);
       if (!lock[0].ok) return 0;
@@ -158,9 +158,10 @@ export class Sequencer {
             ),
           ],
         );
-        await trx('log_checkpoints').insert({ size: grown.size, root: Buffer.from(grown.root), note: this.o.signer.checkpoint(grown.size, grown.root), verifier_key: this.o.signer.verifierKey });
+        const note = this.o.signer.checkpoint(grown.size, grown.root);
+        await trx('log_checkpoints').insert({ size: grown.size, root: Buffer.from(grown.root), note, verifier_key: this.o.signer.verifierKey });
+        signed = { size: grown.size, root: Buffer.from(grown.root), note };
       }
-      signed = { size: grown.size, root: Buffer.from(grown.root) };
       await trx.raw('DELETE FROM log_queue WHERE id = ANY(?::bigint[])', [`{${(queue as QueueRow[]).map((q) => q.id).join(',')}}`]);
       this.size = grown.size;
       return leaves.length;
@@ -175,8 +176,10 @@ export class Sequencer {
    * The last checkpoint as the database shows it: signed by this log's key (its note, not the
    * columns beside it, says size and root), and never less than this process signed or saw.
    */
-  private async checkHead(last: { size: number; root: Buffer; note: string; verifier_key: string }): Promise<void> {
+  private async checkHead(last: Head & { verifier_key: string }): Promise<void> {
     if (last.verifier_key !== this.o.signer.verifierKey) throw new LogBrokenError(`the last checkpoint was signed with another key (${last.verifier_key})`);
+    // The checkpoint this process signed or checked last, unchanged: nothing to verify again.
+    if (this.head && this.head.note === last.note && this.head.size === last.size && equalHashes(this.head.root, last.root)) return;
     let signed;
     try {
       signed = await verifyCheckpoint(last.note, [await (this.key ??= parseVerifierKey(this.o.signer.verifierKey))]);
@@ -187,7 +190,7 @@ export class Sequencer {
     if (this.head && (last.size < this.head.size || (last.size === this.head.size && !equalHashes(last.root, this.head.root)))) {
       throw new LogBrokenError(`the log now ends at size ${last.size}, but this server signed size ${this.head.size}: checkpoints were removed or replaced`);
     }
-    this.head = { size: last.size, root: last.root };
+    this.head = { size: last.size, root: last.root, note: last.note };
   }
 
   /**
@@ -207,6 +210,13 @@ export class Sequencer {
     if (!equalHashes(computed, root)) throw new LogBrokenError(`the stored tree of size ${size} has the root ${toBase64(computed)}, not the signed ${toBase64(root)}`);
     return known;
   }
+}
+
+/** A signed checkpoint: its size, root and note. */
+interface Head {
+  size: number;
+  root: Buffer;
+  note: string;
 }
 
 interface QueueRow {

@@ -59,11 +59,14 @@ export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<Ve
     checkpoints,
     queued: bills.queued + audit.queued,
     findings,
-    first_divergent_leaf: divergent.length ? Math.min(...divergent) : bound.length ? Math.min(...bound) : null,
+    // A reduce, not Math.min(...): a badly damaged log can name more leaves than a call takes arguments.
+    first_divergent_leaf: lowest(divergent) ?? lowest(bound),
     seconds: Math.round(seconds * 1000) / 1000,
     bills_per_second: seconds > 0 ? Math.round(bills.count / seconds) : bills.count,
   };
 }
+
+const lowest = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => Math.min(a, b)) : null);
 
 /** Every leaf in order: its hash recomputed from its data, its bill still there. */
 async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ hashes: Buffer[] }> {

@@ -17,6 +17,9 @@ import { periodText } from '../../shared/period';
 
 export function snapshotRoutes(deps: AppDeps): Route[] {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: deps.bodyLimit, strict: true });
+  /** A bill's file served: in the audit trail, with who asked. */
+  const recordExport = (ctx: Koa.Context, action: 'export.csv' | 'export.pdf' | 'export.bundle', b: { invoice_number: string; billing_year: number; billing_month: number }) =>
+    recordAudit(deps.knex, { ...auditContext(ctx), action, subject: b.invoice_number, period: periodText(b.billing_year, b.billing_month) });
 
   return [
     post('/api/snapshot', 'ingest', requireJson, json, async (ctx) => {
@@ -46,7 +49,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
       const s = await getBillCsv(deps.knex, invoiceOf(ctx));
-      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.csv', subject: invoiceOf(ctx), period: periodText(s.billing_year, s.billing_month) });
+      await recordExport(ctx, 'export.csv', { invoice_number: invoiceOf(ctx), ...s });
       attachBill(ctx, s, 'csv', s.name_shared);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.body = s.invoice_csv;
@@ -57,7 +60,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const [log, withAccount] = await Promise.all([billLogState(deps.knex, bill.invoice_number), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
       const pdf = await deps.pdf.render({ ...bill, log });
-      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.pdf', subject: bill.invoice_number, period: periodText(bill.billing_year, bill.billing_month) });
+      await recordExport(ctx, 'export.pdf', bill);
       attachBill(ctx, bill, 'pdf', withAccount);
       ctx.type = 'application/pdf';
       ctx.body = pdf;
@@ -67,7 +70,7 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     get('/api/snapshot/:invoice_number/bundle', 'read', async (ctx) => {
       const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx));
       const [bundle, withAccount] = await Promise.all([evidenceBundle(deps.knex, bill, deps.integrity.signer.verifierKey), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
-      await recordAudit(deps.knex, { ...auditContext(ctx), action: 'export.bundle', subject: bill.invoice_number, period: periodText(bill.billing_year, bill.billing_month) });
+      await recordExport(ctx, 'export.bundle', bill);
       attachBill(ctx, bill, 'evidence.json', withAccount);
       ctx.body = bundle;
     }),
