@@ -23,6 +23,7 @@ import { CHANNELS, type BulkExportProgress, type Call, type Channel, type Envelo
 import { asciiFileName, billFileName, fileNameOf, safeFileName, UniqueNames } from '../../shared/files';
 import { fixtureBills, FIXTURES } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
+import { integrated as waitForLog } from '../helpers/integrity';
 
 const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-desktop-'));
@@ -302,9 +303,7 @@ describe('the log monitor', () => {
     all[id] = { ...all[id], ...change };
     fs.writeFileSync(trustFile(), JSON.stringify(all));
   };
-  const integrated = async () => {
-    for (let i = 0; i < 200 && (await (await server.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
-  };
+  const integrated = () => waitForLog(server);
 
   it('trusts the key it sees first, then verifies every new checkpoint against it', async () => {
     await integrated();

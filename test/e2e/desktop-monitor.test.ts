@@ -16,18 +16,9 @@ import { leafText } from '../../shared/evidence';
 import { fixtureBills } from '../helpers/fixtures';
 import { buildRenderer, CHROMIUM, CHROMIUM_ARGS, hasChromium, serveRenderer } from '../helpers/renderer-server';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../helpers/server';
+import { integrated } from '../helpers/integrity';
 
 const SHOTS = path.resolve(__dirname, '../../test-artifacts/screenshots');
-
-/** Waits until every archived bill is in the log. */
-async function integrated(server: TestServer): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const s = await (await server.api('/api/integrity')).json();
-    if (s.queued === 0) return s.checkpoint.size;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('the log did not integrate');
-}
 
 /**
  * What an attacker with the database and the signing key can do: change leaf 0, rebuild the

@@ -5,11 +5,12 @@
  */
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntry, AuditPage, VerifyReport } from '../../shared/api';
+import type { AuditEntry, AuditPage } from '../../shared/api';
 import { tokensCommand } from '../../server/cli/tokens';
 import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills } from '../helpers/fixtures';
 import { ADMIN_TOKEN, startTestServer, testConfig, type TestServer } from '../helpers/server';
+import { integrated, tampered as tamperedWith } from '../helpers/integrity';
 
 let server: TestServer;
 let key: string;
@@ -117,7 +118,7 @@ describe('the audit trail', () => {
   });
 
   it('puts every entry in the log, and archive verify names one changed or deleted', async () => {
-    for (let i = 0; i < 200 && (await (await server.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await integrated(server);
     const leaves = await server.db.knex('log_leaves').where('kind', 'audit').count({ n: '*' }).first();
     const entries = await server.db.knex('audit_log').count({ n: '*' }).first();
     expect(Number(leaves!.n)).toBe(Number(entries!.n));
@@ -135,18 +136,4 @@ describe('the audit trail', () => {
   });
 });
 
-async function tampered(sql: (trx: Knex.Transaction) => Promise<unknown>): Promise<VerifyReport> {
-  let report: VerifyReport | undefined;
-  await server.db.knex
-    .transaction(async (trx) => {
-      await trx.raw('SET LOCAL session_replication_role = replica');
-      await sql(trx);
-      await trx.raw('SET LOCAL session_replication_role = origin');
-      report = await verifyArchive(trx, { verifierKey: key });
-      throw new Error('rollback');
-    })
-    .catch((err: Error) => {
-      if (err.message !== 'rollback') throw err;
-    });
-  return report!;
-}
+const tampered = (sql: (trx: Knex.Transaction) => Promise<unknown>) => tamperedWith(server.db.knex, key, sql);

@@ -10,9 +10,9 @@ import type { EvidenceBundle, InclusionProof, ConsistencyProof, IntegrityStatus,
 import { verifyBundle } from '../../shared/evidence';
 import { fromBase64, verifyConsistency, verifyInclusion } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint } from '../../shared/signed-note';
-import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, startTestServer, testConfig, type TestServer } from '../helpers/server';
+import { integrated as waitForLog, tampered as tamperedWith } from '../helpers/integrity';
 import type { Knex } from 'knex';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -48,15 +48,7 @@ async function status(): Promise<IntegrityStatus> {
   return (await server.api('/api/integrity')).json();
 }
 
-/** Waits until every archived bill is a leaf. */
-async function integrated(): Promise<IntegrityStatus> {
-  for (let i = 0; i < 200; i++) {
-    const s = await status();
-    if (s.queued === 0) return s;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('the log did not integrate its queue');
-}
+const integrated = () => waitForLog(server);
 
 const total = () => bills.length + 12;
 /** The log after the first five bills: each bill and its audit entry are a leaf each. */
@@ -167,21 +159,7 @@ describe('an evidence bundle', () => {
 });
 
 /** Tampering as a database superuser with the triggers off, undone after the check. */
-async function tampered(sql: (trx: Knex.Transaction) => Promise<void>): Promise<VerifyReport> {
-  let report: VerifyReport | undefined;
-  await server.db.knex
-    .transaction(async (trx) => {
-      await trx.raw('SET LOCAL session_replication_role = replica');
-      await sql(trx);
-      await trx.raw('SET LOCAL session_replication_role = origin');
-      report = await verifyArchive(trx, { verifierKey: key });
-      throw new Error('rollback');
-    })
-    .catch((err: Error) => {
-      if (err.message !== 'rollback') throw err;
-    });
-  return report!;
-}
+const tampered = (sql: (trx: Knex.Transaction) => Promise<void>) => tamperedWith(server.db.knex, key, sql);
 
 const messages = (r: VerifyReport) => r.findings.map((f) => f.message).join('\n');
 
@@ -334,7 +312,7 @@ describe('the sequencer', () => {
       const post = (month: number) => other.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '700002', billing_month: month }) });
       expect((await post(1)).status).toBe(201);
       expect((await post(2)).status).toBe(201);
-      for (let i = 0; i < 200 && (await (await other.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitForLog(other);
       const before: IntegrityStatus = await (await other.api('/api/integrity')).json();
       await other.db.knex.transaction(async (trx) => {
         await trx.raw('SET LOCAL session_replication_role = replica');
@@ -362,7 +340,7 @@ describe('the sequencer, against a truncated log', () => {
     try {
       const post = (month: number) => other.api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '700003', billing_month: month }) });
       const drained = async () => {
-        for (let i = 0; i < 200 && (await (await other.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+        await waitForLog(other);
       };
       expect((await post(1)).status).toBe(201);
       await drained();

@@ -11,6 +11,7 @@ import { formatMoney, renderBillPdf, type BillForPdf, type PdfSettings } from '.
 import { bulkExport } from '../../shared/export';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { integrated } from '../helpers/integrity';
 
 const hasPdftotext = spawnSync('pdftotext', ['-v']).status === 0;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-pdf-'));
@@ -209,7 +210,7 @@ describe.skipIf(!hasPdftotext)('the bill PDF', () => {
       const bills = fixtureBills();
       for (const b of bills) expect((await server.api('/api/snapshot', { method: 'POST', json: b.body })).status).toBe(201);
       // Once in the log, a bill's PDF names its leaf: the same from then on.
-      for (let i = 0; i < 200 && (await (await server.api('/api/integrity')).json()).queued > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      await integrated(server);
       for (const b of bills) {
         const once = Buffer.from((await server.admin.file(b.body.invoice_number, 'pdf')).data);
         const again = Buffer.from((await server.admin.file(b.body.invoice_number, 'pdf')).data);
