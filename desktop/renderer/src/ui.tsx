@@ -129,3 +129,21 @@ export function Dialog({ label, onClose, children }: { label: string; onClose: (
     </div>
   );
 }
+
+/** "Previous · page n of m · Next" for a list read a page at a time; nothing when it fits on one. */
+export function Pager({ page, perPage, total, onPage }: { page: number; perPage: number; total: number; onPage: (page: number) => void }) {
+  if (total <= perPage) return null;
+  return (
+    <div className="pager">
+      <button className="secondary" disabled={page === 1} onClick={() => onPage(page - 1)}>
+        Previous
+      </button>
+      <span className="muted small">
+        page {page} of {Math.ceil(total / perPage)}
+      </span>
+      <button className="secondary" disabled={page * perPage >= total} onClick={() => onPage(page + 1)}>
+        Next
+      </button>
+    </div>
+  );
+}

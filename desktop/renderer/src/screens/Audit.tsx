@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { AUDIT_ACTIONS, type AuditEntry } from '../../../../shared/api';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
-import { Empty, ErrorBox, when } from '../ui';
+import { Empty, ErrorBox, Pager, when } from '../ui';
 
 const PER_PAGE = 50;
 
@@ -140,19 +140,7 @@ export function Audit({ go }: { go: Go }) {
           ))}
         </tbody>
       </table>
-      {total > PER_PAGE && (
-        <div className="pager">
-          <button className="secondary" disabled={filter.page === 1} onClick={() => setFilter({ ...filter, page: filter.page - 1 })}>
-            Previous
-          </button>
-          <span className="muted small">
-            page {filter.page} of {Math.ceil(total / PER_PAGE)}
-          </span>
-          <button className="secondary" disabled={filter.page * PER_PAGE >= total} onClick={() => setFilter({ ...filter, page: filter.page + 1 })}>
-            Next
-          </button>
-        </div>
-      )}
+      <Pager page={filter.page} perPage={PER_PAGE} total={total} onPage={(page) => setFilter({ ...filter, page })} />
     </section>
   );
 }

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { JOB_STATUSES, outcomeCounts } from '../../../../shared/runs';
 import type { Go } from '../routes';
 import { useAsync, useBridge } from '../bridge-context';
-import { Empty, ErrorBox, period, Progress, StatusPill, when } from '../ui';
+import { Empty, ErrorBox, Pager, period, Progress, StatusPill, when } from '../ui';
 
 export function Jobs({ go }: { go: Go }) {
   const bridge = useBridge();
@@ -84,19 +84,7 @@ export function Jobs({ go }: { go: Go }) {
           ))}
         </tbody>
       </table>
-      {jobs.data && jobs.data.total > 50 && (
-        <div className="pager">
-          <button className="secondary" disabled={filter.page === 1} onClick={() => setFilter({ ...filter, page: filter.page - 1 })}>
-            Previous
-          </button>
-          <span className="muted small">
-            page {filter.page} of {Math.ceil(jobs.data.total / 50)}
-          </span>
-          <button className="secondary" disabled={filter.page * 50 >= jobs.data.total} onClick={() => setFilter({ ...filter, page: filter.page + 1 })}>
-            Next
-          </button>
-        </div>
-      )}
+      {jobs.data && <Pager page={filter.page} perPage={50} total={jobs.data.total} onPage={(page) => setFilter({ ...filter, page })} />}
     </section>
   );
 }
