@@ -14,7 +14,7 @@ import { verifyBundle } from './evidence';
 import type { ConsistencyProof, EvidenceBundle, IntegrityStatus, SnapshotDetail } from './api';
 import { canonicalSnapshot } from './canonical';
 import { fromBase64, toBase64, verifyConsistency } from './merkle';
-import { parseVerifierKey, verifyCheckpoint } from './signed-note';
+import { parseVerifierKey, verifierKeyParts, verifyCheckpoint } from './signed-note';
 
 /** What the app remembers of one server's log. */
 export interface TrustRecord {
@@ -52,7 +52,7 @@ export interface LogSource {
   consistency(from: number, to: number): Promise<ConsistencyProof>;
 }
 
-const keyParts = (k: string) => ({ keyName: k.split('+')[0], keyId: k.split('+')[1] ?? '' });
+const keyParts = verifierKeyParts;
 
 /**
  * Checks the log against what was trusted; resolves with the outcome and the record to keep

@@ -55,6 +55,9 @@ export async function parseVerifierKey(text: string): Promise<VerifierKey> {
   return { name, id, publicKey };
 }
 
+/** A verifier key's name and hex key ID, as people compare them (no check: parseVerifierKey checks). */
+export const verifierKeyParts = (key: string) => ({ keyName: key.split('+')[0], keyId: key.split('+')[1] ?? '' });
+
 /** The verifier key string of a name and a raw Ed25519 public key. */
 export async function verifierKeyString(name: string, publicKey: Uint8Array): Promise<string> {
   if (!validName(name)) throw new NoteError('the key name must not be empty or contain spaces or "+"');

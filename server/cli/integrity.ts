@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import type { VerifyReport } from '../../shared/api';
 import { EvidenceError, verifyBundle } from '../../shared/evidence';
+import { verifierKeyParts } from '../../shared/signed-note';
 import { openForCommand } from '../boot';
 import type { Config } from '../config';
 import { openSigner } from '../integrity/setup';
@@ -54,7 +55,7 @@ export async function verifyCommand(config: Config, opts: { key?: string; json?:
 
 function printReport(r: VerifyReport, key: string, out: Out): void {
   out(
-    `Checked ${r.bills} bills, ${r.audit_entries} audit entries, ${r.leaves} leaves and ${r.checkpoints} checkpoints against ${key.split('+')[0]} (key ${key.split('+')[1]}) in ${r.seconds.toFixed(1)} s (${r.bills_per_second} bills/s).`,
+    `Checked ${r.bills} bills, ${r.audit_entries} audit entries, ${r.leaves} leaves and ${r.checkpoints} checkpoints against ${verifierKeyParts(key).keyName} (key ${verifierKeyParts(key).keyId}) in ${r.seconds.toFixed(1)} s (${r.bills_per_second} bills/s).`,
   );
   if (r.queued > 0) out(`${r.queued} bill${r.queued === 1 ? ' is' : 's are'} queued for the log (archived in the last seconds, or the server is not running).`);
   if (r.ok) {

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { toBase64 } from '../../shared/merkle';
-import { verifierKeyString } from '../../shared/signed-note';
+import { verifierKeyParts, verifierKeyString } from '../../shared/signed-note';
 import { StartupError } from '../startup-error';
 
 export interface Signer {
@@ -39,7 +39,7 @@ export async function loadSigner(opts: SignerOptions): Promise<Signer> {
   const jwk = crypto.createPublicKey(key).export({ format: 'jwk' });
   const publicKey = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
   const verifierKey = await verifierKeyString(opts.origin, publicKey);
-  const idBytes = Buffer.from(verifierKey.split('+')[1], 'hex');
+  const idBytes = Buffer.from(verifierKeyParts(verifierKey).keyId, 'hex');
   return {
     name: opts.origin,
     verifierKey,

@@ -8,6 +8,7 @@
 import { createContext, useCallback, useContext, useEffect, useState } from 'react';
 import type { LogCheck } from '../../../shared/bridge';
 import { useBridge } from './bridge-context';
+import { verifierKeyParts } from '../../../shared/signed-note';
 import { Dialog, ErrorBox, when } from './ui';
 
 const EVERY_MS = 60_000;
@@ -82,7 +83,7 @@ export function LogBanner() {
             Do not rely on this server&apos;s bills until this is explained: tell your administrator. This computer trusted the key <code>{check.keyName}</code> ID <code>{check.keyId}</code>
             {check.servedKey !== check.verifierKey && (
               <>
-                ; the server now shows ID <code>{check.servedKey.split('+')[1]}</code>
+                ; the server now shows ID <code>{verifierKeyParts(check.servedKey).keyId}</code>
               </>
             )}
             . Checked {when(check.verifiedAt)}.
@@ -129,8 +130,8 @@ function TrustDialog({ servedKey, onClose, onTrusted }: { servedKey: string; onC
     <Dialog label="Trust the server's key" onClose={onClose}>
       <h2>Trust the server&apos;s key and history as they are now</h2>
       <p>
-        The server shows the key <code>{servedKey.split('+')[0]}</code> ID <code>{servedKey.split('+')[1]}</code>. Trust it only after your administrator has confirmed this ID and why the log changed.
-        What this computer verified before is forgotten.
+        The server shows the key <code>{verifierKeyParts(servedKey).keyName}</code> ID <code>{verifierKeyParts(servedKey).keyId}</code>. Trust it only after your administrator has confirmed this ID
+        and why the log changed. What this computer verified before is forgotten.
       </p>
       <label>
         Key ID you compared
