@@ -12,6 +12,7 @@ import * as m006 from './20261201_006_drop_schedule_notify';
 import * as m007 from './20261202_007_api_tokens';
 import * as m008 from './20261202_008_integrity_log';
 import * as m009 from './20261202_009_audit_trail';
+import * as m010 from './20261202_010_corrections';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261202_007_api_tokens', m007],
   ['20261202_008_integrity_log', m008],
   ['20261202_009_audit_trail', m009],
+  ['20261202_010_corrections', m010],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -144,6 +144,8 @@ export interface BillLine {
 /** What archiving adds to a bill. */
 export interface ArchivedFacts {
   id: number;
+  /** 1 for the bill as first archived; 2, 3, ... for each correction of it. */
+  revision: number;
   line_item_count: number;
   content_hash: string;
   archived_at: string;
@@ -155,6 +157,32 @@ export interface ArchivedFacts {
 export interface SnapshotDetail extends BillFields, ArchivedFacts {
   billing_data: Record<string, unknown>;
   line_items: BillLine[];
+  /** What this revision corrects, why and who filed it; null for revision 1. */
+  correction: Correction | null;
+  /** The revision that corrects this one, when this one is not the latest. */
+  superseded_by_revision: number | null;
+  /** Every revision of the invoice, oldest first: the bill's history. */
+  revisions: BillRevision[];
+}
+
+/** A correction's record: the revision it supersedes (and that one's content hash), the reason and who filed it. */
+export interface Correction {
+  supersedes_revision: number;
+  supersedes_content_hash: string;
+  reason: string;
+  corrected_by: string;
+}
+
+/** One revision of an invoice, as its history lists it. */
+export interface BillRevision {
+  revision: number;
+  archived_at: string;
+  /** Who archived it: for a correction the token that filed it; for revision 1 what sent it (Ledger's post, a run). */
+  archived_by: string;
+  source: string;
+  content_hash: string;
+  total_amount: string;
+  reason: string | null;
 }
 
 /** A row in search results and histories: never the big JSON or CSV columns. */
@@ -175,7 +203,8 @@ export type SnapshotSummary = Pick<
   | 'line_item_count'
   | 'content_hash'
   | 'archived_at'
-> & { has_warnings: boolean };
+  | 'revision'
+> & { has_warnings: boolean; superseded: boolean };
 
 export const SORT_FIELDS = ['archived_at', 'period', 'total_amount', 'company_name', 'company_account_number', 'invoice_number', 'invoice_date'] as const;
 
@@ -205,6 +234,11 @@ export const SearchQuery = z.strictObject(
     tz: z.string().refine(isTimeZone, { message: 'must be an IANA time zone such as Europe/Berlin' }).optional(),
     sort: z.enum(SORT_FIELDS, { message: `must be one of ${SORT_FIELDS.join(', ')}` }).default('archived_at'),
     order: z.enum(['asc', 'desc'], { message: 'must be asc or desc' }).default('desc'),
+    /** Every revision, not only each invoice's latest. */
+    include_superseded: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
     limit: queryInt(1, 1000).default(100),
     offset: queryInt(0, 10_000_000).default(0),
   },
@@ -217,10 +251,72 @@ export const PageQuery = z.strictObject({
   offset: queryInt(0, 10_000_000).default(0),
 });
 
+/** `GET /api/snapshot/:invoice` (and its files): one revision, the latest by default. */
+export const RevisionQuery = z.strictObject({ revision: queryInt(1, INT_LIMIT).optional() });
+
+/** Where a correction's bill comes from: posted by the admin, or fetched again from Ledger. */
+const CorrectionSource = z.strictObject({
+  bill: z.unknown().optional(),
+  from_ledger: z.literal(true, { message: 'must be true' }).optional(),
+  /** The revision the admin looked at: refused if another correction came first. */
+  supersedes_revision: z.number().int().min(1).max(INT_LIMIT).optional(),
+});
+const oneSource = (b: { bill?: unknown; from_ledger?: true }) => (b.bill === undefined) !== (b.from_ledger === undefined);
+const ONE_SOURCE = { message: 'give the corrected bill (bill) or from_ledger: true, one of them', path: ['bill'] };
+
+/** `POST /api/snapshot/:invoice/corrections/preview`: what a correction would change, line by line, without archiving. */
+export const CorrectionPreviewPost = CorrectionSource.refine(oneSource, ONE_SOURCE);
+export type CorrectionPreviewPost = z.infer<typeof CorrectionPreviewPost>;
+
+/** `POST /api/snapshot/:invoice/corrections`: archive a correction (admin). */
+export const CorrectionPost = CorrectionSource.extend({
+  reason: z
+    .string({ message: 'must say why the bill is corrected' })
+    .trim()
+    .min(3, { message: 'must say why the bill is corrected (at least 3 characters)' })
+    .max(2000, { message: 'must be at most 2000 characters' })
+    .refine((r) => !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r), { message: 'must be plain text (no control characters)' }),
+  /** The proposed bill's content hash the admin saw in the preview: refused if Ledger's bill changed since. */
+  expected_content_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, { message: 'must be 64 hex digits' })
+    .optional(),
+}).refine(oneSource, ONE_SOURCE);
+export type CorrectionPost = z.infer<typeof CorrectionPost>;
+
+/** A line of a bill that a correction adds, removes or changes. */
+export type LineChange =
+  | { change: 'added'; position: number; proposed: BillLine }
+  | { change: 'removed'; position: number; archived: BillLine }
+  | { change: 'changed'; position: number; archived: BillLine; proposed: BillLine; fields: (keyof BillLine)[] };
+
+/** How two revisions of a bill differ: its fields (money and text, as stored), its lines, its CSV and billing data. */
+export interface BillDifferences {
+  fields: { field: keyof BillFields; archived: string | null; proposed: string | null }[];
+  lines: LineChange[];
+  csv_changed: boolean;
+  billing_data_changed: boolean;
+}
+
+export interface CorrectionPreview {
+  invoice_number: string;
+  /** The revision a correction would supersede. */
+  current: { revision: number; content_hash: string; total_amount: string; line_item_count: number };
+  proposed: { revision: number; content_hash: string; total_amount: string; line_item_count: number; warnings: SnapshotWarning[]; source: 'correction' | 'correction_ledger' };
+  differences: BillDifferences;
+}
+
+export interface CorrectionCreated extends SnapshotCreated {
+  revision: number;
+  supersedes_revision: number;
+}
+
 /** `GET /api/integrity/inclusion`: a bill (by invoice) or a leaf (by index), at a signed tree size (the latest by default). */
 export const InclusionQuery = z
   .strictObject({
     invoice_number: z.string().regex(INVOICE_NUMBER, { message: INVOICE_NUMBER_RULE }).optional(),
+    /** With invoice_number: that revision (the latest by default). */
+    revision: queryInt(1, INT_LIMIT).optional(),
     leaf_index: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
     tree_size: queryInt(1, Number.MAX_SAFE_INTEGER).optional(),
   })
@@ -322,11 +418,15 @@ export interface EvidenceBundle {
   /** The key the server says it signs with: informative only; check with the key you trust. */
   verifier_key: string;
   archived_at: string;
+  /** For a correction (revision 2, ...): its record, whose digest its leaf records in place of the content hash. */
+  revision?: number;
+  correction?: Correction;
 }
 
 /** Every action the audit trail records. */
 export const AUDIT_ACTIONS = [
   'bill.archived',
+  'bill.corrected',
   'schedule.changed',
   'run.started',
   'run.cancelled',

@@ -6,7 +6,7 @@
  * `archive verify-bundle`, the desktop app and the tests use this one function.
  */
 import { z } from 'zod';
-import type { EvidenceBundle } from './api';
+import type { Correction, EvidenceBundle } from './api';
 import { fromBase64, leafHash, toBase64, verifyInclusion } from './merkle';
 import { parseVerifierKey, verifyCheckpoint } from './signed-note';
 
@@ -14,6 +14,23 @@ export class EvidenceError extends Error {}
 
 /** A leaf's text: `archive/<kind>/v1\n<subject>\n<content hash>\n` (the database writes the same). */
 export const leafText = (kind: 'snapshot' | 'correction' | 'audit', subject: string, contentHash: string) => `archive/${kind}/v1\n${subject}\n${contentHash}\n`;
+
+/**
+ * A correction's record, whose SHA-256 its leaf records (the database writes the same text:
+ * archive_correction_record in the corrections migration): the invoice, the revision, the
+ * content hash of the revision it supersedes, its own content hash, who filed it, and the
+ * reason, last, as it may hold line breaks.
+ */
+export const correctionRecord = (invoice: string, revision: number, c: Pick<Correction, 'supersedes_content_hash' | 'corrected_by' | 'reason'>, contentHash: string) =>
+  `archive/correction-record/v1\n${invoice}\n${revision}\n${c.supersedes_content_hash}\n${contentHash}\n${c.corrected_by}\n${c.reason}`;
+
+export const sha256Hex = async (text: string) => hex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
+
+/** The leaf a bill's revision has in the log: a snapshot's records its content hash, a correction's its record's digest. */
+export async function billLeafText(invoice: string, contentHash: string, revision: number, correction: Correction | null | undefined): Promise<string> {
+  if (revision === 1 || !correction) return leafText('snapshot', invoice, contentHash);
+  return leafText('correction', invoice, await sha256Hex(correctionRecord(invoice, revision, correction, contentHash)));
+}
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'must be base64' });
 const BundleShape = z.object({
@@ -27,6 +44,15 @@ const BundleShape = z.object({
   checkpoint: z.string().min(1),
   verifier_key: z.string().optional(),
   archived_at: z.string().optional(),
+  revision: z.number().int().min(1).optional(),
+  correction: z
+    .object({
+      supersedes_revision: z.number().int().min(1),
+      supersedes_content_hash: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 hex digits' }),
+      reason: z.string().min(1),
+      corrected_by: z.string().min(1),
+    })
+    .optional(),
 });
 
 export interface BundleCheck {
@@ -37,6 +63,9 @@ export interface BundleCheck {
   origin: string;
   /** The root the checkpoint signed (base64): what any consistency check must be about. */
   root: string;
+  /** 1, or the correction's revision with its record (checked: its leaf records it). */
+  revision: number;
+  correction: Correction | null;
   /** The bill as hashed: its fields, billing data and lines. */
   bill: { snapshot: Record<string, unknown>; line_items: Record<string, unknown>[] };
   /** Each check that passed, in words. */
@@ -61,7 +90,7 @@ export async function verifyBundle(input: unknown, verifierKey: string): Promise
     throw new EvidenceError(`The verifier key cannot be used: ${(err as Error).message}`);
   }
 
-  const digest = hex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(b.canonical))));
+  const digest = await sha256Hex(b.canonical);
   if (digest !== b.content_hash) throw new EvidenceError(`The bill does not hash to its content hash (SHA-256 ${digest}, the bundle says ${b.content_hash}): the bill was changed`);
   let bill: BundleCheck['bill'];
   try {
@@ -72,8 +101,20 @@ export async function verifyBundle(input: unknown, verifierKey: string): Promise
   if (bill?.snapshot?.invoice_number !== b.invoice_number) throw new EvidenceError(`The bill is invoice ${String(bill?.snapshot?.invoice_number)}, not ${b.invoice_number}`);
   checks.push(`the bill hashes to ${b.content_hash}`);
 
-  if (b.leaf_data !== leafText('snapshot', b.invoice_number, b.content_hash)) throw new EvidenceError('The leaf does not record this invoice and content hash');
-  checks.push(`leaf ${b.leaf_index} records invoice ${b.invoice_number} with that hash`);
+  const revision = b.revision ?? 1;
+  if (revision > 1 !== (b.correction !== undefined)) throw new EvidenceError(`The bundle is revision ${revision} but ${b.correction ? 'carries' : 'lacks'} a correction record`);
+  if (b.correction && b.correction.supersedes_revision !== revision - 1)
+    throw new EvidenceError(`Revision ${revision} says it supersedes revision ${b.correction.supersedes_revision}; a correction supersedes the revision before it`);
+  if (b.leaf_data !== (await billLeafText(b.invoice_number, b.content_hash, revision, b.correction))) {
+    throw new EvidenceError(
+      b.correction ? 'The leaf does not record this correction (its invoice, revision, link, reason or author differ)' : 'The leaf does not record this invoice and content hash',
+    );
+  }
+  checks.push(
+    b.correction
+      ? `leaf ${b.leaf_index} records revision ${revision} of invoice ${b.invoice_number}: a correction of revision ${b.correction.supersedes_revision} by ${b.correction.corrected_by}, with this bill and reason`
+      : `leaf ${b.leaf_index} records invoice ${b.invoice_number} with that hash`,
+  );
 
   let checkpoint;
   try {
@@ -95,6 +136,8 @@ export async function verifyBundle(input: unknown, verifierKey: string): Promise
     invoice_number: b.invoice_number,
     content_hash: b.content_hash,
     leaf_index: b.leaf_index,
+    revision,
+    correction: b.correction ?? null,
     tree_size: checkpoint.size,
     origin: checkpoint.origin,
     root: toBase64(checkpoint.root),

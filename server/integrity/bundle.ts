@@ -6,17 +6,17 @@ import type { Knex } from 'knex';
 import type { BillLogState, EvidenceBundle, SnapshotDetail } from '../../shared/api';
 import { canonicalSnapshot } from '../../shared/canonical';
 import { ArchiveError } from '../errors';
-import { checkpointFrom, inclusionProof, leafOfInvoice } from './log';
+import { checkpointFrom, inclusionProof, leafOfSnapshot } from './log';
 
-export async function billLogState(knex: Knex, invoice: string): Promise<BillLogState> {
-  const leaf = await leafOfInvoice(knex, invoice);
+export async function billLogState(knex: Knex, snapshotId: number): Promise<BillLogState> {
+  const leaf = await leafOfSnapshot(knex, snapshotId);
   if (!leaf) return { state: 'queued' };
   const first = await checkpointFrom(knex, leaf.leaf_index + 1);
   return { state: 'included', ...leaf, first_checkpoint_size: first?.size ?? null };
 }
 
 export async function evidenceBundle(knex: Knex, bill: SnapshotDetail, verifierKey: string): Promise<EvidenceBundle> {
-  const leaf = await leafOfInvoice(knex, bill.invoice_number);
+  const leaf = await leafOfSnapshot(knex, bill.id);
   if (!leaf) {
     throw new ArchiveError('invalid_state', `Invoice ${bill.invoice_number} is archived and queued for the log; its evidence bundle is ready within a few seconds`, {
       invoice_number: bill.invoice_number,
@@ -24,7 +24,7 @@ export async function evidenceBundle(knex: Knex, bill: SnapshotDetail, verifierK
     });
   }
   const proof = await inclusionProof(knex, leaf.leaf_index);
-  const { billing_data, line_items, ...fields } = bill;
+  const { billing_data, line_items, correction, revision, ...fields } = bill;
   return {
     format: 'archive-evidence-bundle/v1',
     invoice_number: bill.invoice_number,
@@ -36,5 +36,6 @@ export async function evidenceBundle(knex: Knex, bill: SnapshotDetail, verifierK
     checkpoint: proof.checkpoint.note,
     verifier_key: verifierKey,
     archived_at: bill.archived_at,
+    ...(correction ? { revision, correction } : {}),
   };
 }

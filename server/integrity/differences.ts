@@ -1,6 +1,7 @@
 /**
  * Which field or line of a stored bill changed: the stored row against the bill its evidence
- * gives again (the raw body Ledger posted, or Ledger's billing answer a run fetched), read
+ * gives again (the raw body Ledger posted, Ledger's billing answer a run or a correction fetched,
+ * or the request that filed a correction), read
  * with the same rules as at ingest. Used by `archive verify` to name what was tampered with.
  */
 import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
@@ -21,7 +22,7 @@ export function billFromEvidence(s: StoredBill): { row: BillFields; lines: BillL
   if (!s.raw_body) return undefined;
   let body: unknown;
   try {
-    if (s.source === 'run') {
+    if (s.source === 'run' || s.source === 'correction_ledger') {
       const answer = readBillingAnswer(s.raw_body, s.row.company_account_number, s.row.billing_year, s.row.billing_month);
       if (typeof answer === 'string') return undefined;
       // What Codex said of the company is not in Ledger's answer: taken as stored.
@@ -30,7 +31,8 @@ export function billFromEvidence(s: StoredBill): { row: BillFields; lines: BillL
         { billing_plan: s.row.billing_plan, contract_term_length: s.row.contract_term, support_level: s.row.support_level },
         { created_by: s.row.created_by ?? undefined, notes: s.row.notes ?? undefined },
       );
-    } else body = JSON.parse(s.raw_body);
+    } else if (s.source === 'correction') body = (JSON.parse(s.raw_body) as { bill?: unknown }).bill;
+    else body = JSON.parse(s.raw_body);
     const checked = checkSnapshotPost(body);
     if (!checked.ok) return undefined;
     const n = normaliseSnapshot(checked.post);

@@ -70,14 +70,9 @@ export interface SnapshotLeaf {
   integrated_at: string;
 }
 
-/** A bill's leaf, or undefined while it waits in the queue. */
-export async function leafOfInvoice(knex: Knex, invoice: string): Promise<SnapshotLeaf | undefined> {
-  const row = await knex('log_leaves as l')
-    .join('billing_snapshots as s', function () {
-      this.on('l.ref_id', 's.id').andOnVal('l.kind', 'snapshot');
-    })
-    .where('s.invoice_number', invoice)
-    .first('l.idx', 'l.data', 'l.integrated_at');
+/** A bill's leaf (a snapshot's, or a correction's), or undefined while it waits in the queue. */
+export async function leafOfSnapshot(knex: Knex, snapshotId: number): Promise<SnapshotLeaf | undefined> {
+  const row = await knex('log_leaves as l').whereIn('l.kind', ['snapshot', 'correction']).where('l.ref_id', snapshotId).first('l.idx', 'l.data', 'l.integrated_at');
   return row ? { leaf_index: Number(row.idx), leaf_data: Buffer.from(row.data).toString('utf8'), integrated_at: new Date(row.integrated_at).toISOString() } : undefined;
 }
 

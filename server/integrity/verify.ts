@@ -16,7 +16,9 @@ import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/c
 import type { BillFields, BillLine, VerifyFinding, VerifyReport } from '../../shared/api';
 import { equalHashes, toBase64 } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { correctionRecord } from '../../shared/evidence';
 import { createBillHasher } from './bill-hash';
 import { auditBatch, auditHash } from '../audit/trail';
 import { billFromEvidence, describeDifferences } from './differences';
@@ -77,7 +79,7 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
     const { rows } = await knex.raw(
       `SELECT l.idx, l.kind, l.data, l.hash, (s.id IS NOT NULL OR a.id IS NOT NULL) AS present
          FROM log_leaves l
-         LEFT JOIN billing_snapshots s ON l.kind = 'snapshot' AND s.id = l.ref_id
+         LEFT JOIN billing_snapshots s ON l.kind IN ('snapshot', 'correction') AND s.id = l.ref_id
          LEFT JOIN audit_log a ON l.kind = 'audit' AND a.id = l.ref_id
         WHERE l.idx > ? ORDER BY l.idx LIMIT ?`,
       [after, 20_000],
@@ -100,8 +102,7 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
         findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx}: its data is not a ${r.kind} leaf` });
         divergent.push(idx);
       } else if (!r.present && r.kind === 'correction') {
-        findings.push({ kind: 'leaf', leaf_index: idx, message: `Leaf ${idx} records a correction of ${m[2]}, but the archive holds no such correction` });
-        divergent.push(idx);
+        findings.push({ kind: 'bill', leaf_index: idx, invoice_number: m[2], message: `A correction of invoice ${m[2]} (leaf ${idx}) is no longer in the archive: it was deleted` });
       } else if (!r.present && r.kind === 'audit') {
         findings.push({ kind: 'audit', leaf_index: idx, message: `Audit entry ${m[2]} (leaf ${idx}) is no longer in the trail: it was deleted` });
       } else if (!r.present) {
@@ -125,6 +126,11 @@ interface BillRow extends BillFields {
   leaf_idx: number | string | null;
   leaf_data: Buffer | null;
   queued: boolean;
+  revision: number;
+  correction_reason: string | null;
+  corrected_by: string | null;
+  /** The stored content hash of the revision a correction supersedes. */
+  supersedes_hash: string | null;
 }
 
 const FIELDS = CANONICAL_SNAPSHOT_FIELDS.map((f) => `s.${f}`).join(', ');
@@ -134,9 +140,11 @@ const LINE_FIELDS = CANONICAL_LINE_FIELDS.map((f) => (f === 'quantity' || f === 
 async function billBatch(knex: Knex, after: number, limit: number): Promise<BillRow[]> {
   const { rows } = (await knex.raw(
     `SELECT s.id, ${FIELDS}, s.billing_data_json::text AS billing_data_text, s.line_item_count, s.content_hash, s.source,
+            s.revision, s.correction_reason, s.corrected_by, p.content_hash AS supersedes_hash,
             l.idx AS leaf_idx, l.data AS leaf_data,
-            (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind = 'snapshot' AND q.ref_id = s.id)) AS queued
-       FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind = 'snapshot' AND l.ref_id = s.id
+            (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind IN ('snapshot', 'correction') AND q.ref_id = s.id)) AS queued
+       FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind IN ('snapshot', 'correction') AND l.ref_id = s.id
+       LEFT JOIN billing_snapshots p ON p.id = s.supersedes_id
       WHERE s.id > ? ORDER BY s.id LIMIT ?`,
     [after, limit],
   )) as { rows: BillRow[] };
@@ -180,34 +188,53 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
       rows.forEach((row, i) => {
         const { hash, lines } = hashes[i];
         const invoice = row.invoice_number;
+        const label = row.revision > 1 ? `Invoice ${invoice} (revision ${row.revision})` : `Invoice ${invoice}`;
+        // A correction's leaf records its correction record's digest (the bill's hash, its link, reason and author).
+        const recorded =
+          row.revision > 1
+            ? createHash('sha256')
+                .update(
+                  correctionRecord(invoice, row.revision, { supersedes_content_hash: row.supersedes_hash ?? '', corrected_by: row.corrected_by ?? '', reason: row.correction_reason ?? '' }, hash),
+                  'utf8',
+                )
+                .digest('hex')
+            : hash;
         const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
         if (lines !== row.line_item_count) {
           findings.push({
             kind: 'bill',
             invoice_number: invoice,
             ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
-            message: `Invoice ${invoice}: it has ${lines} line item${lines === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
+            message: `${label}: it has ${lines} line item${lines === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
           });
         }
         if (leafIndex !== null && row.leaf_data) {
           const m = LEAF.exec(Buffer.from(row.leaf_data).toString('utf8'));
-          if (m && m[2] !== invoice)
-            findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `Invoice ${invoice}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
-          if (m && m[3] !== hash) {
-            changed.push({ row, lines: row.lines, leafIndex });
+          if (m && m[2] !== invoice) findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
+          if (m && m[1] !== (row.revision > 1 ? 'correction' : 'snapshot'))
+            findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as a ${m[1]} (leaf ${leafIndex})` });
+          if (m && m[3] !== recorded) {
+            if (row.revision > 1 && m[1] === 'correction' && row.content_hash === hash) {
+              findings.push({
+                kind: 'bill',
+                invoice_number: invoice,
+                leaf_index: leafIndex,
+                message: `${label}: its correction record (the reason, who filed it, or the revision it supersedes) no longer matches what the log recorded (leaf ${leafIndex}): it was changed`,
+              });
+            } else changed.push({ row, lines: row.lines, leafIndex });
             divergent.push(leafIndex);
           } else if (row.content_hash !== hash) {
             findings.push({
               kind: 'bill',
               invoice_number: invoice,
               leaf_index: leafIndex,
-              message: `Invoice ${invoice}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+              message: `${label}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
             });
           }
         } else {
           if (row.content_hash !== hash) changed.push({ row, lines: row.lines, leafIndex: null });
           if (row.queued) queued++;
-          else findings.push({ kind: 'bill', invoice_number: invoice, message: `Invoice ${invoice} is not in the log, and not queued for it` });
+          else findings.push({ kind: 'bill', invoice_number: invoice, message: `${label} is not in the log, and not queued for it` });
         }
       });
       if (changed.length > 0) await nameChanges(knex, changed, findings);
@@ -264,7 +291,7 @@ async function nameChanges(knex: Knex, changed: { row: BillRow; lines: BillLine[
       kind: 'bill',
       invoice_number: c.row.invoice_number,
       ...(c.leafIndex !== null ? { leaf_index: c.leafIndex } : {}),
-      message: `Invoice ${c.row.invoice_number} no longer matches ${where}${what}`,
+      message: `Invoice ${c.row.invoice_number}${c.row.revision > 1 ? ` (revision ${c.row.revision})` : ''} no longer matches ${where}${what}`,
     });
   }
 }

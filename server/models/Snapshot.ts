@@ -4,6 +4,9 @@ import type { ArchivedFacts, BillFields, SearchQuery } from '../../shared/api';
 import { zonedTime } from '../../shared/schedule';
 import { LineItem } from './LineItem';
 
+/** SQL: the bill `alias` is its invoice's latest revision: no correction supersedes it (on the unique supersedes_id index). */
+export const IS_CURRENT = (alias: string) => `NOT EXISTS (SELECT 1 FROM billing_snapshots sup WHERE sup.supersedes_id = ${alias}.id)`;
+
 /** The columns: the bill's own fields said once (shared/api.ts), and what archiving stores beside them. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- declares the row's columns for the class, nothing else
 export interface Snapshot extends BillFields, Omit<ArchivedFacts, 'archived_at' | 'warnings'> {
@@ -41,6 +44,7 @@ function periodParts(period: string): [number, number] {
 }
 
 function searchFilters(q: QueryBuilder<Snapshot>, p: SearchQuery, defaultTimeZone: string): void {
+  if (!p.include_superseded) q.whereRaw(IS_CURRENT('billing_snapshots'));
   if (p.account_number) q.where('company_account_number', p.account_number);
   if (p.invoice_number) q.where('invoice_number', p.invoice_number);
   if (p.company) q.whereRaw('lower(company_name) LIKE ?', [`%${escapeLike(p.company.toLowerCase())}%`]);

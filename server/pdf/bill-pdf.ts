@@ -19,10 +19,27 @@ import { DEFAULT_PDF_SETTINGS, type PdfSettings } from './settings';
 export type { PdfSettings };
 
 /** What the PDF prints of a bill: everything but the stored evidence (JSON, CSV) and the counts it does not show. */
-export type BillForPdf = Omit<SnapshotDetail, 'id' | 'line_item_count' | 'source' | 'billing_data' | 'invoice_csv' | 'user_count' | 'asset_count' | 'billable_hours' | 'created_by' | 'notes'> & {
-  /** Where the bill stands in the tamper-evident log, printed with the content hash. */
-  log?: BillLogState;
-};
+export type BillForPdf = Omit<
+  SnapshotDetail,
+  | 'id'
+  | 'line_item_count'
+  | 'source'
+  | 'billing_data'
+  | 'invoice_csv'
+  | 'user_count'
+  | 'asset_count'
+  | 'billable_hours'
+  | 'created_by'
+  | 'notes'
+  | 'revisions'
+  | 'revision'
+  | 'correction'
+  | 'superseded_by_revision'
+> &
+  Partial<Pick<SnapshotDetail, 'revision' | 'correction' | 'superseded_by_revision'>> & {
+    /** Where the bill stands in the tamper-evident log, printed with the content hash. */
+    log?: BillLogState;
+  };
 
 const require = createRequire(import.meta.url);
 const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/README.md')), 'ttf');
@@ -127,7 +144,11 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
   if (settings.issuer.taxId) font('regular').fontSize(9).fillColor('#333').text(`Tax ID ${settings.issuer.taxId}`, left, doc.y, { width: issuerW });
   const issuerBottom = doc.y;
   font('bold').fontSize(20).fillColor('#111').text('Invoice', rightX, PAGE.margin, { width: rightW, align: 'right' });
-  font('regular').fontSize(10).fillColor('#555').text(bill.invoice_number, rightX, doc.y, { width: rightW, align: 'right' });
+  const revision = bill.revision ?? 1;
+  font('regular')
+    .fontSize(10)
+    .fillColor('#555')
+    .text(revision > 1 ? `${bill.invoice_number}, revision ${revision}` : bill.invoice_number, rightX, doc.y, { width: rightW, align: 'right' });
   doc.text(periodLabel(bill.billing_year, bill.billing_month), rightX, doc.y, { width: rightW, align: 'right' });
   doc.text(`Amounts in ${settings.currency}`, rightX, doc.y, { width: rightW, align: 'right' });
   doc.y = Math.max(issuerBottom, doc.y) + 16;
@@ -138,6 +159,17 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
     .fillColor('#111')
     .text(bill.company_name || `Account ${bill.company_account_number}`, left, doc.y, { width });
   font('regular').fontSize(10).fillColor('#333').text(`Account ${bill.company_account_number}`, left, doc.y, { width });
+  // A correction says so before anything else is read; so does a bill a correction replaced.
+  const notices = [
+    bill.correction
+      ? `Correction: revision ${revision} of invoice ${bill.invoice_number}, correcting revision ${bill.correction.supersedes_revision} because ${bill.correction.reason} (filed by ${bill.correction.corrected_by}).`
+      : null,
+    bill.superseded_by_revision ? `Superseded: revision ${bill.superseded_by_revision} corrects this bill; this copy is kept as the record of what was billed first.` : null,
+  ].filter((n): n is string => n !== null);
+  for (const n of notices) {
+    doc.moveDown(0.6);
+    font('bold').fontSize(10).fillColor('#8a1c1c').text(n, left, doc.y, { width });
+  }
   doc.moveDown(0.8);
 
   // Details in two columns; a long value wraps and its row grows, so nothing prints over the next.
@@ -278,13 +310,14 @@ export function renderBillPdf(bill: BillForPdf, settings: PdfSettings = DEFAULT_
 
   // That this is a copy of the record, and how anyone can check it.
   const archived = new Date(bill.archived_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const ref = revision > 1 ? `${bill.invoice_number}?revision=${revision}` : bill.invoice_number;
   const about =
     `This document is a copy of the bill as Archive recorded it on ${archived}; the record cannot be changed. ` +
     `Its content hash is sha256:${bill.content_hash}. To check this copy, ask the archive for invoice ${bill.invoice_number} ` +
-    `(GET /api/snapshot/${bill.invoice_number}): it recomputes the same hash from the stored bill.` +
+    `(GET /api/snapshot/${ref}): it recomputes the same hash from the stored bill.` +
     (bill.log?.state === 'included'
       ? ` The bill is leaf ${bill.log.leaf_index} of the archive's tamper-evident log${bill.log.first_checkpoint_size !== null ? `, first signed in checkpoint ${bill.log.first_checkpoint_size}` : ''}; ` +
-        `its evidence bundle (GET /api/snapshot/${bill.invoice_number}/bundle) proves it offline with the log's verifier key.`
+        `its evidence bundle (GET /api/snapshot/${bill.invoice_number}/bundle${revision > 1 ? `?revision=${revision}` : ''}) proves it offline with the log's verifier key.`
       : bill.log?.state === 'queued'
         ? ` When this copy was made, the bill was queued for the archive's tamper-evident log.`
         : '');

@@ -7,8 +7,9 @@ import { ConsistencyQuery, InclusionQuery, type IntegrityStatus } from '../../sh
 import type { AppDeps } from '../deps';
 import { ArchiveError, parseOrThrow, validationError } from '../errors';
 import { singleValued } from '../http/query';
-import { checkpointInfo, consistencyProof, inclusionProof, latestCheckpoint, leafOfInvoice, queueState, signedCheckpoint } from '../integrity/log';
+import { checkpointInfo, consistencyProof, inclusionProof, latestCheckpoint, leafOfSnapshot, queueState, signedCheckpoint } from '../integrity/log';
 import { verifyArchive } from '../integrity/verify';
+import { getSnapshotColumns } from '../snapshots/read';
 import { get, post, type Route } from './table';
 import { recordAudit } from '../audit/trail';
 import { auditContext } from './audit';
@@ -55,7 +56,8 @@ export function integrityRoutes(deps: AppDeps): Route[] {
       const q = parseOrThrow(InclusionQuery, singleValued(ctx.query), 'query');
       let index = q.leaf_index;
       if (q.invoice_number !== undefined) {
-        const leaf = await leafOfInvoice(deps.knex, q.invoice_number);
+        const { id } = await getSnapshotColumns(deps.knex, q.invoice_number, ['id'], q.revision);
+        const leaf = await leafOfSnapshot(deps.knex, id);
         if (!leaf) throw new ArchiveError('not_found', `Invoice ${q.invoice_number} is not in the log (not archived, or queued for a few seconds)`, { invoice_number: q.invoice_number });
         index = leaf.leaf_index;
       }

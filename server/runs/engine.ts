@@ -25,6 +25,7 @@ import type { DatabaseKind } from '../db/database';
 import { ArchiveError } from '../errors';
 import type { Logger } from '../log';
 import { CodexClient, LedgerClient, type PeerSettings } from '../peers/clients';
+import { refetchBill, type RefetchedBill } from './refetch';
 import { checkAccounts } from './accounts';
 import { PeerError } from '../peers/request';
 import { recordScheduledRun } from '../schedule/schedule';
@@ -128,11 +129,17 @@ export class RunEngine {
     return a ? a.done : getJobRow(this.deps.knex, id);
   }
 
-  /** Asks a running job to stop: companies in flight finish or are abandoned, the rest stay to do. */
   /** Which of these accounts Codex knows (before a list is saved). */
   checkAccounts(accounts: string[]): Promise<AccountCheck> {
     return checkAccounts(this.codex, accounts);
   }
+
+  /** A company's bill fetched again from Ledger and built as a run builds it (for a correction). */
+  refetch(account: string, year: number, month: number, by: { createdBy: string; notes: string }): Promise<RefetchedBill> {
+    return refetchBill({ codex: this.codex, ledger: this.ledger }, account, year, month, { ...by, tolerance: this.deps.tolerance });
+  }
+
+  /** Asks a running job to stop: companies in flight finish or are abandoned, the rest stay to do. */
 
   async cancel(id: string): Promise<JobRow> {
     const row = await getJobRow(this.deps.knex, id);

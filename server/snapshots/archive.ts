@@ -11,7 +11,15 @@ import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './normalise';
 import { periodText } from '../../shared/period';
 
-export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import';
+export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import' | 'correction' | 'correction_ledger';
+
+/** A correction's record: the revision it is, the row it supersedes, why and who. */
+export interface CorrectionRecord {
+  revision: number;
+  supersedesId: number;
+  reason: string;
+  correctedBy: string;
+}
 
 export interface ArchiveOptions {
   tolerance: string;
@@ -26,6 +34,8 @@ export interface ArchiveOptions {
    * every archiving its audit entry.
    */
   alongside?: { sql: string; bindings: Knex.RawBinding[] }[];
+  /** Set for a correction: the bill is archived as this revision of its invoice. */
+  correction?: CorrectionRecord;
 }
 
 /**
@@ -73,7 +83,10 @@ export async function insertPrepared(knex: Knex, p: PreparedSnapshot, opts: Omit
       warnings: p.warnings,
     };
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw await duplicateError(knex, p, err as { constraint?: string });
+    if ((err as { code?: string }).code === '23505') {
+      if (opts.correction) throw correctionRaced(p.row.invoice_number, opts.correction.revision);
+      throw await duplicateError(knex, p, err as { constraint?: string });
+    }
     throw err;
   }
 }
@@ -94,6 +107,14 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
     source: opts.source ?? 'ledger_post',
   };
   if (opts.archivedAt) row.archived_at = opts.archivedAt;
+  if (opts.correction) {
+    Object.assign(row, {
+      revision: opts.correction.revision,
+      supersedes_id: opts.correction.supersedesId,
+      correction_reason: opts.correction.reason,
+      corrected_by: opts.correction.correctedBy,
+    });
+  }
   const insertSnapshot = knex('billing_snapshots').insert(row).returning('id').toSQL();
   const sql = `WITH s AS (${insertSnapshot.sql}),
     l AS (
@@ -139,28 +160,39 @@ function warningsMessage(warnings: SnapshotWarning[]): string {
   return `Bill archived with ${warnings.length} warning${warnings.length > 1 ? 's' : ''}: ${warnings.map((w) => w.message).join('; ')}`;
 }
 
-/** A 409 that says which bill is already there and whether it is the same content. */
+/** Two corrections of one revision at once: the unique keys let one win; the other is told to look again. */
+function correctionRaced(invoice: string, revision: number): ArchiveError {
+  return new ArchiveError('invalid_state', `Another correction of invoice ${invoice} was archived as revision ${revision} a moment ago; look at it and correct it again if it is still wrong`, {
+    invoice_number: invoice,
+    revision,
+  });
+}
+
+/** A 409 that says which bill is already there (its latest revision) and whether it is the same content. */
 async function duplicateError(knex: Knex, p: PreparedSnapshot, err: { constraint?: string }): Promise<ArchiveError> {
   const byInvoice = err.constraint === 'billing_snapshots_invoice_number_key';
   const existing = await knex('billing_snapshots')
-    .select('id', 'invoice_number', 'company_account_number', 'billing_year', 'billing_month', 'content_hash', 'archived_at')
+    .select('id', 'invoice_number', 'revision', 'company_account_number', 'billing_year', 'billing_month', 'content_hash', 'archived_at')
     .modify((q) => {
       if (byInvoice) q.where('invoice_number', p.row.invoice_number);
       else q.where({ company_account_number: p.row.company_account_number, billing_year: p.row.billing_year, billing_month: p.row.billing_month });
     })
+    .orderBy('revision', 'desc')
     .first();
   const identical = existing?.content_hash === p.contentHash;
   const period = periodText(p.row.billing_year, p.row.billing_month);
   const what = byInvoice
     ? `Invoice ${p.row.invoice_number} has already been archived`
     : `The bill of company ${p.row.company_account_number} for ${period} has already been archived${existing ? ` as invoice ${existing.invoice_number}` : ''}`;
-  return new ArchiveError('already_archived', `${what}; ${identical ? 'the content is identical' : 'the posted content differs from the archived bill, which is kept unchanged'}`, {
+  const corrected = existing && existing.revision > 1 ? ` (corrected: revision ${existing.revision} is the bill now)` : '';
+  return new ArchiveError('already_archived', `${what}${corrected}; ${identical ? 'the content is identical' : 'the posted content differs from the archived bill, which is kept unchanged'}`, {
     identical,
     conflict: byInvoice ? 'invoice_number' : 'company_period',
     existing: existing
       ? {
           snapshot_id: Number(existing.id),
           invoice_number: existing.invoice_number,
+          revision: existing.revision,
           content_hash: existing.content_hash,
           archived_at: new Date(existing.archived_at).toISOString(),
         }

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { CompanyHistory, SearchQuery, SearchResult, SnapshotSummary, Stats } from '../../shared/api';
 import { ArchiveError, validationError } from '../errors';
 import type { QueryBuilder } from 'objection';
-import { Snapshot } from '../models/Snapshot';
+import { IS_CURRENT, Snapshot } from '../models/Snapshot';
 import { periodText } from '../../shared/period';
 
 const SORT_COLUMNS: Record<SearchQuery['sort'], string[]> = {
@@ -39,6 +39,8 @@ const SUMMARY_SELECT = [
   'content_hash',
   'jsonb_array_length(warnings) > 0 AS has_warnings',
   'archived_at',
+  'revision',
+  `NOT ${IS_CURRENT('billing_snapshots')} AS superseded`,
 ].join(', ');
 
 interface SummaryJson extends Omit<SnapshotSummary, 'archived_at'> {
@@ -59,8 +61,9 @@ function checkRanges(p: SearchQuery): void {
   if (fields.length) throw validationError(fields, 'search');
 }
 
-/** The exact number of archived bills, kept by a trigger (see the first migration). */
+/** The exact number of archived bills, kept by a trigger (see the first migration): every revision, or each invoice's latest. */
 const COUNTER = `(SELECT coalesce(sum(value), 0) FROM archive_counters WHERE name = 'billing_snapshots')`;
+const CURRENT_COUNTER = `(SELECT coalesce(sum(CASE name WHEN 'corrections' THEN -value ELSE value END), 0) FROM archive_counters WHERE name IN ('billing_snapshots', 'corrections'))`;
 
 /**
  * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
@@ -72,9 +75,9 @@ async function countAndPage(
   order: [string, 'asc' | 'desc'][],
   limit: number,
   offset: number,
-  unfiltered = false,
+  unfiltered: false | 'all' | 'current' = false,
 ): Promise<{ total: number; results: SnapshotSummary[] }> {
-  const count = unfiltered ? knex.raw(COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
+  const count = unfiltered ? knex.raw(unfiltered === 'all' ? COUNTER : CURRENT_COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
   const pageQuery = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
   // Qualified: a bare name would sort by the output column (total_amount is sent as text, so it would sort alphabetically).
   for (const [col, dir] of order) {
@@ -91,7 +94,7 @@ async function countAndPage(
 export async function searchSnapshots(knex: Knex, p: SearchQuery, defaultTimeZone: string): Promise<SearchResult> {
   checkRanges(p);
   const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
-  const unfiltered = FILTERS.every((f) => p[f] === undefined);
+  const unfiltered = FILTERS.every((f) => p[f] === undefined) && (p.include_superseded ? 'all' : 'current');
   const { total, results } = await countAndPage(knex, () => Snapshot.query(knex).modify('searchFilters', p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
   return { total, limit: p.limit, offset: p.offset, results };
 }
@@ -99,7 +102,7 @@ export async function searchSnapshots(knex: Knex, p: SearchQuery, defaultTimeZon
 export async function companyHistory(knex: Knex, accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
   const { total, results } = await countAndPage(
     knex,
-    () => Snapshot.query(knex).modify('ofCompany', accountNumber),
+    () => Snapshot.query(knex).modify('ofCompany', accountNumber).whereRaw(IS_CURRENT('billing_snapshots')),
     [
       ['billing_year', 'desc'],
       ['billing_month', 'desc'],
@@ -128,13 +131,13 @@ export async function companyHistory(knex: Knex, accountNumber: string, limit: n
 export async function archiveStats(knex: Knex): Promise<Stats> {
   const [y0, m0] = firstOfLast24Months();
   const result = await knex.raw(
-    `SELECT ${COUNTER}::int AS snapshots,
+    `SELECT ${CURRENT_COUNTER}::int AS snapshots,
             (SELECT count(DISTINCT company_account_number) FROM billing_snapshots)::int AS companies,
             (SELECT json_build_object('archived_at', archived_at, 'invoice_number', invoice_number)
                FROM billing_snapshots ORDER BY archived_at DESC, id DESC LIMIT 1) AS latest,
             (SELECT coalesce(json_agg(m ORDER BY billing_year, billing_month), '[]'::json) FROM (
                SELECT billing_year, billing_month, sum(total_amount)::numeric(30,2)::text AS total, count(*)::int AS snapshots
-                 FROM billing_snapshots WHERE (billing_year, billing_month) >= (?, ?)
+                 FROM billing_snapshots s WHERE (billing_year, billing_month) >= (?, ?) AND ${IS_CURRENT('s')}
                 GROUP BY billing_year, billing_month) m) AS monthly`,
     [y0, m0],
   );

@@ -9,6 +9,7 @@ const PER_PAGE = 50;
 
 const LABELS: Record<AuditEntry['action'], string> = {
   'bill.archived': 'bill archived',
+  'bill.corrected': 'bill corrected',
   'schedule.changed': 'schedule changed',
   'run.started': 'run started',
   'run.cancelled': 'run cancelled',
