@@ -15,6 +15,8 @@ import { verifyArchive } from '../../server/integrity/verify';
 import { makeBill } from '../helpers/fixtures';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, type TestServer } from '../helpers/server';
 import { integrated, tampered } from '../helpers/integrity';
+import { startRunWorld, type RunWorld } from '../helpers/runs';
+import { accountNumber } from '../../server/sim/generate';
 
 let server: TestServer;
 let key: string;
@@ -246,5 +248,57 @@ describe('a correction refused', () => {
     await expect(insert({ revision: 2, supersedes_id: null })).rejects.toThrow(/billing_snapshots_correction_complete/);
     const other = await server.db.knex('billing_snapshots').whereNot({ invoice_number: invoice }).orderBy('revision', 'desc').first();
     await expect(insert({ revision: other.revision + 1, supersedes_id: other.id })).rejects.toThrow(/must supersede the latest revision of the same invoice/);
+  });
+});
+
+describe('a correction from Ledger, after a dry run found the bill changed', () => {
+  let w: RunWorld;
+  beforeAll(async () => {
+    w = await startRunWorld({ companies: 6 });
+  }, 60_000);
+  afterAll(() => w?.stop());
+
+  it('fetches the bill again, shows the difference, archives it, and the next dry run finds it archived', async () => {
+    expect((await w.runToEnd({ year: 2026, month: 10, dry_run: false })).counts.archived).toBeGreaterThan(0);
+    const changed = accountNumber(2);
+    w.sim.settings.changedAccounts = [changed];
+    const dry = await w.runToEnd({ year: 2026, month: 10, dry_run: true });
+    expect(dry.counts.changed_since_archived).toBe(1);
+    const item = (await (await w.admin(`/api/scheduler/jobs/${dry.id}?outcome=changed_since_archived`)).json()).items.items[0];
+
+    const preview: CorrectionPreview = await (await w.admin(`/api/snapshot/${item.invoice_number}/corrections/preview`, { method: 'POST', json: { from_ledger: true } })).json();
+    expect(preview.proposed).toMatchObject({ revision: 2, source: 'correction_ledger', total_amount: item.details.ledger_total });
+    expect(preview.differences.lines).toEqual([expect.objectContaining({ change: 'added', proposed: expect.objectContaining({ item_name: expect.stringContaining('Late adjustment') }) })]);
+
+    const res = await w.admin(`/api/snapshot/${item.invoice_number}/corrections`, {
+      method: 'POST',
+      json: { from_ledger: true, reason: 'Late adjustment agreed with the customer', supersedes_revision: 1, expected_content_hash: preview.proposed.content_hash },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const now: SnapshotDetail = await (await w.admin(`/api/snapshot/${item.invoice_number}`)).json();
+    expect(now).toMatchObject({ revision: 2, source: 'correction_ledger', total_amount: item.details.ledger_total, created_by: 'archive-correction' });
+
+    const again = await w.runToEnd({ year: 2026, month: 10, dry_run: true });
+    expect(again.counts).toMatchObject({ changed_since_archived: 0, already_archived: dry.counts.already_archived + 1 });
+    await integrated(w.server);
+    const report = await verifyArchive(w.server.db.knex, { verifierKey: (await (await w.server.api('/api/integrity/key')).text()).trim(), threads: 0 });
+    expect(report.findings).toEqual([]);
+  });
+
+  it("refuses when Ledger's bill changed since the preview, or Ledger cannot give it", async () => {
+    const account = accountNumber(3);
+    const inv: SnapshotDetail = (await (await w.admin(`/api/snapshots/search?account_number=${account}`)).json()).results[0];
+    const stale = await w.admin(`/api/snapshot/${inv.invoice_number}/corrections`, { method: 'POST', json: { from_ledger: true, reason: 'looked earlier', expected_content_hash: 'a'.repeat(64) } });
+    // Ledger's bill is the archived one: nothing to correct is said first.
+    expect(stale.status).toBe(409);
+    expect((await stale.json()).error).toMatch(/nothing to correct/);
+    w.sim.settings.changedAccounts = [account];
+    const changedSince = await w.admin(`/api/snapshot/${inv.invoice_number}/corrections`, { method: 'POST', json: { from_ledger: true, reason: 'looked earlier', expected_content_hash: 'a'.repeat(64) } });
+    expect(changedSince.status).toBe(409);
+    expect((await changedSince.json()).error).toMatch(/not the one the preview showed/);
+    w.sim.settings.failingAccounts = [account];
+    const down = await w.admin(`/api/snapshot/${inv.invoice_number}/corrections/preview`, { method: 'POST', json: { from_ledger: true } });
+    expect(down.status).toBe(503);
+    expect((await down.json()).error).toMatch(/^Ledger cannot give the bill of \d+ for 2026-10 again/);
   });
 });
