@@ -6,7 +6,22 @@
  * it, so a new read feature is one line here, not a method in each of them. Browser-safe.
  */
 import { z } from 'zod';
-import type { About, AccountCheck, AuditPage, CompanyHistory, ConsistencyProof, EvidenceBundle, IntegrityStatus, SearchResult, SnapshotDetail, Stats } from './api';
+import {
+  CorrectionPost,
+  CorrectionPreviewPost,
+  type About,
+  type AccountCheck,
+  type AuditPage,
+  type CompanyHistory,
+  type ConsistencyProof,
+  type CorrectionCreated,
+  type CorrectionPreview,
+  type EvidenceBundle,
+  type IntegrityStatus,
+  type SearchResult,
+  type SnapshotDetail,
+  type Stats,
+} from './api';
 import { ACCOUNT_NUMBER } from './period';
 import { RunRequest, SchedulerConfigUpdate, type Job, type JobItem, type SchedulerConfig } from './runs';
 
@@ -22,6 +37,7 @@ export const SEARCH_KEYS = [
   'max_total',
   'archived_from',
   'archived_to',
+  'include_superseded',
   'tz',
   'sort',
   'order',
@@ -32,6 +48,10 @@ export type SearchParams = Partial<Record<(typeof SEARCH_KEYS)[number], string>>
 export const SearchParamsSchema = z.strictObject(Object.fromEntries(SEARCH_KEYS.map((k) => [k, z.string().max(200).optional()])) as Record<(typeof SEARCH_KEYS)[number], z.ZodOptional<z.ZodString>>);
 
 export const invoiceArg = z.string().min(1).max(50);
+/** A bill's revision (the latest when absent). */
+export const revisionArg = z.number().int().min(1).optional();
+/** `?revision=N` for a revision asked for; nothing for the latest. */
+export const revisionQuery = (revision?: number) => (revision ? `?revision=${revision}` : '');
 export const jobIdArg = z.string().uuid({ message: 'must be a job id' });
 const account = z.string().regex(ACCOUNT_NUMBER, { message: 'must be digits' });
 const JobsFilter = z.strictObject({
@@ -103,12 +123,18 @@ const enc = encodeURIComponent;
 export const API_CALLS = {
   'archive:about': call<About>()(z.tuple([]), () => ({ path: '/api/about' })),
   'snapshots:search': call<SearchResult>()(z.tuple([SearchParamsSchema]), (params) => ({ path: `/api/snapshots/search?${queryString(params)}` })),
-  'snapshots:get': call<SnapshotDetail>()(z.tuple([invoiceArg]), (invoice) => ({ path: `/api/snapshot/${enc(invoice)}` })),
+  'snapshots:get': call<SnapshotDetail>()(z.tuple([invoiceArg, revisionArg]), (invoice, revision) => ({ path: `/api/snapshot/${enc(invoice)}${revisionQuery(revision)}` })),
   'snapshots:company': call<CompanyHistory>()(z.tuple([account, z.strictObject({ limit: z.number().int().min(1).max(1000), offset: z.number().int().min(0) })]), (acct, page) => ({
     path: `/api/snapshots/company/${enc(acct)}?${queryString(page)}`,
   })),
   'snapshots:stats': call<Stats>()(z.tuple([]), () => ({ path: '/api/stats' })),
-  'snapshots:bundle': call<EvidenceBundle>()(z.tuple([invoiceArg]), (invoice) => ({ path: `/api/snapshot/${enc(invoice)}/bundle` })),
+  'snapshots:bundle': call<EvidenceBundle>()(z.tuple([invoiceArg, revisionArg]), (invoice, revision) => ({ path: `/api/snapshot/${enc(invoice)}/bundle${revisionQuery(revision)}` })),
+  'corrections:preview': call<CorrectionPreview>()(z.tuple([invoiceArg, CorrectionPreviewPost]), (invoice, body) => ({
+    path: `/api/snapshot/${enc(invoice)}/corrections/preview`,
+    method: 'POST',
+    json: body,
+  })),
+  'corrections:create': call<CorrectionCreated>()(z.tuple([invoiceArg, CorrectionPost]), (invoice, body) => ({ path: `/api/snapshot/${enc(invoice)}/corrections`, method: 'POST', json: body })),
   'audit:list': call<AuditPage>()(z.tuple([AuditFilter]), (filter) => ({ path: `/api/audit?${queryString(filter)}` })),
   'log:status': call<IntegrityStatus>()(z.tuple([]), () => ({ path: '/api/integrity' })),
   'log:consistency': call<ConsistencyProof>()(z.tuple([z.number().int().min(0), z.number().int().min(0)]), (from, to) => ({ path: `/api/integrity/consistency?from=${from}&to=${to}` })),

@@ -6,7 +6,19 @@
  * Browser-safe: fetch, no Node imports.
  */
 import type { CompanyHistory, SearchResult, SnapshotDetail, SnapshotSummary, Stats } from './api';
-import { API_CALLS, queryString, type ApiCall, type ApiCallArgs, type ApiCallResult, type ApiRequest, type JobsPage, type JobWithItems, type RunStarted, type SearchParams } from './api-calls';
+import {
+  API_CALLS,
+  queryString,
+  revisionQuery,
+  type ApiCall,
+  type ApiCallArgs,
+  type ApiCallResult,
+  type ApiRequest,
+  type JobsPage,
+  type JobWithItems,
+  type RunStarted,
+  type SearchParams,
+} from './api-calls';
 import { BridgeError, errorFromResponse } from './bridge-error';
 import { fileNameOf, type BillExport } from './files';
 import { runEventOf, type Job, type RunEvent, type SchedulerConfig, type SchedulerConfigUpdate } from './runs';
@@ -145,13 +157,13 @@ export class ArchiveClient {
     }
   }
 
-  snapshot(invoice: string, signal?: AbortSignal): Promise<SnapshotDetail> {
-    return this.call('snapshots:get', invoice, signal);
+  snapshot(invoice: string, signal?: AbortSignal, revision?: number): Promise<SnapshotDetail> {
+    return this.call('snapshots:get', invoice, revision, signal);
   }
 
   /** The bill's CSV (Ledger's own bytes) or PDF, with the file name the server suggests. */
-  async file(invoice: string, kind: BillExport, signal?: AbortSignal): Promise<BillFile> {
-    const res = await this.request(`/api/snapshot/${encodeURIComponent(invoice)}/${kind}`, { signal });
+  async file(invoice: string, kind: BillExport, signal?: AbortSignal, revision?: number): Promise<BillFile> {
+    const res = await this.request(`/api/snapshot/${encodeURIComponent(invoice)}/${kind}${revisionQuery(revision)}`, { signal });
     return { data: new Uint8Array(await res.arrayBuffer()), fileName: fileNameOf(res.headers.get('content-disposition')), type: res.headers.get('content-type') ?? '' };
   }
 

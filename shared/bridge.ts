@@ -7,7 +7,7 @@
  * Browser-safe.
  */
 import { z } from 'zod';
-import { API_CALLS, invoiceArg, jobIdArg, returns, SearchParamsSchema, type ApiCall } from './api-calls';
+import { API_CALLS, invoiceArg, jobIdArg, returns, revisionArg, SearchParamsSchema, type ApiCall } from './api-calls';
 import type { RunEvent } from './runs';
 import type { BillCheck, LogCheck } from './monitor';
 
@@ -41,15 +41,15 @@ export const CHANNELS = {
   'servers:current': { args: z.tuple([]), result: returns<SavedServer | null>() },
   'servers:disconnect': { args: z.tuple([]), result: returns<void>() },
   'servers:status': { args: z.tuple([]), result: returns<ConnectionStatus>() },
-  'exports:pdf': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
-  'exports:csv': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
+  'exports:pdf': { args: z.tuple([invoiceArg, revisionArg]), result: returns<ExportResult>() },
+  'exports:csv': { args: z.tuple([invoiceArg, revisionArg]), result: returns<ExportResult>() },
   'exports:bulkPdf': { args: z.tuple([SearchParamsSchema]), result: returns<BulkExportResult>() },
-  'exports:bundle': { args: z.tuple([invoiceArg]), result: returns<ExportResult>() },
+  'exports:bundle': { args: z.tuple([invoiceArg, revisionArg]), result: returns<ExportResult>() },
   'exports:cancel': { args: z.tuple([id]), result: returns<void>() },
   // The connected server's log, checked on this computer against the key trusted first (shared/monitor.ts).
   'integrity:check': { args: z.tuple([]), result: returns<LogCheck>() },
   'integrity:trust': { args: z.tuple([z.string().regex(/^[0-9a-f]{8}$/, { message: 'must be the 8-character key ID' })]), result: returns<LogCheck>() },
-  'integrity:verifyBill': { args: z.tuple([invoiceArg, z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be the SHA-256 of the bill shown' })]), result: returns<BillCheck>() },
+  'integrity:verifyBill': { args: z.tuple([invoiceArg, z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be the SHA-256 of the bill shown' }), revisionArg]), result: returns<BillCheck>() },
   'jobs:watch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   'jobs:unwatch': { args: z.tuple([jobIdArg]), result: returns<void>() },
   // The calls of the REST API, each passed to the server as it is (shared/api-calls.ts).

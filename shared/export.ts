@@ -24,8 +24,8 @@ export interface ExportSink {
 }
 
 /** One bill's PDF or CSV as the server serves it, under the name it suggests (safe, with the right extension). */
-export async function billFile(client: ArchiveClient, invoice: string, kind: BillExport, signal?: AbortSignal): Promise<{ name: string; data: Uint8Array; type: string }> {
-  const f = await client.file(invoice, kind, signal);
+export async function billFile(client: ArchiveClient, invoice: string, kind: BillExport, signal?: AbortSignal, revision?: number): Promise<{ name: string; data: Uint8Array; type: string }> {
+  const f = await client.file(invoice, kind, signal, revision);
   const { ext, type } = BILL_EXPORTS[kind];
   let name = f.fileName || safeFileName(`${invoice}.${ext}`) || `invoice.${ext}`;
   if (!name.toLowerCase().endsWith(`.${ext}`)) name += `.${ext}`;
@@ -79,8 +79,12 @@ export async function bulkExport(client: ArchiveClient, params: SearchParams, si
       while (next < bills.length && !signal.aborted) {
         const bill = bills[next++];
         const withAccount = shared.has((bill.company_name ?? '').toLowerCase());
-        const name = names.take(billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf', { withAccount }), bill.invoice_number);
-        const f = await client.file(bill.invoice_number, 'pdf', signal);
+        const name = names.take(
+          billFileName(bill.company_name, bill.company_account_number, bill.billing_year, bill.billing_month, 'pdf', { withAccount, revision: bill.revision }),
+          bill.invoice_number,
+        );
+        // Each revision a search lists is its own file (the latest, or a superseded one).
+        const f = await client.file(bill.invoice_number, 'pdf', signal, bill.superseded ? bill.revision : undefined);
         await sink.write(name, f.data, 'application/pdf');
         manifest.push([name, bill.invoice_number, bill.company_name ?? '', periodText(bill.billing_year, bill.billing_month), bill.total_amount, currency, bill.content_hash]);
         done++;

@@ -17,14 +17,16 @@ export const BILL_EXPORTS = {
 export type BillExport = keyof typeof BILL_EXPORTS;
 export type BillFileKind = (typeof BILL_EXPORTS)[BillExport]['ext'];
 
-export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: BillFileKind, opts: { withAccount?: boolean } = {}): string {
+export function billFileName(companyName: string | null, accountNumber: string, year: number, month: number, ext: BillFileKind, opts: { withAccount?: boolean; revision?: number } = {}): string {
   const base = (companyName ?? '')
     .replace(/ /g, '_')
     .replace(/[^\p{L}\p{N}_-]/gu, '')
     .slice(0, MAX_BASE);
   // Companies that share a name get their account number in it too, so their files stay apart.
   const who = base ? (opts.withAccount ? `${base}_${accountNumber}` : base) : accountNumber;
-  return `${who}_${periodText(year, month)}.${ext}`;
+  // A correction's files are apart from the bill it corrects: `_rev2`.
+  const rev = opts.revision && opts.revision > 1 ? `_rev${opts.revision}` : '';
+  return `${who}_${periodText(year, month)}${rev}.${ext}`;
 }
 
 /** Company names (case folded) that more than one account uses among these bills. */

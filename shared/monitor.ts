@@ -10,7 +10,7 @@
 import type { ArchiveClient } from './archive-client';
 import { BridgeError } from './bridge-error';
 import type { BundleCheck } from './evidence';
-import { verifyBundle } from './evidence';
+import { sha256Hex, verifyBundle } from './evidence';
 import type { ConsistencyProof, EvidenceBundle, IntegrityStatus, SnapshotDetail } from './api';
 import { canonicalSnapshot } from './canonical';
 import { fromBase64, toBase64, verifyConsistency } from './merkle';
@@ -150,9 +150,7 @@ export async function checkBill(bundle: EvidenceBundle, trustedKey: string, show
 /** SHA-256 (hex) of a bill's canonical form, as the bill is shown: what its proof must be about. */
 export async function billDigest(bill: SnapshotDetail): Promise<string> {
   const { billing_data, line_items, ...fields } = bill;
-  const canonical = canonicalSnapshot(fields as unknown as Record<string, unknown>, billing_data, line_items as unknown as Record<string, unknown>[]);
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(canonicalSnapshot(fields as unknown as Record<string, unknown>, billing_data, line_items as unknown as Record<string, unknown>[]));
 }
 
 /** Where the app keeps what it trusted, per saved server (a file in the main process, localStorage in the web bridge). */
@@ -197,7 +195,7 @@ export function monitorCalls(store: TrustStore, connected: () => { serverId: str
       store.set(serverId, record!);
       return check;
     },
-    verifyBill: async (invoice: string, shownDigest: string): Promise<BillCheck> => {
+    verifyBill: async (invoice: string, shownDigest: string, revision?: number): Promise<BillCheck> => {
       const { serverId, client } = connected();
       const trusted = store.get(serverId);
       if (!trusted) return { ok: false, message: "This server's log has not been checked yet", leaf_index: null, tree_size: null };
@@ -205,7 +203,7 @@ export function monitorCalls(store: TrustStore, connected: () => { serverId: str
       const { check, record } = await checkLog(trusted, logSource(client));
       if (check.state === 'failed') return { ok: false, message: `the server's log failed verification (${check.message})`, leaf_index: null, tree_size: null };
       store.set(serverId, record!);
-      const proven = await checkBill(await client.call('snapshots:bundle', invoice), record!.verifierKey, shownDigest);
+      const proven = await checkBill(await client.call('snapshots:bundle', invoice, revision), record!.verifierKey, shownDigest);
       if (!proven.ok || proven.tree_size === record!.size) {
         if (proven.ok && proven.root !== record!.root) return { ...proven, ok: false, message: 'its checkpoint has another root than the one this computer verified at that size' };
         return strip(proven);

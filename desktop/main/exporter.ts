@@ -32,8 +32,8 @@ export class Exporter {
   constructor(private readonly deps: ExporterDeps) {}
 
   /** The bill's PDF or CSV, saved where the person chooses (null when they cancel). */
-  async file(api: ArchiveClient, invoice: string, kind: BillExport): Promise<ExportResult> {
-    const f = await billFile(api, invoice, kind);
+  async file(api: ArchiveClient, invoice: string, kind: BillExport, revision?: number): Promise<ExportResult> {
+    const f = await billFile(api, invoice, kind, undefined, revision);
     const { label, ext } = BILL_EXPORTS[kind];
     const target = await this.deps.dialog.showSaveDialog({
       title: `Export ${invoice} as ${label}`,

@@ -106,14 +106,14 @@ export function createMainApi(deps: MainDeps): MainApi {
       setStatus({ server: null, online: false, message: null, checkedAt: null });
     },
     'servers:status': async () => status,
-    'exports:pdf': async (invoice) => exporter.file(api(), invoice, 'pdf'),
-    'exports:csv': async (invoice) => exporter.file(api(), invoice, 'csv'),
+    'exports:pdf': async (invoice, revision) => exporter.file(api(), invoice, 'pdf', revision),
+    'exports:csv': async (invoice, revision) => exporter.file(api(), invoice, 'csv', revision),
     'exports:bulkPdf': async (params) => exporter.bulkPdf(api(), params),
-    'exports:bundle': async (invoice) => exporter.file(api(), invoice, 'bundle'),
+    'exports:bundle': async (invoice, revision) => exporter.file(api(), invoice, 'bundle', revision),
     'exports:cancel': async (id) => exporter.cancel(id),
     'integrity:check': () => monitor.check(),
     'integrity:trust': (keyId) => monitor.trust(keyId),
-    'integrity:verifyBill': (invoice, digest) => monitor.verifyBill(invoice, digest),
+    'integrity:verifyBill': (invoice, digest, revision) => monitor.verifyBill(invoice, digest, revision),
     'jobs:watch': async (id) => {
       const jobId = id;
       watches.get(jobId)?.abort();

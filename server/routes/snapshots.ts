@@ -129,8 +129,13 @@ function revisionOf(ctx: Koa.Context): number | undefined {
 }
 
 /** The bill's file name for the download: the exact one in filename*, an ASCII fallback for old clients (RFC 6266). */
-function attachBill(ctx: Koa.Context, b: { company_name: string | null; company_account_number: string; billing_year: number; billing_month: number }, ext: BillFileKind, withAccount: boolean): void {
-  const fileName = billFileName(b.company_name, b.company_account_number, b.billing_year, b.billing_month, ext, { withAccount });
+function attachBill(
+  ctx: Koa.Context,
+  b: { company_name: string | null; company_account_number: string; billing_year: number; billing_month: number; revision: number },
+  ext: BillFileKind,
+  withAccount: boolean,
+): void {
+  const fileName = billFileName(b.company_name, b.company_account_number, b.billing_year, b.billing_month, ext, { withAccount, revision: b.revision });
   ctx.attachment(fileName, { fallback: asciiFileName(fileName) });
 }
 

@@ -293,7 +293,10 @@ describe('a correction from Ledger, after a dry run found the bill changed', () 
     expect(stale.status).toBe(409);
     expect((await stale.json()).error).toMatch(/nothing to correct/);
     w.sim.settings.changedAccounts = [account];
-    const changedSince = await w.admin(`/api/snapshot/${inv.invoice_number}/corrections`, { method: 'POST', json: { from_ledger: true, reason: 'looked earlier', expected_content_hash: 'a'.repeat(64) } });
+    const changedSince = await w.admin(`/api/snapshot/${inv.invoice_number}/corrections`, {
+      method: 'POST',
+      json: { from_ledger: true, reason: 'looked earlier', expected_content_hash: 'a'.repeat(64) },
+    });
     expect(changedSince.status).toBe(409);
     expect((await changedSince.json()).error).toMatch(/not the one the preview showed/);
     w.sim.settings.failingAccounts = [account];

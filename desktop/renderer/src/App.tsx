@@ -150,7 +150,7 @@ export function App() {
             {route.name === 'connect' && <Connect onConnected={onConnected} current={server} />}
             {server && route.name === 'dashboard' && <Dashboard go={go} />}
             {server && route.name === 'snapshots' && <Snapshots key={visit} go={go} initial={route.params} onChange={onSearch} />}
-            {server && route.name === 'bill' && <Bill invoice={route.invoice} go={go} />}
+            {server && route.name === 'bill' && <Bill invoice={route.invoice} revision={route.revision} go={go} />}
             {server && route.name === 'company' && <Company account={route.account} go={go} />}
             {server && route.name === 'jobs' && <Jobs go={go} />}
             {server && route.name === 'job' && <JobDetail id={route.id} go={go} />}

@@ -7,7 +7,7 @@
 export type Route =
   | { name: 'dashboard' }
   | { name: 'snapshots'; params?: Record<string, string> }
-  | { name: 'bill'; invoice: string }
+  | { name: 'bill'; invoice: string; revision?: number }
   | { name: 'company'; account: string }
   | { name: 'jobs' }
   | { name: 'job'; id: string }
@@ -28,7 +28,7 @@ export function routeToHash(r: Route): string {
       return `#/snapshots${q ? `?${q}` : ''}`;
     }
     case 'bill':
-      return `#/bill/${enc(r.invoice)}`;
+      return `#/bill/${enc(r.invoice)}${r.revision ? `?revision=${r.revision}` : ''}`;
     case 'company':
       return `#/company/${enc(r.account)}`;
     case 'job':
@@ -55,8 +55,11 @@ export function hashToRoute(hash: string): Route | null {
   switch (name) {
     case 'snapshots':
       return { name, params: Object.fromEntries(q) };
-    case 'bill':
-      return arg ? { name, invoice: arg } : null;
+    case 'bill': {
+      if (!arg) return null;
+      const revision = Number(q.get('revision'));
+      return Number.isInteger(revision) && revision >= 1 ? { name, invoice: arg, revision } : { name, invoice: arg };
+    }
     case 'company':
       return arg ? { name, account: arg } : null;
     case 'job':

@@ -65,8 +65,8 @@ export function createWebBridge(): ArchiveBridge {
 
   /** The browser's downloads as the place exports go (it never overwrites; names are the ones given). */
   const downloads: ExportSink = { place: 'Downloads', existing: async () => [], write: async (name, data, type) => (download(new Blob([data as BlobPart], { type }), name), name) };
-  const downloadFile = async (invoice: string, kind: BillExport) => {
-    const f = await billFile(api(), invoice, kind);
+  const downloadFile = async (invoice: string, kind: BillExport, revision?: number) => {
+    const f = await billFile(api(), invoice, kind, undefined, revision);
     download(new Blob([f.data as BlobPart], { type: f.type }), f.name);
     return { file: f.name, bytes: f.data.length };
   };
@@ -137,9 +137,9 @@ export function createWebBridge(): ArchiveBridge {
     },
     exports: {
       // The same strategy as the desktop's main process (shared/export.ts); only the sink differs.
-      pdf: (invoice) => downloadFile(invoice, 'pdf'),
-      csv: (invoice) => downloadFile(invoice, 'csv'),
-      bundle: (invoice) => downloadFile(invoice, 'bundle'),
+      pdf: (invoice, revision) => downloadFile(invoice, 'pdf', revision),
+      csv: (invoice, revision) => downloadFile(invoice, 'csv', revision),
+      bundle: (invoice, revision) => downloadFile(invoice, 'bundle', revision),
       bulkPdf: async (params) => {
         const exportId = `web-${Date.now()}`;
         const abort = new AbortController();

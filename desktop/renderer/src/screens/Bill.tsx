@@ -1,8 +1,13 @@
-/** One bill: header, category subtotals, lines grouped by kind, exports, the company's history. */
+/**
+ * One bill (its latest revision, or the one asked for): header, correction notices, category
+ * subtotals, lines grouped by kind, its proof, exports, its revisions, and (admins) filing a
+ * correction from Ledger.
+ */
 import { useState } from 'react';
 import type { BillLine } from '../../../../shared/api';
 import type { Go } from '../routes';
-import { useAsync, useBridge, useCurrency } from '../bridge-context';
+import { useAsync, useBridge, useCan, useCurrency } from '../bridge-context';
+import { CorrectionDialog } from './Correction';
 import { ErrorBox, Money, period, when, day } from '../ui';
 import { useLogCheck } from '../log-monitor';
 import { billDigest } from '../../../../shared/monitor';
@@ -15,9 +20,11 @@ const GROUPS: { type: BillLine['line_type']; title: string; total: string }[] = 
   { type: 'custom', title: 'Custom charges', total: 'total_line_item_charges' },
 ];
 
-export function Bill({ invoice, go }: { invoice: string; go: Go }) {
+export function Bill({ invoice, revision, go }: { invoice: string; revision?: number; go: Go }) {
   const bridge = useBridge();
-  const bill = useAsync(() => bridge.snapshots.get(invoice), [bridge, invoice]);
+  const bill = useAsync(() => bridge.snapshots.get(invoice, revision), [bridge, invoice, revision]);
+  const admin = useCan('admin');
+  const [correcting, setCorrecting] = useState(false);
   const currency = useCurrency();
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -27,14 +34,14 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
   const log = useLogCheck();
   const checked = log ? `${log.state} ${log.verifiedAt}` : null;
   // The proof is about the bill on screen: its own canonical form's hash, computed here.
-  const proof = useAsync(async () => (checked && b ? bridge.integrity.verifyBill(invoice, await billDigest(b)) : null), [bridge, invoice, checked, b]);
+  const proof = useAsync(async () => (checked && b ? bridge.integrity.verifyBill(invoice, await billDigest(b), revision) : null), [bridge, invoice, revision, checked, b]);
 
   const exportAs = async (kind: 'pdf' | 'csv' | 'bundle') => {
     setBusy(kind);
     setError(null);
     setNotice(null);
     try {
-      const r = await bridge.exports[kind](invoice);
+      const r = await bridge.exports[kind](invoice, revision);
       if (r.file) setNotice(`Saved ${r.file} (${Math.max(1, Math.round(r.bytes / 1024))} KB)`);
     } catch (err) {
       setError(err);
@@ -67,7 +74,8 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
         <div>
           <h1>{b.company_name ?? `Account ${b.company_account_number}`}</h1>
           <div className="muted">
-            Invoice {b.invoice_number} · {period(b.billing_year, b.billing_month)}
+            Invoice {b.invoice_number}
+            {b.revisions.length > 1 && `, revision ${b.revision} of ${b.revisions.length}`} · {period(b.billing_year, b.billing_month)}
           </div>
         </div>
         <div className="actions">
@@ -83,8 +91,41 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           <button className="secondary" onClick={() => go({ name: 'company', account: b.company_account_number })}>
             Company history
           </button>
+          {admin && !b.superseded_by_revision && (
+            <button className="secondary" onClick={() => setCorrecting(true)} title="Fetch the bill from Ledger again and archive it as a correction, after seeing the difference">
+              Correct from Ledger…
+            </button>
+          )}
         </div>
       </div>
+      {b.correction && (
+        <div className="warn-box" data-testid="bill-correction">
+          <strong>Correction.</strong> Revision {b.revision} corrects revision {b.correction.supersedes_revision} because “{b.correction.reason}” (filed by {b.correction.corrected_by},{' '}
+          {when(b.archived_at)}).{' '}
+          <button className="link" onClick={() => go({ name: 'bill', invoice, revision: b.correction!.supersedes_revision })}>
+            Open revision {b.correction.supersedes_revision}
+          </button>
+        </div>
+      )}
+      {b.superseded_by_revision && (
+        <div className="banner" data-testid="bill-superseded">
+          <strong>Superseded.</strong> Revision {b.superseded_by_revision} corrects this bill; this is the record of what was billed before.{' '}
+          <button className="link" onClick={() => go({ name: 'bill', invoice })}>
+            Open the latest revision
+          </button>
+        </div>
+      )}
+      {correcting && (
+        <CorrectionDialog
+          invoice={invoice}
+          onClose={() => setCorrecting(false)}
+          onFiled={(c) => {
+            setCorrecting(false);
+            go({ name: 'bill', invoice, revision: c.revision });
+            setNotice(c.message);
+          }}
+        />
+      )}
       {notice && <div className="notice">{notice}</div>}
       <ErrorBox error={error} title="Export failed" />
       <div className="grid2">
@@ -143,6 +184,44 @@ export function Bill({ invoice, go }: { invoice: string; go: Go }) {
           </div>
         </div>
       </div>
+      {b.revisions.length > 1 && (
+        <div className="card" data-testid="bill-revisions">
+          <h2>Revisions</h2>
+          <table className="lines">
+            <thead>
+              <tr>
+                <th>Revision</th>
+                <th>Archived</th>
+                <th>By</th>
+                <th className="num">Total{currency && ` (${currency})`}</th>
+                <th>Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {b.revisions.map((r) => (
+                <tr
+                  key={r.revision}
+                  className={r.revision === b.revision ? 'current' : 'clickable'}
+                  tabIndex={r.revision === b.revision ? undefined : 0}
+                  onClick={() => r.revision !== b.revision && go({ name: 'bill', invoice, revision: r.revision })}
+                  onKeyDown={(e) => e.key === 'Enter' && r.revision !== b.revision && go({ name: 'bill', invoice, revision: r.revision })}
+                >
+                  <td>
+                    {r.revision}
+                    {r.revision === b.revision ? ' (shown)' : ''}
+                  </td>
+                  <td>{when(r.archived_at)}</td>
+                  <td>{r.archived_by}</td>
+                  <td className="num">
+                    <Money value={r.total_amount} />
+                  </td>
+                  <td className="small">{r.reason ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {GROUPS.map((g) => {
         const lines = b.line_items.filter((l) => l.line_type === g.type);
         if (!lines.length) return null;

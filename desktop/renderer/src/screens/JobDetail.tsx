@@ -1,13 +1,15 @@
 /**
  * One run: live progress while it runs (companies as they finish, elapsed time and an estimate),
  * per-company outcomes in words (failed ones first, with their reasons), a dry run's total to
- * reconcile against Ledger, cancel and resume.
+ * reconcile against Ledger, cancel and resume; a bill Ledger changed since it was archived is
+ * corrected from here in two clicks (the difference shown first).
  */
 import { useEffect, useState } from 'react';
 import { ITEM_OUTCOMES, OUTCOME_LABELS, outcomeCounts, RESUMABLE_STATUSES, type Job, type JobItem } from '../../../../shared/runs';
 import type { Go } from '../routes';
 import { useAsync, useBridge, useCurrency } from '../bridge-context';
 import { ErrorBox, Money, period, Progress, StatusPill, when } from '../ui';
+import { CorrectionDialog } from './Correction';
 
 export function JobDetail({ id, go }: { id: string; go: Go }) {
   const bridge = useBridge();
@@ -16,6 +18,7 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
   const [live, setLive] = useState<Job | null>(null);
   const [recent, setRecent] = useState<JobItem[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const [correcting, setCorrecting] = useState<string | null>(null);
   const job = useAsync(() => bridge.jobs.get(id, { outcome: outcome || undefined, per_page: 1000 }), [bridge, id, outcome]);
   const j = live ?? job.data;
 
@@ -197,12 +200,30 @@ export function JobDetail({ id, go }: { id: string; go: Go }) {
                 <td className="num">{i.line_item_count ?? ''}</td>
                 <td className="num">{i.attempts || ''}</td>
                 <td className="num">{i.duration_ms ?? ''}</td>
-                <td className="small">{note(i)}</td>
+                <td className="small">
+                  {note(i)}
+                  {i.outcome === 'changed_since_archived' && i.invoice_number && (
+                    <>
+                      {' '}
+                      <button
+                        className="link"
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          setCorrecting(i.invoice_number);
+                        }}
+                        onKeyDown={(e) => e.stopPropagation()}
+                      >
+                        File correction…
+                      </button>
+                    </>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      {correcting && <CorrectionDialog invoice={correcting} onClose={() => setCorrecting(null)} onFiled={(c) => go({ name: 'bill', invoice: c.invoice_number, revision: c.revision })} />}
     </section>
   );
 }
