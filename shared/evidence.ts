@@ -26,10 +26,14 @@ export const correctionRecord = (invoice: string, revision: number, c: Pick<Corr
 
 export const sha256Hex = async (text: string) => hex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
 
-/** The leaf a bill's revision has in the log: a snapshot's records its content hash, a correction's its record's digest. */
+/** The hash a bill's revision's leaf records: a snapshot's content hash; for a correction, its record's digest. */
+export async function recordedHash(invoice: string, contentHash: string, revision: number, correction: Omit<Correction, 'supersedes_revision'> | null | undefined): Promise<string> {
+  return revision === 1 || !correction ? contentHash : sha256Hex(correctionRecord(invoice, revision, correction, contentHash));
+}
+
+/** The leaf a bill's revision has in the log (`snapshot` or `correction`, with its recorded hash). */
 export async function billLeafText(invoice: string, contentHash: string, revision: number, correction: Correction | null | undefined): Promise<string> {
-  if (revision === 1 || !correction) return leafText('snapshot', invoice, contentHash);
-  return leafText('correction', invoice, await sha256Hex(correctionRecord(invoice, revision, correction, contentHash)));
+  return leafText(revision === 1 || !correction ? 'snapshot' : 'correction', invoice, await recordedHash(invoice, contentHash, revision, correction));
 }
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'must be base64' });

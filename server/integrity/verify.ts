@@ -16,9 +16,8 @@ import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/c
 import type { BillFields, BillLine, VerifyFinding, VerifyReport } from '../../shared/api';
 import { equalHashes, toBase64 } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
-import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { correctionRecord } from '../../shared/evidence';
+import { recordedHash } from '../../shared/evidence';
 import { createBillHasher } from './bill-hash';
 import { auditBatch, auditHash } from '../audit/trail';
 import { billFromEvidence, describeDifferences } from './differences';
@@ -185,20 +184,13 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
       next.catch(() => undefined);
       const hashes = await hasher.hash(rows.map((r) => ({ fields: fieldsOf(r), billingDataJson: r.billing_data_text, lines: r.lines })));
       const changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[] = [];
-      rows.forEach((row, i) => {
+      for (const [i, row] of rows.entries()) {
         const { hash, lines } = hashes[i];
         const invoice = row.invoice_number;
         const label = row.revision > 1 ? `Invoice ${invoice} (revision ${row.revision})` : `Invoice ${invoice}`;
         // A correction's leaf records its correction record's digest (the bill's hash, its link, reason and author).
-        const recorded =
-          row.revision > 1
-            ? createHash('sha256')
-                .update(
-                  correctionRecord(invoice, row.revision, { supersedes_content_hash: row.supersedes_hash ?? '', corrected_by: row.corrected_by ?? '', reason: row.correction_reason ?? '' }, hash),
-                  'utf8',
-                )
-                .digest('hex')
-            : hash;
+        const correction = row.revision > 1 ? { supersedes_content_hash: row.supersedes_hash ?? '', corrected_by: row.corrected_by ?? '', reason: row.correction_reason ?? '' } : null;
+        const recorded = await recordedHash(invoice, hash, row.revision, correction);
         const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
         if (lines !== row.line_item_count) {
           findings.push({
@@ -236,7 +228,7 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
           if (row.queued) queued++;
           else findings.push({ kind: 'bill', invoice_number: invoice, message: `${label} is not in the log, and not queued for it` });
         }
-      });
+      }
       if (changed.length > 0) await nameChanges(knex, changed, findings);
       count += rows.length;
       opts.onProgress?.('bills', count, Number(total[0].n));

@@ -21,26 +21,25 @@ function ofRevision<Q extends Knex.QueryBuilder>(q: Q, alias: string, invoiceNum
 }
 
 /** Who archived a revision, in words: the correction's token, or what sent revision 1. */
-export const archivedBy = (r: { source: string; created_by: string | null; corrected_by: string | null }) =>
+const archivedBy = (r: { source: string; created_by: string | null; corrected_by: string | null }) =>
   r.corrected_by ?? (r.source === 'ledger_post' ? `Ledger${r.created_by ? ` (${r.created_by})` : ''}` : (r.created_by ?? r.source));
 
+type RevisionRow = Omit<BillRevision, 'archived_by'> & { created_by: string | null; corrected_by: string | null };
+
 /**
- * A bill with its line items, its correction record and its history in one round trip (the
- * lines as one JSON array, money as text): the latest revision, or `revision`.
+ * A bill with its line items and its history in one round trip (the lines as one JSON array,
+ * money as text): the latest revision, or `revision`. Its correction record and its successor
+ * are read off the history: the database links revision N to revision N - 1 of the same invoice.
  */
 export async function getSnapshotDetail(knex: Knex, invoiceNumber: string, revision?: number): Promise<SnapshotDetail> {
   const s = await ofRevision(
     knex('billing_snapshots as s')
-      .select(DETAIL_COLUMNS.map((c) => `s.${c}`))
+      .select([...DETAIL_COLUMNS, 'correction_reason', 'corrected_by'].map((c) => `s.${c}`))
       .select(
         knex.raw(`(SELECT coalesce(json_agg(json_build_object(
           'line_type', li.line_type, 'item_name', li.item_name, 'description', li.description,
           'quantity', li.quantity::text, 'rate', li.rate::text, 'amount', li.amount::text) ORDER BY li.position), '[]'::json)
         FROM snapshot_line_items li WHERE li.snapshot_id = s.id) AS line_items`),
-        knex.raw(`(SELECT json_build_object('supersedes_revision', p.revision, 'supersedes_content_hash', p.content_hash,
-            'reason', s.correction_reason, 'corrected_by', s.corrected_by)
-          FROM billing_snapshots p WHERE p.id = s.supersedes_id) AS correction`),
-        knex.raw(`(SELECT n.revision FROM billing_snapshots n WHERE n.supersedes_id = s.id) AS superseded_by_revision`),
         knex.raw(`(SELECT json_agg(json_build_object('revision', r.revision, 'archived_at', r.archived_at, 'source', r.source, 'created_by', r.created_by,
             'corrected_by', r.corrected_by, 'content_hash', r.content_hash, 'total_amount', r.total_amount::text, 'reason', r.correction_reason) ORDER BY r.revision)
           FROM billing_snapshots r WHERE r.invoice_number = s.invoice_number) AS revisions`),
@@ -50,8 +49,11 @@ export async function getSnapshotDetail(knex: Knex, invoiceNumber: string, revis
     revision,
   ).first();
   if (!s) throw notFound(invoiceNumber, revision);
-  const { billing_data_json, line_items, warnings, correction, revisions, ...fields } = s;
+  const { billing_data_json, line_items, warnings, revisions, correction_reason, corrected_by, ...fields } = s;
   const parse = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+  const history = parse(revisions) as RevisionRow[];
+  const before = history.find((r) => r.revision === s.revision - 1);
+  const correction: Correction | null = before ? { supersedes_revision: before.revision, supersedes_content_hash: before.content_hash, reason: correction_reason, corrected_by } : null;
   return {
     ...fields,
     id: Number(s.id),
@@ -59,8 +61,9 @@ export async function getSnapshotDetail(knex: Knex, invoiceNumber: string, revis
     warnings: warnings as SnapshotWarning[],
     billing_data: billing_data_json,
     line_items: parse(line_items),
-    correction: parse(correction) as Correction | null,
-    revisions: (parse(revisions) as (Omit<BillRevision, 'archived_by'> & { created_by: string | null; corrected_by: string | null })[]).map(({ created_by, corrected_by, ...r }) => ({
+    correction,
+    superseded_by_revision: history.some((r) => r.revision === s.revision + 1) ? s.revision + 1 : null,
+    revisions: history.map(({ created_by, corrected_by, ...r }) => ({
       ...r,
       archived_at: new Date(r.archived_at).toISOString(),
       archived_by: archivedBy({ source: r.source, created_by, corrected_by }),
