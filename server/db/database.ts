@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
 import { lockDataDir } from './data-dir-lock';
+import { setPgTypes, TYPE_PARSERS } from './pg-types';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
@@ -19,11 +19,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const DATE_OID = 1082;
-const INT8_OID = 20;
-
-pg.types.setTypeParser(DATE_OID, (v: string) => v);
-pg.types.setTypeParser(INT8_OID, (v: string) => Number(v));
+setPgTypes();
 
 export interface DatabaseOptions {
   databaseUrl?: string;
@@ -82,7 +78,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   try {
     pglite = new PGlite(opts.inMemory ? undefined : dir, {
       extensions: { pg_trgm },
-      parsers: { [DATE_OID]: (v: string) => v, [INT8_OID]: (v: string) => Number(v) },
+      parsers: TYPE_PARSERS,
     });
     await pglite.waitReady;
   } catch (err) {

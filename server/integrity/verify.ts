@@ -12,13 +12,13 @@
  * Findings are in words; a report with any is not `ok`.
  */
 import type { Knex } from 'knex';
-import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
-import type { BillFields, BillLine, VerifyFinding, VerifyReport } from '../../shared/api';
+import type { VerifyFinding, VerifyReport } from '../../shared/api';
 import { equalHashes, toBase64 } from '../../shared/merkle';
 import { parseVerifierKey, verifyCheckpoint, type VerifierKey } from '../../shared/signed-note';
 import os from 'node:os';
 import { recordedHash } from '../../shared/evidence';
-import { createBillHasher } from './bill-hash';
+import { checkedBills } from './bill-check';
+import { readBillsById, type CheckedBill, type Query } from './bill-batch';
 import { auditBatch, auditHash } from '../audit/trail';
 import { billFromEvidence, describeDifferences } from './differences';
 import { evaluate, leafHashSync, nodeHashSync, rootRange, EMPTY_ROOT, type NodeKey } from './tree';
@@ -36,20 +36,29 @@ const LEAF = /^archive\/(snapshot|correction|audit)\/v1\n([^\n]*)\n([0-9a-f]{64}
 
 export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<VerifyReport> {
   // One snapshot of the database for the whole check: bills archived and leaves signed meanwhile are not half seen.
-  if (!(knex as { isTransaction?: boolean }).isTransaction) return knex.transaction((trx) => verifyArchive(trx, opts), { isolationLevel: 'repeatable read', readOnly: true });
+  if ((knex as { isTransaction?: boolean }).isTransaction) return verifyInTransaction(knex, opts, false);
+  return knex.transaction((trx) => verifyInTransaction(trx, opts, true), { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+async function verifyInTransaction(knex: Knex, opts: VerifyOptions, ownTransaction: boolean): Promise<VerifyReport> {
   const started = performance.now();
   const key = await parseVerifierKey(opts.verifierKey);
-  const findings: VerifyFinding[] = [];
+  // Each check's findings apart (they run side by side), reported in this order.
+  const [leafFindings, billFindings, auditFindings, treeFindings] = [[], [], [], []] as VerifyFinding[][];
   // Leaves known to differ from what was signed; and, from the checkpoints alone, where that starts at the latest.
   const divergent: number[] = [];
   const bound: number[] = [];
 
-  const leaves = await checkLeaves(knex, findings, divergent, opts);
-  const bills = await checkBills(knex, findings, divergent, opts);
-  const audit = await checkAudit(knex, findings, divergent);
+  // The bills (the long part, in worker threads where it can) beside the leaves and the audit trail.
+  const [leaves, bills, audit] = await Promise.all([
+    checkLeaves(knex, leafFindings, divergent, opts),
+    checkBills(knex, billFindings, divergent, opts, ownTransaction),
+    checkAudit(knex, auditFindings, divergent),
+  ]);
   const levels = buildTree(leaves.hashes);
-  await checkNodes(knex, levels, findings, divergent);
-  const checkpoints = await checkCheckpoints(knex, key, levels, leaves.hashes.length, findings, bound, opts);
+  await checkNodes(knex, levels, treeFindings, divergent);
+  const checkpoints = await checkCheckpoints(knex, key, levels, leaves.hashes.length, treeFindings, bound, opts);
+  const findings = [...leafFindings, ...billFindings, ...auditFindings, ...treeFindings];
 
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -115,126 +124,65 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
   return { hashes };
 }
 
-interface BillRow extends BillFields {
-  id: number | string;
-  billing_data_text: string;
-  lines: BillLine[];
-  line_item_count: number;
-  content_hash: string;
-  source: string;
-  leaf_idx: number | string | null;
-  leaf_data: Buffer | null;
-  queued: boolean;
-  revision: number;
-  correction_reason: string | null;
-  corrected_by: string | null;
-  /** The stored content hash of the revision a correction supersedes. */
-  supersedes_hash: string | null;
-}
-
-const FIELDS = CANONICAL_SNAPSHOT_FIELDS.map((f) => `s.${f}`).join(', ');
-const LINE_FIELDS = CANONICAL_LINE_FIELDS.map((f) => (f === 'quantity' || f === 'rate' || f === 'amount' ? `${f}::text AS ${f}` : f)).join(', ');
-
-/** Bills after `after` in id order, with their billing data as JSON text, their lines and their leaf. */
-async function billBatch(knex: Knex, after: number, limit: number): Promise<BillRow[]> {
-  const { rows } = (await knex.raw(
-    `SELECT s.id, ${FIELDS}, s.billing_data_json::text AS billing_data_text, s.line_item_count, s.content_hash, s.source,
-            s.revision, s.correction_reason, s.corrected_by, p.content_hash AS supersedes_hash,
-            l.idx AS leaf_idx, l.data AS leaf_data,
-            (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind IN ('snapshot', 'correction') AND q.ref_id = s.id)) AS queued
-       FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind IN ('snapshot', 'correction') AND l.ref_id = s.id
-       LEFT JOIN billing_snapshots p ON p.id = s.supersedes_id
-      WHERE s.id > ? ORDER BY s.id LIMIT ?`,
-    [after, limit],
-  )) as { rows: BillRow[] };
-  if (rows.length === 0) return rows;
-  const { rows: lineRows } = await knex.raw(`SELECT snapshot_id, ${LINE_FIELDS} FROM snapshot_line_items WHERE snapshot_id BETWEEN ? AND ? ORDER BY snapshot_id, position`, [
-    Number(rows[0].id),
-    Number(rows[rows.length - 1].id),
-  ]);
-  const linesOf = new Map<number, BillLine[]>();
-  for (const l of lineRows as (BillLine & { snapshot_id: number | string })[]) {
-    const id = Number(l.snapshot_id);
-    const { snapshot_id: _id, ...line } = l;
-    (linesOf.get(id) ?? linesOf.set(id, []).get(id)!).push(line);
-  }
-  for (const r of rows) r.lines = linesOf.get(Number(r.id)) ?? [];
-  return rows;
-}
-
-const fieldsOf = (row: BillRow) => Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, row[f]])) as unknown as BillFields;
-
 /**
- * Every bill's content hash, recomputed from its stored fields and lines, against its leaf.
- * The hashing runs in worker threads while the next batch is read.
+ * Every bill's content hash, recomputed from its stored fields and lines, against its leaf
+ * (bill-check.ts reads and hashes them, in worker threads where it can).
  */
-async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ count: number; queued: number }> {
-  const batch = opts.batchSize ?? 400;
+async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions, ownTransaction: boolean): Promise<{ count: number; queued: number }> {
   const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM billing_snapshots');
-  const hasher = createBillHasher(opts.threads ?? Math.min(4, os.availableParallelism()));
+  const threads = opts.threads ?? Math.min(4, os.availableParallelism());
   let count = 0;
   let queued = 0;
-  try {
-    let next = billBatch(knex, 0, batch);
-    for (;;) {
-      const rows = await next;
-      if (rows.length === 0) break;
-      next = billBatch(knex, Number(rows[rows.length - 1].id), batch);
-      // A failed read of the next batch is met when it is awaited; until then it must not go unhandled.
-      next.catch(() => undefined);
-      const hashes = await hasher.hash(rows.map((r) => ({ fields: fieldsOf(r), billingDataJson: r.billing_data_text, lines: r.lines })));
-      const changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[] = [];
-      for (const [i, row] of rows.entries()) {
-        const { hash, lines } = hashes[i];
-        const invoice = row.invoice_number;
-        const label = row.revision > 1 ? `Invoice ${invoice} (revision ${row.revision})` : `Invoice ${invoice}`;
-        // A correction's leaf records its correction record's digest (the bill's hash, its link, reason and author).
-        const correction = row.revision > 1 ? { supersedes_content_hash: row.supersedes_hash ?? '', corrected_by: row.corrected_by ?? '', reason: row.correction_reason ?? '' } : null;
-        const recorded = await recordedHash(invoice, hash, row.revision, correction);
-        const leafIndex = row.leaf_idx === null ? null : Number(row.leaf_idx);
-        if (lines !== row.line_item_count) {
-          findings.push({
-            kind: 'bill',
-            invoice_number: invoice,
-            ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
-            message: `${label}: it has ${lines} line item${lines === 1 ? '' : 's'}, but was archived with ${row.line_item_count}`,
-          });
-        }
-        if (leafIndex !== null && row.leaf_data) {
-          const m = LEAF.exec(Buffer.from(row.leaf_data).toString('utf8'));
-          if (m && m[2] !== invoice) findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
-          if (m && m[1] !== (row.revision > 1 ? 'correction' : 'snapshot'))
-            findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as a ${m[1]} (leaf ${leafIndex})` });
-          if (m && m[3] !== recorded) {
-            if (row.revision > 1 && m[1] === 'correction' && row.content_hash === hash) {
-              findings.push({
-                kind: 'bill',
-                invoice_number: invoice,
-                leaf_index: leafIndex,
-                message: `${label}: its correction record (the reason, who filed it, or the revision it supersedes) no longer matches what the log recorded (leaf ${leafIndex}): it was changed`,
-              });
-            } else changed.push({ row, lines: row.lines, leafIndex });
-            divergent.push(leafIndex);
-          } else if (row.content_hash !== hash) {
+  for await (const bills of checkedBills(knex, { threads, rangeSize: opts.batchSize ?? 400, ownTransaction })) {
+    const changed: { bill: CheckedBill; leafIndex: number | null }[] = [];
+    for (const bill of bills) {
+      const { hash, lines } = bill;
+      const invoice = bill.invoice_number;
+      const label = bill.revision > 1 ? `Invoice ${invoice} (revision ${bill.revision})` : `Invoice ${invoice}`;
+      // A correction's leaf records its correction record's digest (the bill's hash, its link, reason and author).
+      const correction = bill.revision > 1 ? { supersedes_content_hash: bill.supersedes_hash ?? '', corrected_by: bill.corrected_by ?? '', reason: bill.correction_reason ?? '' } : null;
+      const recorded = await recordedHash(invoice, hash, bill.revision, correction);
+      const leafIndex = bill.leaf_idx;
+      if (lines !== bill.line_item_count) {
+        findings.push({
+          kind: 'bill',
+          invoice_number: invoice,
+          ...(leafIndex !== null ? { leaf_index: leafIndex } : {}),
+          message: `${label}: it has ${lines} line item${lines === 1 ? '' : 's'}, but was archived with ${bill.line_item_count}`,
+        });
+      }
+      if (leafIndex !== null && bill.leaf_text !== null) {
+        const m = LEAF.exec(bill.leaf_text);
+        if (m && m[2] !== invoice) findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as invoice ${m[2]} (leaf ${leafIndex})` });
+        if (m && m[1] !== (bill.revision > 1 ? 'correction' : 'snapshot'))
+          findings.push({ kind: 'bill', invoice_number: invoice, leaf_index: leafIndex, message: `${label}: the log recorded it as a ${m[1]} (leaf ${leafIndex})` });
+        if (m && m[3] !== recorded) {
+          if (bill.revision > 1 && m[1] === 'correction' && bill.content_hash === hash) {
             findings.push({
               kind: 'bill',
               invoice_number: invoice,
               leaf_index: leafIndex,
-              message: `${label}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+              message: `${label}: its correction record (the reason, who filed it, or the revision it supersedes) no longer matches what the log recorded (leaf ${leafIndex}): it was changed`,
             });
-          }
-        } else {
-          if (row.content_hash !== hash) changed.push({ row, lines: row.lines, leafIndex: null });
-          if (row.queued) queued++;
-          else findings.push({ kind: 'bill', invoice_number: invoice, message: `${label} is not in the log, and not queued for it` });
+          } else changed.push({ bill, leafIndex });
+          divergent.push(leafIndex);
+        } else if (bill.content_hash !== hash) {
+          findings.push({
+            kind: 'bill',
+            invoice_number: invoice,
+            leaf_index: leafIndex,
+            message: `${label}: its content_hash column was changed (the bill itself matches leaf ${leafIndex})`,
+          });
         }
+      } else {
+        if (bill.content_hash !== hash) changed.push({ bill, leafIndex: null });
+        if (bill.queued) queued++;
+        else findings.push({ kind: 'bill', invoice_number: invoice, message: `${label} is not in the log, and not queued for it` });
       }
-      if (changed.length > 0) await nameChanges(knex, changed, findings);
-      count += rows.length;
-      opts.onProgress?.('bills', count, Number(total[0].n));
     }
-  } finally {
-    await hasher.close();
+    if (changed.length > 0) await nameChanges(knex, changed, findings);
+    count += bills.length;
+    opts.onProgress?.('bills', count, Number(total[0].n));
   }
   return { count, queued };
 }
@@ -268,22 +216,24 @@ async function checkAudit(knex: Knex, findings: VerifyFinding[], divergent: numb
   return { count, queued };
 }
 
-/** A changed bill, named with what differs from its evidence. */
-async function nameChanges(knex: Knex, changed: { row: BillRow; lines: BillLine[]; leafIndex: number | null }[], findings: VerifyFinding[]): Promise<void> {
-  const raw = new Map<number, string | null>();
-  const { rows } = await knex.raw('SELECT id, raw_body FROM billing_snapshots WHERE id = ANY(?::bigint[])', [`{${changed.map((c) => Number(c.row.id)).join(',')}}`]);
-  for (const r of rows as { id: number | string; raw_body: string | null }[]) raw.set(Number(r.id), r.raw_body);
+/** A changed bill, named with what differs from its evidence (its stored text read again: it is rare). */
+async function nameChanges(knex: Knex, changed: { bill: CheckedBill; leafIndex: number | null }[], findings: VerifyFinding[]): Promise<void> {
+  const query: Query = (sql, params) => knex.raw(sql, params as Knex.RawBinding[]);
+  const stored = await readBillsById(
+    query,
+    changed.map((c) => c.bill.id),
+  );
   for (const c of changed) {
-    const stored = { source: c.row.source, raw_body: raw.get(Number(c.row.id)) ?? null, row: fieldsOf(c.row), lines: c.lines };
-    const evidence = billFromEvidence(stored);
-    const diff = evidence ? describeDifferences(stored, evidence) : [];
+    const s = stored.get(c.bill.id);
+    const evidence = s ? billFromEvidence(s) : undefined;
+    const diff = s && evidence ? describeDifferences(s, evidence) : [];
     const where = c.leafIndex === null ? 'its own content hash' : `what the log recorded (leaf ${c.leafIndex})`;
     const what = diff.length > 0 ? `: ${diff.join('; ')}` : evidence ? ' (its billing data was changed, or its evidence too)' : ' (it has no raw body to name the field by)';
     findings.push({
       kind: 'bill',
-      invoice_number: c.row.invoice_number,
+      invoice_number: c.bill.invoice_number,
       ...(c.leafIndex !== null ? { leaf_index: c.leafIndex } : {}),
-      message: `Invoice ${c.row.invoice_number}${c.row.revision > 1 ? ` (revision ${c.row.revision})` : ''} no longer matches ${where}${what}`,
+      message: `Invoice ${c.bill.invoice_number}${c.bill.revision > 1 ? ` (revision ${c.bill.revision})` : ''} no longer matches ${where}${what}`,
     });
   }
 }

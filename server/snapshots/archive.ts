@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { BillFields, BillLine, SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
-import { canonicalSnapshot } from '../../shared/canonical';
+import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
+import { contentHashOf } from './content-hash';
 import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './normalise';
 import { periodText } from '../../shared/period';
@@ -60,11 +60,6 @@ export function prepareSnapshot(post: SnapshotPost, tolerance: string): Prepared
     billingDataJson: JSON.stringify(billingData),
     lineItemsJson: JSON.stringify(normalised.lineItems.map((li, i) => ({ position: i + 1, ...li }))),
   };
-}
-
-export function contentHashOf(row: BillFields, billingData: unknown, lineItems: BillLine[]): string {
-  const text = canonicalSnapshot(row as unknown as Record<string, unknown>, billingData, lineItems as unknown as Record<string, unknown>[]);
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export async function archiveSnapshot(knex: Knex, post: SnapshotPost, opts: ArchiveOptions): Promise<SnapshotCreated> {

@@ -1,6 +1,6 @@
 /** A bill's content hash recomputed from what is stored now, as an attacker who rewrites a bill would. */
 import type { Knex } from 'knex';
-import { contentHashOf } from '../../server/snapshots/archive';
+import { contentHashOf } from '../../server/snapshots/content-hash';
 import { getSnapshotDetail } from '../../server/snapshots/read';
 
 export async function recompute(knex: Knex, id: number): Promise<string> {

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { integrityKeyCommand, verifyBundleCommand, verifyCommand } from '../../server/cli/integrity';
 import { createLogger } from '../../server/log';
 import { startServer } from '../../server/main';
+import { verifyArchive } from '../../server/integrity/verify';
 
 let server: TestServer;
 let key: string;
@@ -226,6 +227,29 @@ describe('archive verify', () => {
     // The stored subtree over the leaf and its sibling still holds the old hash: the divergence is found to the pair.
     expect(r.first_divergent_leaf).toBe(leaf - (leaf % 2));
     expect(messages(r)).toMatch(new RegExp(`stored tree nodes? no longer match.*the leaves, from leaves ${leaf - (leaf % 2)} to ${leaf - (leaf % 2) + 1} on`));
+  });
+
+  it("reads and hashes in worker threads, inside the verify's own snapshot, with the same findings", async () => {
+    const inThreads = () => verifyArchive(server.db.knex, { verifierKey: key, threads: 2, batchSize: 4 });
+    const clean = await inThreads();
+    expect(clean.findings).toEqual([]);
+    expect(clean).toMatchObject({ ok: true, bills: total() });
+    // Tampering committed (the worker threads see only what is committed), then undone.
+    const change = (by: number) =>
+      server.db.knex.transaction(async (trx) => {
+        await trx.raw('SET LOCAL session_replication_role = replica');
+        await trx.raw('UPDATE billing_snapshots SET total_amount = total_amount + ? WHERE invoice_number = ?', [by, victim()]);
+      });
+    await change(100);
+    try {
+      const r = await inThreads();
+      expect(r.ok).toBe(false);
+      expect(r.bills).toBe(total());
+      expect(messages(r)).toMatch(new RegExp(`Invoice ${victim()} no longer matches what the log recorded \\(leaf \\d+\\): total_amount is`));
+    } finally {
+      await change(-100);
+    }
+    expect((await inThreads()).ok).toBe(true);
   });
 
   it('notices a reordered log', async () => {
