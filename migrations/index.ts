@@ -13,6 +13,7 @@ import * as m007 from './20261202_007_api_tokens';
 import * as m008 from './20261202_008_integrity_log';
 import * as m009 from './20261202_009_audit_trail';
 import * as m010 from './20261202_010_corrections';
+import * as m011 from './20261202_011_canonical_billing_data';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,6 +31,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261202_008_integrity_log', m008],
   ['20261202_009_audit_trail', m009],
   ['20261202_010_corrections', m010],
+  ['20261202_011_canonical_billing_data', m011],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -6,7 +6,7 @@
  */
 import type { BillFields, BillLine } from '../../shared/api';
 import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
-import { contentHashOf } from '../snapshots/content-hash';
+import { contentHashOf, contentHashOfText } from '../snapshots/content-hash';
 
 /** A query with `?` placeholders (knex.raw's, or a pg client's through `numbered`). */
 export type Query = (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }>;
@@ -96,20 +96,31 @@ export interface StoredBills {
 }
 
 export async function readBillRange(query: Query, from: number, to: number): Promise<StoredBills> {
-  const [{ rows }, linesOf] = await Promise.all([
-    query(
-      `SELECT s.id, ${FIELDS}, s.billing_data_json::text AS billing_data_text, s.line_item_count, s.content_hash,
+  // One after the other: a connection runs one statement at a time.
+  const { rows } = await query(
+    `SELECT s.id, ${FIELDS}, s.billing_data_json::text AS billing_data_text, s.line_item_count, s.content_hash,
               s.revision, s.correction_reason, s.corrected_by, p.content_hash AS supersedes_hash,
               l.idx AS leaf_idx, l.data AS leaf_data,
               (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind IN ('snapshot', 'correction') AND q.ref_id = s.id)) AS queued
          FROM billing_snapshots s LEFT JOIN log_leaves l ON l.kind IN ('snapshot', 'correction') AND l.ref_id = s.id
          LEFT JOIN billing_snapshots p ON p.id = s.supersedes_id
         WHERE s.id BETWEEN ? AND ? ORDER BY s.id`,
-      [from, to],
-    ),
-    linesOfRange(query, from, to),
-  ]);
-  return { rows: rows as StoredBillRow[], linesOf };
+    [from, to],
+  );
+  return { rows: rows as StoredBillRow[], linesOf: await linesOfRange(query, from, to) };
+}
+
+/**
+ * A stored bill's content hash from its fields, its lines and its billing data's text. The
+ * text is hashed as it is stored when that gives the hash the bill was archived with (its
+ * text is the canonical one: the same hash from another text would take a SHA-256 collision);
+ * otherwise the hash is what the value of that text gives, parsed and written canonically
+ * (bills stored before their text was, or a changed one).
+ */
+function recomputedHash(r: StoredBillRow, lines: BillLine[]): string {
+  const fields = fieldsOf(r);
+  const asStored = contentHashOfText(fields, r.billing_data_text, lines);
+  return asStored === r.content_hash ? asStored : contentHashOf(fields, JSON.parse(r.billing_data_text), lines);
 }
 
 /** Stored bills' content hashes recomputed (the CPU-bound part), with what the checks compare them with. */
@@ -121,7 +132,7 @@ export function checkStoredBills({ rows, linesOf }: StoredBills): CheckedBill[] 
       id,
       invoice_number: r.invoice_number,
       revision: r.revision,
-      hash: contentHashOf(fieldsOf(r), JSON.parse(r.billing_data_text), lines),
+      hash: recomputedHash(r, lines),
       lines: lines.length,
       line_item_count: r.line_item_count,
       content_hash: r.content_hash,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { SnapshotCreated, SnapshotPost, SnapshotWarning } from '../../shared/api';
-import { contentHashOf } from './content-hash';
+import { billingDataText, contentHashOfText } from './content-hash';
 import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './normalise';
 import { periodText } from '../../shared/period';
@@ -44,6 +44,7 @@ export interface ArchiveOptions {
  */
 export interface PreparedSnapshot extends Omit<NormalisedSnapshot, 'billingData'> {
   contentHash: string;
+  /** The billing data's canonical JSON text (RFC 8785): stored as it is, and hashed as stored. */
   billingDataJson: string;
   /** The line items with their positions, as the insert unpacks them. */
   lineItemsJson: string;
@@ -54,10 +55,12 @@ export function prepareSnapshot(post: SnapshotPost, tolerance: string): Prepared
   const normalised = normaliseSnapshot(post);
   normalised.warnings = checkTotals(normalised, tolerance);
   const { billingData, ...rest } = normalised;
+  // Stored as the text its content hash covers.
+  const billingDataJson = billingDataText(billingData);
   return {
     ...rest,
-    contentHash: contentHashOf(normalised.row, billingData, normalised.lineItems),
-    billingDataJson: JSON.stringify(billingData),
+    contentHash: contentHashOfText(normalised.row, billingDataJson, normalised.lineItems),
+    billingDataJson,
     lineItemsJson: JSON.stringify(normalised.lineItems.map((li, i) => ({ position: i + 1, ...li }))),
   };
 }

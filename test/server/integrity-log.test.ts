@@ -23,6 +23,7 @@ import { integrityKeyCommand, verifyBundleCommand, verifyCommand } from '../../s
 import { createLogger } from '../../server/log';
 import { startServer } from '../../server/main';
 import { verifyArchive } from '../../server/integrity/verify';
+import canonicalize from 'canonicalize';
 
 let server: TestServer;
 let key: string;
@@ -227,6 +228,24 @@ describe('archive verify', () => {
     // The stored subtree over the leaf and its sibling still holds the old hash: the divergence is found to the pair.
     expect(r.first_divergent_leaf).toBe(leaf - (leaf % 2));
     expect(messages(r)).toMatch(new RegExp(`stored tree nodes? no longer match.*the leaves, from leaves ${leaf - (leaf % 2)} to ${leaf - (leaf % 2) + 1} on`));
+  });
+
+  it('stores the billing data as the canonical text its content hash covers, byte for byte', async () => {
+    const b = bills[0];
+    const row = await server.db.knex('billing_snapshots').where('invoice_number', b.body.invoice_number).first(server.db.knex.raw('billing_data_json::text AS text'), 'id', 'content_hash');
+    expect(row.text).toBe(canonicalize(b.body.billing_data_json));
+    const { recompute } = await import('../helpers/recompute');
+    expect(await recompute(server.db.knex, Number(row.id))).toBe(row.content_hash);
+  });
+
+  it('checks a bill stored with another text of its billing data (as before that text was canonical) by its value', async () => {
+    // jsonb's text of the same value: other key order, other spacing.
+    const same = await tampered(async (trx) => void (await trx.raw('UPDATE billing_snapshots SET billing_data_json = billing_data_json::jsonb::json WHERE invoice_number = ?', [victim()])));
+    expect(same.findings).toEqual([]);
+    const changed = await tampered(
+      async (trx) => void (await trx.raw(`UPDATE billing_snapshots SET billing_data_json = jsonb_set(billing_data_json::jsonb, '{extra}', '1')::json WHERE invoice_number = ?`, [victim()])),
+    );
+    expect(messages(changed)).toMatch(new RegExp(`Invoice ${victim()} no longer matches what the log recorded \\(leaf \\d+\\)`));
   });
 
   it("reads and hashes in worker threads, inside the verify's own snapshot, with the same findings", async () => {
