@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
+import type { Query } from '../integrity/bill-batch';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry, type AuditPage, type AuditQuery } from '../../shared/api';
 import { canonicalJson } from '../../shared/canonical';
 
@@ -115,8 +116,8 @@ export async function listAudit(knex: Knex, q: AuditQuery): Promise<AuditPage> {
 }
 
 /** The entries from `after` on in id order, for `archive verify`. */
-export async function auditBatch(knex: Knex, after: number, limit: number): Promise<(AuditEntry & { leaf_idx: number | null; leaf_data: Buffer | null; queued: boolean })[]> {
-  const { rows } = await knex.raw(
+export async function auditBatch(query: Query, after: number, limit: number): Promise<(AuditEntry & { leaf_idx: number | null; leaf_data: Buffer | null; queued: boolean })[]> {
+  const { rows } = await query(
     `SELECT a.*, l.idx AS leaf_idx, l.data AS leaf_data,
             (l.idx IS NULL AND EXISTS (SELECT 1 FROM log_queue q WHERE q.kind = 'audit' AND q.ref_id = a.id)) AS queued
        FROM audit_log a LEFT JOIN log_leaves l ON l.kind = 'audit' AND l.ref_id = a.id

@@ -8,8 +8,9 @@ import type { BillFields, BillLine } from '../../shared/api';
 import { CANONICAL_LINE_FIELDS, CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { contentHashOf, contentHashOfText } from '../snapshots/content-hash';
 
-/** A query with `?` placeholders (knex.raw's, or a pg client's through `numbered`). */
-export type Query = (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }>;
+/** A query with `?` placeholders (knex.raw's, or a pg client's through `numbered`); rows as the driver gives them, as knex.raw's are. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Query = (sql: string, params?: readonly unknown[]) => Promise<{ rows: any[] }>;
 
 /** `?` placeholders as pg's `$1, $2, ...` (the statements here hold no other `?`). */
 export const numbered = (sql: string) => {

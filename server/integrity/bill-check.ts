@@ -31,11 +31,10 @@ interface Range {
 }
 
 /** Ranges of `size` bills each, by their ids as they are (ids have gaps: refused posts use some up). */
-async function billRanges(knex: Knex, size: number): Promise<Range[]> {
-  const { rows } = await knex.raw(
-    `SELECT min(id)::bigint AS lo, max(id)::bigint AS hi FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / ? AS g FROM billing_snapshots) r GROUP BY g ORDER BY g`,
-    [size],
-  );
+async function billRanges(db: Query, size: number): Promise<Range[]> {
+  const { rows } = await db(`SELECT min(id)::bigint AS lo, max(id)::bigint AS hi FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / ? AS g FROM billing_snapshots) r GROUP BY g ORDER BY g`, [
+    size,
+  ]);
   return (rows as { lo: number | string; hi: number | string }[]).map((r, index) => ({ index, from: Number(r.lo), to: Number(r.hi) }));
 }
 
@@ -47,19 +46,19 @@ function pgConnection(knex: Knex): HashWorkerData['connection'] | undefined {
   return { ...(config.connection as object), application_name: 'archive verify' } as HashWorkerData['connection'];
 }
 
-export async function* checkedBills(knex: Knex, opts: BillCheckOptions): AsyncGenerator<CheckedBill[]> {
-  const ranges = await billRanges(knex, opts.rangeSize);
+/** `db` runs the statements (on `knex`'s connection, one at a time); `knex` says whether worker threads can open their own. */
+export async function* checkedBills(knex: Knex, db: Query, opts: BillCheckOptions): AsyncGenerator<CheckedBill[]> {
+  const ranges = await billRanges(db, opts.rangeSize);
   const connection = opts.ownTransaction && opts.threads > 0 && ranges.length > 1 ? pgConnection(knex) : undefined;
   if (connection === undefined) {
-    yield* onThisThread(knex, ranges);
+    yield* onThisThread(db, ranges);
     return;
   }
-  const { rows } = await knex.raw('SELECT pg_export_snapshot() AS id');
+  const { rows } = (await db('SELECT pg_export_snapshot() AS id', [])) as { rows: { id: string }[] };
   yield* inWorkers(connection, String(rows[0].id), ranges, Math.min(opts.threads, ranges.length));
 }
 
-async function* onThisThread(knex: Knex, ranges: Range[]): AsyncGenerator<CheckedBill[]> {
-  const query: Query = (sql, params) => knex.raw(sql, params as Knex.RawBinding[]);
+async function* onThisThread(query: Query, ranges: Range[]): AsyncGenerator<CheckedBill[]> {
   const read = (i: number) => {
     if (i >= ranges.length) return undefined;
     const reading = readBillRange(query, ranges[i].from, ranges[i].to);

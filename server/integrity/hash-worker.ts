@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { setPgTypes } from '../db/pg-types';
-import { checkStoredBills, numbered, readBillRange, type CheckedBill } from './bill-batch';
+import { checkStoredBills, numbered, readBillRange, type CheckedBill, type Query } from './bill-batch';
 
 export interface HashWorkerData {
   connection: string | pg.ClientConfig;
@@ -26,7 +26,7 @@ async function run(data: HashWorkerData): Promise<void> {
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT '${data.snapshot}'`);
-    const query = (sql: string, params: unknown[]) => client.query(numbered(sql), params);
+    const query: Query = (sql, params) => client.query(numbered(sql), params as unknown[]);
     const read = (i: number) => {
       if (i >= data.ranges.length) return undefined;
       const reading = readBillRange(query, data.ranges[i].from, data.ranges[i].to);

@@ -43,6 +43,7 @@ export async function verifyArchive(knex: Knex, opts: VerifyOptions): Promise<Ve
 async function verifyInTransaction(knex: Knex, opts: VerifyOptions, ownTransaction: boolean): Promise<VerifyReport> {
   const started = performance.now();
   const key = await parseVerifierKey(opts.verifierKey);
+  const db = oneAtATime(knex);
   // Each check's findings apart (they run side by side), reported in this order.
   const [leafFindings, billFindings, auditFindings, treeFindings] = [[], [], [], []] as VerifyFinding[][];
   // Leaves known to differ from what was signed; and, from the checkpoints alone, where that starts at the latest.
@@ -51,13 +52,13 @@ async function verifyInTransaction(knex: Knex, opts: VerifyOptions, ownTransacti
 
   // The bills (the long part, in worker threads where it can) beside the leaves and the audit trail.
   const [leaves, bills, audit] = await Promise.all([
-    checkLeaves(knex, leafFindings, divergent, opts),
-    checkBills(knex, billFindings, divergent, opts, ownTransaction),
-    checkAudit(knex, auditFindings, divergent),
+    checkLeaves(db, leafFindings, divergent, opts),
+    checkBills(knex, db, billFindings, divergent, opts, ownTransaction),
+    checkAudit(db, auditFindings, divergent),
   ]);
   const levels = buildTree(leaves.hashes);
-  await checkNodes(knex, levels, treeFindings, divergent);
-  const checkpoints = await checkCheckpoints(knex, key, levels, leaves.hashes.length, treeFindings, bound, opts);
+  await checkNodes(db, levels, treeFindings, divergent);
+  const checkpoints = await checkCheckpoints(db, key, levels, leaves.hashes.length, treeFindings, bound, opts);
   const findings = [...leafFindings, ...billFindings, ...auditFindings, ...treeFindings];
 
   const seconds = (performance.now() - started) / 1000;
@@ -76,15 +77,25 @@ async function verifyInTransaction(knex: Knex, opts: VerifyOptions, ownTransacti
   };
 }
 
+/** The verify's transaction, one statement at a time: its checks run side by side, a connection runs one statement at a time. */
+function oneAtATime(knex: Knex): Query {
+  let last: Promise<unknown> = Promise.resolve();
+  return (sql, params) => {
+    const run = last.then(() => knex.raw(sql, (params ?? []) as Knex.RawBinding[]));
+    last = run.catch(() => undefined);
+    return run;
+  };
+}
+
 const lowest = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => Math.min(a, b)) : null);
 
 /** Every leaf in order: its hash recomputed from its data, its bill still there. */
-async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ hashes: Buffer[] }> {
+async function checkLeaves(db: Query, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<{ hashes: Buffer[] }> {
   const hashes: Buffer[] = [];
-  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM log_leaves');
+  const { rows: total } = await db('SELECT count(*)::bigint AS n FROM log_leaves');
   let after = -1;
   for (;;) {
-    const { rows } = await knex.raw(
+    const { rows } = await db(
       `SELECT l.idx, l.kind, l.data, l.hash, (s.id IS NOT NULL OR a.id IS NOT NULL) AS present
          FROM log_leaves l
          LEFT JOIN billing_snapshots s ON l.kind IN ('snapshot', 'correction') AND s.id = l.ref_id
@@ -128,12 +139,12 @@ async function checkLeaves(knex: Knex, findings: VerifyFinding[], divergent: num
  * Every bill's content hash, recomputed from its stored fields and lines, against its leaf
  * (bill-check.ts reads and hashes them, in worker threads where it can).
  */
-async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions, ownTransaction: boolean): Promise<{ count: number; queued: number }> {
-  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM billing_snapshots');
+async function checkBills(knex: Knex, db: Query, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions, ownTransaction: boolean): Promise<{ count: number; queued: number }> {
+  const { rows: total } = await db('SELECT count(*)::bigint AS n FROM billing_snapshots');
   const threads = opts.threads ?? Math.min(4, os.availableParallelism());
   let count = 0;
   let queued = 0;
-  for await (const bills of checkedBills(knex, { threads, rangeSize: opts.batchSize ?? 400, ownTransaction })) {
+  for await (const bills of checkedBills(knex, db, { threads, rangeSize: opts.batchSize ?? 400, ownTransaction })) {
     const changed: { bill: CheckedBill; leafIndex: number | null }[] = [];
     for (const bill of bills) {
       const { hash, lines } = bill;
@@ -180,7 +191,7 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
         else findings.push({ kind: 'bill', invoice_number: invoice, message: `${label} is not in the log, and not queued for it` });
       }
     }
-    if (changed.length > 0) await nameChanges(knex, changed, findings);
+    if (changed.length > 0) await nameChanges(db, changed, findings);
     count += bills.length;
     opts.onProgress?.('bills', count, Number(total[0].n));
   }
@@ -188,12 +199,12 @@ async function checkBills(knex: Knex, findings: VerifyFinding[], divergent: numb
 }
 
 /** Every audit entry's hash, recomputed from its columns, against its leaf. */
-async function checkAudit(knex: Knex, findings: VerifyFinding[], divergent: number[]): Promise<{ count: number; queued: number }> {
+async function checkAudit(db: Query, findings: VerifyFinding[], divergent: number[]): Promise<{ count: number; queued: number }> {
   let after = 0;
   let count = 0;
   let queued = 0;
   for (;;) {
-    const rows = await auditBatch(knex, after, 5000);
+    const rows = await auditBatch(db, after, 5000);
     if (rows.length === 0) break;
     for (const e of rows) {
       const hash = auditHash(e);
@@ -217,10 +228,9 @@ async function checkAudit(knex: Knex, findings: VerifyFinding[], divergent: numb
 }
 
 /** A changed bill, named with what differs from its evidence (its stored text read again: it is rare). */
-async function nameChanges(knex: Knex, changed: { bill: CheckedBill; leafIndex: number | null }[], findings: VerifyFinding[]): Promise<void> {
-  const query: Query = (sql, params) => knex.raw(sql, params as Knex.RawBinding[]);
+async function nameChanges(db: Query, changed: { bill: CheckedBill; leafIndex: number | null }[], findings: VerifyFinding[]): Promise<void> {
   const stored = await readBillsById(
-    query,
+    db,
     changed.map((c) => c.bill.id),
   );
   for (const c of changed) {
@@ -258,13 +268,13 @@ const treeSource = (levels: Buffer[][]) => ({
 });
 
 /** The stored nodes against the tree the leaves give: where they part, the log was rewritten. */
-async function checkNodes(knex: Knex, levels: Buffer[][], findings: VerifyFinding[], divergent: number[]): Promise<void> {
+async function checkNodes(db: Query, levels: Buffer[][], findings: VerifyFinding[], divergent: number[]): Promise<void> {
   let differing = 0;
   // The lowest level with a differing node says best where the leaves part: a leaf itself, or the smallest subtree.
   let lowest: { level: number; idx: number } | null = null;
   let after = { level: -1, idx: -1 };
   for (;;) {
-    const { rows } = await knex.raw('SELECT level, idx, hash FROM log_nodes WHERE (level, idx) > (?, ?) ORDER BY level, idx LIMIT 20000', [after.level, after.idx]);
+    const { rows } = await db('SELECT level, idx, hash FROM log_nodes WHERE (level, idx) > (?, ?) ORDER BY level, idx LIMIT 20000', [after.level, after.idx]);
     if (rows.length === 0) break;
     for (const r of rows as { level: number; idx: number | string; hash: Buffer }[]) {
       const idx = Number(r.idx);
@@ -289,16 +299,16 @@ async function checkNodes(knex: Knex, levels: Buffer[][], findings: VerifyFindin
 }
 
 /** Every checkpoint: signed by the key, and its root what the leaves give at its size. */
-async function checkCheckpoints(knex: Knex, key: VerifierKey, levels: Buffer[][], leafCount: number, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<number> {
+async function checkCheckpoints(db: Query, key: VerifierKey, levels: Buffer[][], leafCount: number, findings: VerifyFinding[], divergent: number[], opts: VerifyOptions): Promise<number> {
   const source = treeSource(levels);
-  const { rows: total } = await knex.raw('SELECT count(*)::bigint AS n FROM log_checkpoints');
+  const { rows: total } = await db('SELECT count(*)::bigint AS n FROM log_checkpoints');
   let count = 0;
   let lastGood = 0;
   let firstBad: number | null = null;
   let badRoots = 0;
   let after = -1;
   for (;;) {
-    const { rows } = await knex.raw('SELECT size, root, note FROM log_checkpoints WHERE size > ? ORDER BY size LIMIT 5000', [after]);
+    const { rows } = await db('SELECT size, root, note FROM log_checkpoints WHERE size > ? ORDER BY size LIMIT 5000', [after]);
     if (rows.length === 0) break;
     for (const r of rows as { size: number | string; root: Buffer; note: string }[]) {
       const size = Number(r.size);
