@@ -43,6 +43,8 @@ export function createApp(deps: AppDeps): Koa {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // By the route as declared (`/api/snapshot/:invoice_number`), never the path itself: bounded labels.
+      deps.metrics?.observeRequest((ctx as { _matchedRoute?: string })._matchedRoute ?? '(unmatched)', ctx.method, ctx.status, ms / 1000);
       ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, token: ctx.state.actor?.name ?? null }, 'request');
     }
   });

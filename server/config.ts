@@ -92,6 +92,21 @@ const EnvSchema = z.object({
     .default('off'),
   // How often new bills are integrated into the log (ms).
   LOG_INTEGRATE_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+  // Where `archive backup` writes (default: backups/ in ARCHIVE_DATA_DIR), and for how many days it keeps them.
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // age recipients (age1..., comma-separated): backups are encrypted to them. The identity
+  // file (AGE-SECRET-KEY-1...) is needed only to restore, and belongs off this host.
+  BACKUP_AGE_RECIPIENTS: z
+    .string()
+    .regex(/^\s*age1[0-9a-z]+(\s*,\s*age1[0-9a-z]+)*\s*$/, { message: 'must be age recipients (age1...), separated by commas' })
+    .optional(),
+  BACKUP_AGE_IDENTITY_FILE: z.string().min(1).optional(),
+  // A second listener for GET /metrics without a token (e.g. 127.0.0.1:9464, for Prometheus on this host); unset: none.
+  METRICS_BIND: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'must be host:port, such as 127.0.0.1:9464' })
+    .optional(),
 });
 
 /** A currency JavaScript knows by its ISO 4217 code. */
@@ -135,6 +150,16 @@ export interface Config {
   integrity: IntegritySettings;
   /** Proxies in front whose X-Forwarded-For is believed (0: none). */
   trustProxy: number;
+  ops: OpsSettings;
+}
+
+export interface OpsSettings {
+  backupDir: string;
+  retentionDays: number;
+  /** age recipients backups are encrypted to (none: not encrypted). */
+  ageRecipients: string[];
+  ageIdentityFile: string | undefined;
+  metricsBind: { host: string; port: number } | undefined;
 }
 
 export interface IntegritySettings {
@@ -207,12 +232,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       paymentTerms: e.ARCHIVE_PAYMENT_TERMS?.trim() || null,
     },
     trustProxy: e.TRUST_PROXY === 'off' ? 0 : e.TRUST_PROXY === 'on' ? 1 : Number(e.TRUST_PROXY),
+    ops: {
+      backupDir: path.resolve(cwd, e.BACKUP_DIR ?? path.join(e.ARCHIVE_DATA_DIR, 'backups')),
+      retentionDays: e.BACKUP_RETENTION_DAYS,
+      ageRecipients: (e.BACKUP_AGE_RECIPIENTS ?? '')
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+      ageIdentityFile: e.BACKUP_AGE_IDENTITY_FILE ? path.resolve(cwd, e.BACKUP_AGE_IDENTITY_FILE) : undefined,
+      metricsBind: e.METRICS_BIND ? hostPort(e.METRICS_BIND) : undefined,
+    },
     integrity: {
       keyFile: e.ARCHIVE_SIGNING_KEY_FILE ? path.resolve(cwd, e.ARCHIVE_SIGNING_KEY_FILE) : undefined,
       origin: e.ARCHIVE_LOG_ORIGIN,
       intervalMs: e.LOG_INTEGRATE_MS,
     },
   };
+}
+
+function hostPort(v: string): { host: string; port: number } {
+  const at = v.lastIndexOf(':');
+  return { host: v.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(v.slice(at + 1)) };
 }
 
 /** The logo must be a readable PNG or JPEG (pdfkit's image formats): refused at start-up, not at the first PDF. */

@@ -12,6 +12,7 @@ import type { JobWatch } from './runs/watch';
 import type { Scheduler } from './schedule/schedule';
 import type { Sequencer } from './integrity/sequencer';
 import type { Signer } from './integrity/signer';
+import type { Metrics } from './metrics';
 
 export interface AppDeps {
   knex: Knex;
@@ -33,4 +34,6 @@ export interface AppDeps {
   pdf: PdfRenderer;
   /** The tamper-evident log: its signing key (the public half) and its sequencer. */
   integrity: { signer: Signer; sequencer: Sequencer };
+  /** Prometheus metrics (GET /metrics); requests are timed into them. */
+  metrics?: Metrics;
 }

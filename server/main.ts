@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { createMetrics, type Metrics } from './metrics';
 import { createRunEngine, openMigratedPostgres } from './boot';
 import { loadConfig, requireTokens, type Config } from './config';
 import { openDatabase, type Database } from './db/database';
@@ -26,6 +27,8 @@ import { Sequencer } from './integrity/sequencer';
 export interface RunningServer {
   url: string;
   port: number;
+  /** GET /metrics without a token, when METRICS_BIND is set. */
+  metricsUrl: string | undefined;
   db: Database;
   tokens: Tokens;
   log: Logger;
@@ -80,6 +83,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
 
   const watch = new JobWatch(db.knex, engine, config.eventsMaxSubscribers);
   const pdf = createPdfRenderer(config.pdfWorkers, { currency: config.currency, issuer: config.issuer });
+  const metrics = createMetrics(db.knex, { serverTz: config.timeZone, dataDir: config.dataDir, backupDir: config.ops.backupDir });
   const app = createApp({
     knex: db.knex,
     tokens,
@@ -95,6 +99,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     watch,
     pdf,
     integrity: { signer, sequencer },
+    metrics,
   });
   // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often
   // enough here that a request is cut within about a second of its limit.
@@ -111,6 +116,17 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     await db.close();
     throw new StartupError(`Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   });
+  const metricsServer = config.ops.metricsBind
+    ? await listenForMetrics(config.ops.metricsBind, metrics, log).catch(async (err) => {
+        server.close();
+        await db.close();
+        throw err;
+      })
+    : undefined;
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
+  const metricsUrl = metricsAddress
+    ? `http://${config.ops.metricsBind!.host.includes(':') ? `[${config.ops.metricsBind!.host}]` : config.ops.metricsBind!.host}:${metricsAddress.port}/metrics`
+    : undefined;
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url, database: db.kind, location: db.location, version: VERSION }, 'archive listening');
@@ -129,9 +145,39 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
         // Event streams stay open by design; they are cut once the runs have stopped.
         setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await Promise.all([db.close(), pdf.close()]);
     })());
-  return { url, port, db, tokens, log, engine, scheduler, watch, sequencer, close };
+  return { url, port, metricsUrl, db, tokens, log, engine, scheduler, watch, sequencer, close };
+}
+
+/**
+ * METRICS_BIND: GET /metrics without a token, on an address of its own (for a Prometheus on
+ * this host or a private network); nothing else is served there.
+ */
+async function listenForMetrics(bind: { host: string; port: number }, metrics: Metrics, log: Logger): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'Only GET /metrics is served here', code: 'not_found' }));
+      return;
+    }
+    metrics.render().then(
+      (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+      (err: Error) => {
+        log.warn({ err }, 'metrics could not be read');
+        res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'The metrics could not be read', code: 'unavailable' }));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(bind.port, bind.host, () => resolve());
+  }).catch((err) => {
+    throw new StartupError(`Cannot listen for metrics on ${bind.host}:${bind.port} (METRICS_BIND): ${(err as Error).message}`);
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info({ url: `http://${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${port}/metrics` }, 'metrics listening');
+  return server;
 }
 
 function printNewTokens(t: { serviceToken: string; adminToken: string; file: string }): void {

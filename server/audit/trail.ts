@@ -68,6 +68,12 @@ export async function recordAudit(knex: Knex, input: AuditInput): Promise<void> 
   await knex('audit_log').insert({ ...row, details: JSON.stringify(row.details) });
 }
 
+/** The latest entry of an action (`verify.run`: the last verify and whether it passed), if any. */
+export async function latestAudit(knex: Knex, action: AuditAction): Promise<{ at: Date; details: Record<string, unknown> } | undefined> {
+  const row = await knex('audit_log').where('action', action).orderBy('id', 'desc').first('at', 'details');
+  return row ? { at: new Date(row.at), details: (row.details ?? {}) as Record<string, unknown> } : undefined;
+}
+
 /** A data-modifying CTE that writes the entry with another statement, atomically with it. */
 export function auditCte(input: AuditInput): { sql: string; bindings: Knex.RawBinding[] } {
   const row = auditRow(input);

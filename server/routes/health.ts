@@ -1,12 +1,13 @@
 /**
  * `GET /health`: no auth; 200 when the database answers and takes writes, 503 "degraded"
  * (database `unavailable` or `read_only`) otherwise. `GET /api/about`: the settings a client
- * shows beside the bills.
+ * shows beside the bills. `GET /metrics` (admin, or without a token on METRICS_BIND): Prometheus.
  */
 import type { About } from '../../shared/api';
 import type { AppDeps } from '../deps';
 import type { Actor } from '../http/auth';
 import { get, type Route } from './table';
+import { ArchiveError } from '../errors';
 
 export function healthRoutes(deps: AppDeps): Route[] {
   return [
@@ -21,6 +22,11 @@ export function healthRoutes(deps: AppDeps): Route[] {
       }
       ctx.status = database === 'ok' ? 200 : 503;
       ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
+    }),
+    get('/metrics', 'admin', async (ctx) => {
+      if (!deps.metrics) throw new ArchiveError('not_found', 'This server keeps no metrics');
+      ctx.body = await deps.metrics.render();
+      ctx.type = deps.metrics.contentType;
     }),
     get('/api/about', 'read', (ctx) => {
       const actor = ctx.state.actor as Actor;

@@ -150,6 +150,15 @@ export async function scheduledRunSince(knex: Knex, at: Date): Promise<{ id: str
   return knex('snapshot_jobs').where('dry_run', false).where('scheduled_for', '>=', at).first('id', 'status');
 }
 
+/** Real (not dry) runs by status, and the latest of them: what monitoring watches. */
+export async function realRunSummary(knex: Knex): Promise<{ byStatus: Partial<Record<JobStatus, number>>; latest: JobRow | undefined }> {
+  const [counts, latest] = await Promise.all([
+    knex('snapshot_jobs').where('dry_run', false).groupBy('status').select('status', knex.raw('count(*)::int AS n')),
+    knex('snapshot_jobs').where('dry_run', false).orderBy('created_at', 'desc').orderBy('id').first(),
+  ]);
+  return { byStatus: Object.fromEntries((counts as { status: JobStatus; n: number }[]).map((c) => [c.status, c.n])), latest: latest as JobRow | undefined };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function getJobRow(knex: Knex, id: string): Promise<JobRow> {

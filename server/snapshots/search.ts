@@ -65,6 +65,12 @@ function checkRanges(p: SearchQuery): void {
 const COUNTER = `(SELECT coalesce(sum(value), 0) FROM archive_counters WHERE name = 'billing_snapshots')`;
 const CURRENT_COUNTER = `(SELECT coalesce(sum(CASE name WHEN 'corrections' THEN -value ELSE value END), 0) FROM archive_counters WHERE name IN ('billing_snapshots', 'corrections'))`;
 
+/** Bills archived (every revision) and corrections among them, from the counters: no rows counted. */
+export async function archivedCounts(knex: Knex): Promise<{ bills: number; corrections: number }> {
+  const { rows } = await knex.raw(`SELECT ${COUNTER}::bigint AS bills, (SELECT coalesce(sum(value), 0) FROM archive_counters WHERE name = 'corrections')::bigint AS corrections`);
+  return { bills: Number(rows[0].bills), corrections: Number(rows[0].corrections) };
+}
+
 /**
  * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
  * `unfiltered` takes the total from the counter instead of counting every row.
