@@ -437,6 +437,8 @@ export const AUDIT_ACTIONS = [
   'export.csv',
   'export.bundle',
   'verify.run',
+  'backup.created',
+  'backup.restored',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

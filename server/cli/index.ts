@@ -9,6 +9,8 @@
  *   verify                check every bill, leaf and checkpoint of the tamper-evident log
  *   verify-bundle         check one bill's evidence bundle offline
  *   integrity key         print the log's verifier key
+ *   backup                back up the database with a manifest (encrypted, retention)
+ *   restore               restore a backup (--check: into a scratch database, verified)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
@@ -56,6 +58,15 @@ const COMMANDS: Record<string, string> = {
                                 trust: the bill's hash, its leaf, the inclusion proof, the signature.
 `,
   integrity: `  integrity key                 Print the log's verifier key, to publish and give auditors.
+`,
+  backup: `  backup                        Back up the database (pg_dump, or the embedded data folder) with
+                                a manifest into BACKUP_DIR, encrypted to BACKUP_AGE_RECIPIENTS;
+                                removes backups older than BACKUP_RETENTION_DAYS (30).
+`,
+  restore: `  restore --check FILE          Restore a backup into a scratch database, run archive verify there
+                                and compare with its manifest; the result is kept beside it.
+  restore FILE                  Restore into the configured database, which must be empty.
+          [--key VKEY] [--identity AGE_IDENTITY_FILE]
 `,
   help: `  help                          This text.
 `,
@@ -200,6 +211,22 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== 'key' || rest.length !== 1) throw new UsageError('integrity needs key: archive integrity key');
       const { integrityKeyCommand } = await import('./integrity');
       return integrityKeyCommand(loadConfig());
+    }
+    case 'backup': {
+      parseArgs({ args: rest, options: {}, strict: true });
+      const { backupCommand } = await import('./backup');
+      return backupCommand(loadConfig());
+    }
+    case 'restore': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { check: { type: 'boolean', default: false }, key: { type: 'string' }, identity: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length !== 1) throw new UsageError('restore needs the backup file: archive restore [--check] FILE');
+      const { restoreCommand } = await import('./backup');
+      return restoreCommand(loadConfig(), positionals[0], { check: values.check ?? false, key: values.key, identity: values.identity });
     }
     case 'init-db': {
       const { values } = parseArgs({

@@ -16,6 +16,8 @@ export interface Database {
   kind: DatabaseKind;
   /** Where the data lives, for messages: a URL without its password, or a folder. */
   location: string;
+  /** The embedded database's data folder as a gzipped tar (its backup); undefined on PostgreSQL. */
+  dumpDataDir?: () => Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -35,8 +37,10 @@ export interface DatabaseOptions {
   lockTimeoutMs?: number;
   /** Where knex's own warnings go (a connection lost while idle...) instead of the console. */
   log?: { warn(obj: object, msg?: string): void; debug(obj: object, msg?: string): void };
-  /** An in-memory embedded database (tests of the embedded path). */
+  /** An in-memory embedded database (tests of the embedded path, and restore checks). */
   inMemory?: boolean;
+  /** An embedded database's data folder (a gzipped tar from dumpDataDir) to start from (PGlite knows it is gzipped by its type). */
+  loadDataDir?: Uint8Array;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -76,9 +80,11 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   const unlock = opts.inMemory ? () => {} : lockDataDir(opts.dataDir);
   let pglite: InstanceType<typeof PGlite>;
   try {
-    pglite = new PGlite(opts.inMemory ? undefined : dir, {
+    // 'memory://', not undefined: PGlite(undefined, options) ignores the options.
+    pglite = new PGlite(opts.inMemory ? 'memory://' : dir, {
       extensions: { pg_trgm },
       parsers: TYPE_PARSERS,
+      ...(opts.loadDataDir ? { loadDataDir: new Blob([opts.loadDataDir as Uint8Array<ArrayBuffer>], { type: 'application/x-gzip' }) } : {}),
     });
     await pglite.waitReady;
   } catch (err) {
@@ -93,6 +99,11 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
     knex,
     kind: 'embedded',
     location: opts.inMemory ? 'memory' : dir,
+    // A checkpoint first: the dump is of the data files, which must hold everything committed.
+    dumpDataDir: async () => {
+      await pglite.exec('CHECKPOINT');
+      return new Uint8Array(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
+    },
     close: async () => {
       await knex.destroy();
       if (!pglite.closed) await pglite.close();
