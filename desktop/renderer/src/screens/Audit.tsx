@@ -20,6 +20,8 @@ const LABELS: Record<AuditEntry['action'], string> = {
   'export.csv': 'CSV downloaded',
   'export.bundle': 'evidence bundle downloaded',
   'verify.run': 'archive verified',
+  'backup.created': 'backup made',
+  'backup.restored': 'backup restored',
 };
 
 /** What an entry says beyond its action, in a line. */
