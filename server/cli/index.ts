@@ -59,9 +59,10 @@ const COMMANDS: Record<string, string> = {
 `,
   integrity: `  integrity key                 Print the log's verifier key, to publish and give auditors.
 `,
-  backup: `  backup                        Back up the database (pg_dump, or the embedded data folder) with
+  backup: `  backup [--check]              Back up the database (pg_dump, or the embedded data folder) with
                                 a manifest into BACKUP_DIR, encrypted to BACKUP_AGE_RECIPIENTS;
                                 removes backups older than BACKUP_RETENTION_DAYS (30).
+                                --check: then restore --check it, where this host can open it.
 `,
   restore: `  restore --check FILE          Restore a backup into a scratch database, run archive verify there
                                 and compare with its manifest; the result is kept beside it.
@@ -213,9 +214,9 @@ async function main(argv: string[]): Promise<number> {
       return integrityKeyCommand(loadConfig());
     }
     case 'backup': {
-      parseArgs({ args: rest, options: {}, strict: true });
+      const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean', default: false }, key: { type: 'string' } }, strict: true });
       const { backupCommand } = await import('./backup');
-      return backupCommand(loadConfig());
+      return backupCommand(loadConfig(), undefined, { check: values.check, key: values.key });
     }
     case 'restore': {
       const { values, positionals } = parseArgs({

@@ -140,6 +140,19 @@ describe('archive backup on PostgreSQL', () => {
   });
 });
 
+describe('archive backup --check', () => {
+  it('checks what it made where the identity is, and says where to check it where it is not', async () => {
+    const o = lines();
+    expect(await backupCommand(config({ BACKUP_DIR: path.join(dir, 'checked'), BACKUP_AGE_IDENTITY_FILE: identityFile }), o.push, { check: true, key })).toBe(0);
+    expect(o.text()).toMatch(/Restore check of .*: OK/);
+    expect(listBackups(path.join(dir, 'checked'))[0].check).toMatchObject({ ok: true });
+    const away = lines();
+    expect(await backupCommand(config({ BACKUP_DIR: path.join(dir, 'unchecked') }), away.push, { check: true, key })).toBe(0);
+    expect(away.text()).toMatch(/Not checked here: the age identity is not on this host/);
+    expect(listBackups(path.join(dir, 'unchecked'))[0].check).toBeNull();
+  });
+});
+
 describe('retention', () => {
   it('removes backups older than the retention, never the newest', () => {
     const r = path.join(dir, 'retention');
