@@ -9,6 +9,7 @@
  *   verify                check every bill, leaf and checkpoint of the tamper-evident log
  *   verify-bundle         check one bill's evidence bundle offline
  *   integrity key         print the log's verifier key
+ *   doctor                check the installation, each finding OK / WARN / FAIL with what to do
  *   backup                back up the database with a manifest (encrypted, retention)
  *   restore               restore a backup (--check: into a scratch database, verified)
  */
@@ -68,6 +69,11 @@ const COMMANDS: Record<string, string> = {
                                 and compare with its manifest; the result is kept beside it.
   restore FILE                  Restore into the configured database, which must be empty.
           [--key VKEY] [--identity AGE_IDENTITY_FILE]
+`,
+  doctor: `  doctor [--json] [--no-peers]  Check the installation: configuration and tokens, the database,
+                                its migrations and triggers, Ledger and Codex, the schedule and the
+                                last run, the integrity log and the last verify, backups, disk.
+                                Each line OK, WARN or FAIL with what to do; exit 0, 1 or 2.
 `,
   help: `  help                          This text.
 `,
@@ -212,6 +218,11 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== 'key' || rest.length !== 1) throw new UsageError('integrity needs key: archive integrity key');
       const { integrityKeyCommand } = await import('./integrity');
       return integrityKeyCommand(loadConfig());
+    }
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, 'no-peers': { type: 'boolean', default: false } }, strict: true });
+      const { doctorCommand } = await import('./doctor');
+      return doctorCommand({ json: values.json, peers: !values['no-peers'] });
     }
     case 'backup': {
       const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean', default: false }, key: { type: 'string' } }, strict: true });
