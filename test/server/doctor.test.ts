@@ -84,7 +84,7 @@ describe('archive doctor', () => {
     expect(out.join('\n')).toMatch(/^OK {4}database +postgres:\/\/.* answers$/m);
     expect(out.join('\n')).toMatch(/^WARN {2}backups +backups are not encrypted.*\n +-> age-keygen/m);
     // The test's tokens hold the word "token": guessable, said so.
-    expect(out.join('\n')).toMatch(/^WARN  tokens +SERVICE_TOKEN looks guessable/m);
+    expect(out.join('\n')).toMatch(/^WARN {2}tokens +SERVICE_TOKEN looks guessable/m);
     expect(out.join('\n')).toMatch(/\d+ OK, 3 WARN, 0 FAIL$/);
     expect(code).toBe(1);
     const json: string[] = [];
