@@ -10,6 +10,7 @@
  *   verify-bundle         check one bill's evidence bundle offline
  *   integrity key         print the log's verifier key
  *   doctor                check the installation, each finding OK / WARN / FAIL with what to do
+ *   import-legacy         move the earlier Python Archive's bills in
  *   backup                back up the database with a manifest (encrypted, retention)
  *   restore               restore a backup (--check: into a scratch database, verified)
  */
@@ -74,6 +75,11 @@ const COMMANDS: Record<string, string> = {
                                 its migrations and triggers, Ledger and Codex, the schedule and the
                                 last run, the integrity log and the last verify, backups, disk.
                                 Each line OK, WARN or FAIL with what to do; exit 0, 1 or 2.
+`,
+  'import-legacy': `  import-legacy --from URL      Move the earlier Python Archive's bills in: each checked by the rules
+          [--dry-run]           of a post, archived in bulk, each refused row reported with the
+          [--legacy-timezone TZ]  reason (two bills for one period: neither). A second run adds
+          [--json]              nothing. TZ: the old server's zone (default ARCHIVE_TIMEZONE).
 `,
   help: `  help                          This text.
 `,
@@ -223,6 +229,16 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false }, 'no-peers': { type: 'boolean', default: false } }, strict: true });
       const { doctorCommand } = await import('./doctor');
       return doctorCommand({ json: values.json, peers: !values['no-peers'] });
+    }
+    case 'import-legacy': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { from: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, 'legacy-timezone': { type: 'string' }, json: { type: 'boolean', default: false } },
+        strict: true,
+      });
+      if (!values.from) throw new UsageError('import-legacy needs --from postgres://... (the old database)');
+      const { importLegacyCommand } = await import('./import-legacy');
+      return importLegacyCommand(loadConfig(), { from: values.from, dryRun: values['dry-run'], timeZone: values['legacy-timezone'], json: values.json });
     }
     case 'backup': {
       const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean', default: false }, key: { type: 'string' } }, strict: true });

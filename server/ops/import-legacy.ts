@@ -1,0 +1,297 @@
+/**
+ * `archive import-legacy --from postgres://...`: the earlier Python Archive's bills moved in
+ * (its tables: docs/contract.md section 6). Each old row is read as the bill it stands for, in
+ * the API's shape, and goes through the same rules as a post (what can be stored, the schema,
+ * the money rule, the totals); what passes is archived in bulk, a few hundred bills and their
+ * line items (and audit entries) per statement, in one transaction; each refused row is
+ * reported with the reason. Two old bills for one company and month are both refused, with
+ * how to resolve it. A bill already archived with the same content is skipped, so a second
+ * import adds nothing.
+ */
+import type { Knex } from 'knex';
+import type { SnapshotPost } from '../../shared/api';
+import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
+import { periodText } from '../../shared/period';
+import { zonedTime } from '../../shared/schedule';
+import { auditRow, cliContext } from '../audit/trail';
+import { openDatabase } from '../db/database';
+import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill';
+import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import { checkSnapshotPost } from '../snapshots/validate';
+import { StartupError } from '../startup-error';
+
+export interface Refusal {
+  legacy_id: number;
+  invoice_number: string | null;
+  account: string | null;
+  period: string | null;
+  reason: string;
+}
+
+export interface ImportReport {
+  read: number;
+  imported: number;
+  /** Already in the archive with the same content (an earlier import). */
+  already_archived: number;
+  refused: Refusal[];
+  /** Old bills whose line items were missing and were rebuilt from their billing data. */
+  lines_rebuilt: string[];
+  dry_run: boolean;
+  seconds: number;
+  bills_per_second: number;
+}
+
+export interface ImportOptions {
+  from: string;
+  tolerance: string;
+  /** The old server's time zone: its timestamps are local times without a zone. */
+  timeZone: string;
+  dryRun?: boolean;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+type LegacyRow = Record<string, unknown> & { id: number; invoice_number: string | null; company_account_number: string | null; billing_year: number | null; billing_month: number | null };
+type LegacyLine = { snapshot_id: number; line_type: string; item_name: string; description: string | null; quantity: string; rate: string; amount: string };
+
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/;
+
+/** An old timestamp (local time, no zone) as an instant, read in the old server's zone. */
+export function legacyInstant(text: unknown, tz: string): Date | undefined {
+  const m = typeof text === 'string' ? LOCAL_TIME.exec(text.trim()) : null;
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s = '0', frac = '0'] = m;
+  const hour = zonedTime(Number(y), Number(mo), Number(d), Number(h), tz).getTime();
+  return new Date(hour + Number(mi) * 60_000 + Number(s) * 1000 + Math.floor(Number(`0.${frac}`) * 1000));
+}
+
+/** An old date column (text: `2025-10-31`, or with a time) as YYYY-MM-DD; anything else as it is, for the schema to refuse. */
+const dateOf = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ].*)?$/.test(v.trim()) ? v.trim().slice(0, 10) : v);
+
+/** The old row as the bill it stands for, in the API's shape. */
+function billOf(row: LegacyRow, lines: LegacyLine[], rebuilt: string[]): { body: Record<string, unknown> } | { reason: string } {
+  let billingData: unknown;
+  try {
+    billingData = typeof row.billing_data_json === 'string' ? JSON.parse(row.billing_data_json) : row.billing_data_json;
+  } catch (err) {
+    return { reason: `billing_data_json is not JSON (${(err as Error).message})` };
+  }
+  let lineItems: Record<string, unknown>[] = lines.map((l) => ({ line_type: l.line_type, item_name: l.item_name, description: l.description, quantity: l.quantity, rate: l.rate, amount: l.amount }));
+  const receipt = (billingData as { receipt_data?: BillingReceipt } | null)?.receipt_data;
+  if (lineItems.length === 0 && receipt && Array.isArray(receipt.billed_users)) {
+    try {
+      lineItems = lineItemsFromReceipt(receipt) as unknown as Record<string, unknown>[];
+      if (lineItems.length > 0) rebuilt.push(String(row.invoice_number));
+    } catch {
+      /* the rules below refuse the bill if its lines do not add up */
+    }
+  }
+  const body: Record<string, unknown> = {};
+  for (const f of CANONICAL_SNAPSHOT_FIELDS) if (row[f] !== null && row[f] !== undefined) body[f] = row[f];
+  body.invoice_date = dateOf(row.invoice_date);
+  if (row.due_date !== null && row.due_date !== undefined) body.due_date = dateOf(row.due_date);
+  body.billing_data_json = billingData;
+  body.line_items = lineItems;
+  return { body };
+}
+
+const reasonOf = (fields: { field: string; reason: string }[]) => fields.map((f) => `${f.field} ${f.reason}`).join('; ');
+
+/** Checks that `from` holds the earlier Archive's tables (and not this one's). */
+async function checkLegacySchema(legacy: Knex): Promise<void> {
+  const { rows } = await legacy.raw(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'billing_snapshots'`);
+  const columns = new Set((rows as { column_name: string }[]).map((r) => r.column_name));
+  if (columns.size === 0) throw new StartupError("--from has no billing_snapshots table: it is not the earlier Archive's database");
+  if (columns.has('content_hash')) throw new StartupError('--from is a database of this Archive (it has content_hash), not the earlier one: nothing to import');
+  for (const c of ['invoice_number', 'company_account_number', 'billing_year', 'billing_month', 'billing_data_json', 'invoice_csv', 'total_amount'])
+    if (!columns.has(c)) throw new StartupError(`--from's billing_snapshots has no ${c} column: not the earlier Archive's schema (docs/contract.md section 6)`);
+}
+
+const TYPES: Record<string, string> = {
+  billing_year: 'int',
+  billing_month: 'int',
+  user_count: 'int',
+  asset_count: 'int',
+  invoice_date: 'date',
+  due_date: 'date',
+  total_amount: 'numeric',
+  total_user_charges: 'numeric',
+  total_asset_charges: 'numeric',
+  total_backup_charges: 'numeric',
+  total_ticket_charges: 'numeric',
+  total_line_item_charges: 'numeric',
+  billable_hours: 'numeric',
+};
+const BILL_COLUMNS = [...CANONICAL_SNAPSHOT_FIELDS, 'billing_data_text', 'raw_body', 'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at'] as const;
+const RECORD = BILL_COLUMNS.map((c) => `${c} ${TYPES[c] ?? (c === 'line_item_count' ? 'int' : c === 'archived_at' ? 'timestamptz' : c === 'warnings' ? 'jsonb' : 'text')}`).join(', ');
+const INSERTED = BILL_COLUMNS.map((c) => (c === 'billing_data_text' ? 'billing_data_json' : c)).join(', ');
+const SELECTED = BILL_COLUMNS.map((c) => (c === 'billing_data_text' ? 'x.billing_data_text::json' : `x.${c}`)).join(', ');
+
+/**
+ * One statement for a batch: the bills, their line items (joined back by invoice number) and
+ * their audit entries; the triggers count them and queue their leaves as for any insert.
+ */
+const BATCH_SQL = `WITH s AS (
+    INSERT INTO billing_snapshots (${INSERTED})
+    SELECT ${SELECTED} FROM json_to_recordset(?::json) AS x(${RECORD})
+    RETURNING id, invoice_number),
+  l AS (
+    INSERT INTO snapshot_line_items (snapshot_id, position, line_type, item_name, description, quantity, rate, amount)
+    SELECT s.id, x.position, x.line_type, x.item_name, x.description, x.quantity, x.rate, x.amount
+      FROM json_to_recordset(?::json) AS x(invoice_number text, position int, line_type text, item_name text, description text, quantity numeric, rate numeric, amount numeric)
+      JOIN s USING (invoice_number)),
+  a AS (
+    INSERT INTO audit_log (at, actor, action, subject, period, request_id, client, details, entry_hash)
+    SELECT x.at, x.actor, x.action, x.subject, x.period, x.request_id, x.client, x.details, x.entry_hash
+      FROM json_to_recordset(?::json) AS x(at timestamptz, actor text, action text, subject text, period text, request_id text, client text, details jsonb, entry_hash text))
+  SELECT count(*)::int AS n FROM s`;
+
+interface Ready {
+  legacyId: number;
+  prepared: PreparedSnapshot;
+  rawBody: string;
+  archivedAt: Date | undefined;
+}
+
+async function insertBatch(trx: Knex.Transaction, batch: Ready[]): Promise<number> {
+  const ctx = cliContext();
+  const bills = batch.map((b) => ({
+    ...b.prepared.row,
+    billing_data_text: b.prepared.billingDataJson,
+    raw_body: b.rawBody,
+    line_item_count: b.prepared.lineItems.length,
+    content_hash: b.prepared.contentHash,
+    warnings: b.prepared.warnings,
+    source: 'legacy_import',
+    archived_at: (b.archivedAt ?? new Date()).toISOString(),
+  }));
+  const lines = batch.flatMap((b) => b.prepared.lineItems.map((li, i) => ({ invoice_number: b.prepared.row.invoice_number, position: i + 1, ...li })));
+  const audit = batch.map((b) =>
+    auditRow({
+      ...ctx,
+      action: 'bill.archived',
+      subject: b.prepared.row.invoice_number,
+      period: periodText(b.prepared.row.billing_year, b.prepared.row.billing_month),
+      details: { source: 'legacy_import', legacy_id: b.legacyId },
+    }),
+  );
+  const { rows } = await trx.raw(BATCH_SQL, [JSON.stringify(bills), JSON.stringify(lines), JSON.stringify(audit)]);
+  return rows[0].n;
+}
+
+export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<ImportReport> {
+  const started = performance.now();
+  const legacyDb = await openDatabase({ databaseUrl: opts.from, dataDir: '/nonexistent', poolMax: 2 });
+  const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
+  try {
+    await legacyDb.knex.transaction(
+      async (legacy) => {
+        await checkLegacySchema(legacy);
+        // Two old bills for one company and month: neither is imported.
+        const { rows: dups } = await legacy.raw(`SELECT company_account_number AS account, billing_year AS year, billing_month AS month,
+              array_agg(id ORDER BY id) AS ids, array_agg(invoice_number ORDER BY id) AS invoices
+            FROM billing_snapshots GROUP BY 1, 2, 3 HAVING count(*) > 1`);
+        const twice = new Map<number, string>();
+        for (const d of dups as { account: string; year: number; month: number; ids: number[]; invoices: string[] }[]) {
+          const others = (id: number) => d.ids.map((x, i) => `id ${x} (invoice ${d.invoices[i]})`).filter((_, i) => d.ids[i] !== id);
+          for (const id of d.ids)
+            twice.set(
+              Number(id),
+              `the old database holds ${d.ids.length} bills for ${d.account} ${d.year}-${String(d.month).padStart(2, '0')}; this one and ${others(Number(id)).join(', ')}: neither is imported. Delete the wrong one in the old database (or import it, then file the other as a correction) and run the import again`,
+            );
+        }
+        // What is archived already: by invoice (with its hash) and by company and month.
+        const { rows: have } = await knex.raw(
+          `SELECT invoice_number, content_hash, company_account_number || '/' || billing_year || '/' || billing_month AS period_key, revision FROM billing_snapshots`,
+        );
+        const byInvoice = new Map<string, string>();
+        const byPeriod = new Map<string, string>();
+        for (const h of have as { invoice_number: string; content_hash: string; period_key: string; revision: number }[]) {
+          if (h.revision !== 1) continue;
+          byInvoice.set(h.invoice_number, h.content_hash);
+          byPeriod.set(h.period_key, h.invoice_number);
+        }
+        const { rows: total } = await legacy.raw('SELECT count(*)::int AS n FROM billing_snapshots');
+        const size = opts.batchSize ?? 500;
+        const run = async (trx: Knex.Transaction | undefined) => {
+          let after = -1;
+          for (;;) {
+            const { rows } = await legacy.raw('SELECT * FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [after, size]);
+            if (rows.length === 0) break;
+            const ids = (rows as LegacyRow[]).map((r) => Number(r.id));
+            after = ids[ids.length - 1];
+            const { rows: lineRows } = await legacy.raw(
+              `SELECT snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text FROM snapshot_line_items WHERE snapshot_id = ANY(?::int[]) ORDER BY snapshot_id, id`,
+              [`{${ids.join(',')}}`],
+            );
+            const linesOf = new Map<number, LegacyLine[]>();
+            for (const l of lineRows as LegacyLine[]) (linesOf.get(Number(l.snapshot_id)) ?? linesOf.set(Number(l.snapshot_id), []).get(Number(l.snapshot_id))!).push(l);
+            const ready: Ready[] = [];
+            for (const row of rows as LegacyRow[]) {
+              report.read++;
+              const id = Number(row.id);
+              const refuse = (reason: string) =>
+                report.refused.push({
+                  legacy_id: id,
+                  invoice_number: row.invoice_number,
+                  account: row.company_account_number,
+                  period: row.billing_year !== null && row.billing_month !== null ? `${row.billing_year}-${String(row.billing_month).padStart(2, '0')}` : null,
+                  reason,
+                });
+              if (twice.has(id)) {
+                refuse(twice.get(id)!);
+                continue;
+              }
+              const bill = billOf(row, linesOf.get(id) ?? [], report.lines_rebuilt);
+              if ('reason' in bill) {
+                refuse(bill.reason);
+                continue;
+              }
+              const checked = checkSnapshotPost(bill.body);
+              if (!checked.ok) {
+                refuse(`does not pass the rules of a post: ${reasonOf(checked.fields)}`);
+                continue;
+              }
+              let prepared: PreparedSnapshot;
+              try {
+                prepared = prepareSnapshot(checked.post as SnapshotPost, opts.tolerance);
+              } catch (err) {
+                refuse((err as Error).message);
+                continue;
+              }
+              const r = prepared.row;
+              const existing = byInvoice.get(r.invoice_number);
+              if (existing === prepared.contentHash) {
+                report.already_archived++;
+                continue;
+              }
+              if (existing !== undefined) {
+                refuse(`invoice ${r.invoice_number} is archived already with other content (${existing.slice(0, 12)}…): compare the two; file a correction if the old one is right`);
+                continue;
+              }
+              const periodKey = `${r.company_account_number}/${r.billing_year}/${r.billing_month}`;
+              if (byPeriod.has(periodKey)) {
+                refuse(`${r.company_account_number} ${periodText(r.billing_year, r.billing_month)} is archived already as invoice ${byPeriod.get(periodKey)}`);
+                continue;
+              }
+              byInvoice.set(r.invoice_number, prepared.contentHash);
+              byPeriod.set(periodKey, r.invoice_number);
+              ready.push({ legacyId: id, prepared, rawBody: JSON.stringify(bill.body), archivedAt: legacyInstant(row.archived_at, opts.timeZone) });
+            }
+            if (trx && ready.length) report.imported += await insertBatch(trx, ready);
+            else report.imported += ready.length;
+            opts.onProgress?.(report.read, total[0].n);
+          }
+        };
+        if (opts.dryRun) await run(undefined);
+        else await knex.transaction((trx) => run(trx));
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+  } finally {
+    await legacyDb.close();
+  }
+  report.seconds = Math.round(performance.now() - started) / 1000;
+  report.bills_per_second = report.seconds > 0 ? Math.round(report.read / report.seconds) : report.read;
+  return report;
+}

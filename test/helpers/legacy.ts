@@ -1,0 +1,105 @@
+/**
+ * A database in the earlier Python Archive's schema (docs/contract.md section 6: text
+ * timestamps, JSON as text, numeric(10,2), no uniqueness per period), filled with real-shaped
+ * rows: what `archive import-legacy` reads in the tests and the benchmark.
+ */
+import type { Knex } from 'knex';
+
+export const LEGACY_SCHEMA = `
+CREATE TABLE billing_snapshots (
+  id serial PRIMARY KEY,
+  company_account_number varchar(50) NOT NULL,
+  company_name varchar(150),
+  invoice_number varchar(50) UNIQUE NOT NULL,
+  billing_year integer NOT NULL,
+  billing_month integer NOT NULL,
+  invoice_date text,
+  due_date text,
+  archived_at text,
+  billing_plan varchar(100),
+  contract_term varchar(50),
+  support_level varchar(100),
+  total_amount numeric(10,2),
+  total_user_charges numeric(10,2),
+  total_asset_charges numeric(10,2),
+  total_backup_charges numeric(10,2),
+  total_ticket_charges numeric(10,2),
+  total_line_item_charges numeric(10,2),
+  user_count integer,
+  asset_count integer,
+  billable_hours numeric(10,2),
+  billing_data_json text,
+  invoice_csv text,
+  created_by varchar(100),
+  notes text
+);
+CREATE TABLE snapshot_line_items (
+  id serial PRIMARY KEY,
+  snapshot_id integer REFERENCES billing_snapshots (id),
+  line_type varchar(50),
+  item_name varchar(255),
+  description text,
+  quantity numeric(10,2),
+  rate numeric(10,2),
+  amount numeric(10,2)
+);
+CREATE TABLE scheduled_snapshots (
+  id serial PRIMARY KEY, enabled boolean, day_of_month integer, hour integer, snapshot_previous_month boolean,
+  snapshot_all_companies boolean, last_run_at text, last_run_status varchar(20), last_run_count integer, last_run_log text,
+  created_at text, updated_at text
+);
+CREATE TABLE snapshot_jobs (
+  id varchar(50) PRIMARY KEY, job_type varchar(50), status varchar(20), target_year integer, target_month integer,
+  target_account_numbers text, total_companies integer, completed_companies integer, failed_companies integer,
+  started_at text, completed_at text, output text, error text, success boolean, triggered_by varchar(100)
+);`;
+
+const FIELDS = [
+  'company_account_number',
+  'company_name',
+  'invoice_number',
+  'billing_year',
+  'billing_month',
+  'invoice_date',
+  'due_date',
+  'billing_plan',
+  'contract_term',
+  'support_level',
+  'total_amount',
+  'total_user_charges',
+  'total_asset_charges',
+  'total_backup_charges',
+  'total_ticket_charges',
+  'total_line_item_charges',
+  'user_count',
+  'asset_count',
+  'billable_hours',
+  'invoice_csv',
+  'created_by',
+  'notes',
+];
+
+/** Old rows as the Python Archive wrote them from a posted bill (PostgreSQL rounds the floats into numeric(10,2)). */
+export async function insertLegacyBills(knex: Knex, bills: { body: Record<string, any>; archivedAt?: string; withoutLines?: boolean; billingDataText?: string }[]): Promise<number[]> {
+  const rows = bills.map((b) => ({
+    ...Object.fromEntries(FIELDS.map((f) => [f, b.body[f] ?? null])),
+    archived_at: b.archivedAt ?? '2026-02-01T09:15:00.123456',
+    billing_data_json: b.billingDataText ?? JSON.stringify(b.body.billing_data_json),
+  }));
+  const ids = (await knex('billing_snapshots').insert(rows).returning('id')).map((r: { id: number }) => r.id);
+  const lines = bills.flatMap((b, i) =>
+    b.withoutLines
+      ? []
+      : (b.body.line_items as Record<string, unknown>[]).map((l) => ({
+          snapshot_id: ids[i],
+          line_type: l.line_type,
+          item_name: l.item_name,
+          description: l.description ?? null,
+          quantity: l.quantity,
+          rate: l.rate,
+          amount: l.amount,
+        })),
+  );
+  for (let i = 0; i < lines.length; i += 5000) await knex('snapshot_line_items').insert(lines.slice(i, i + 5000));
+  return ids;
+}

@@ -1,0 +1,115 @@
+/**
+ * `archive import-legacy` against a database in the earlier Archive's schema, filled with the
+ * real Ledger's bills as the Python Archive stored them: each row through the rules of a post,
+ * archived in bulk, each refused row reported with the reason (two bills for one period:
+ * both), idempotent, and what it archived is served and verifies like any bill.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importLegacyCommand } from '../../server/cli/import-legacy';
+import { openDatabase, type Database } from '../../server/db/database';
+import { importLegacy, legacyInstant } from '../../server/ops/import-legacy';
+import { verifyArchive } from '../../server/integrity/verify';
+import { fixtureBills, makeBill } from '../helpers/fixtures';
+import { integrated } from '../helpers/integrity';
+import { insertLegacyBills, LEGACY_SCHEMA } from '../helpers/legacy';
+import { adminQuery, databaseUrl } from '../helpers/pg';
+import { startTestServer, testConfig, type TestServer } from '../helpers/server';
+
+let server: TestServer;
+let legacy: Database;
+const name = `archive_legacy_${Date.now()}`;
+const from = databaseUrl(name);
+const fixtures = fixtureBills();
+let duplicateIds: number[];
+
+beforeAll(async () => {
+  await adminQuery(`CREATE DATABASE ${name}`);
+  legacy = await openDatabase({ databaseUrl: from, dataDir: '/nonexistent', poolMax: 2 });
+  await legacy.knex.raw(LEGACY_SCHEMA);
+  // The real bills, one of them without its line items (its JSON holds them).
+  await insertLegacyBills(
+    legacy.knex,
+    fixtures.map((b, i) => ({ body: b.body, withoutLines: i === 3 })),
+  );
+  // Two bills for one company and month (no rule stopped it), a row whose JSON is broken, a month 13.
+  duplicateIds = await insertLegacyBills(legacy.knex, [
+    { body: makeBill({ company_account_number: '840001', billing_year: 2025, billing_month: 6, invoice_number: '840001-202506' }) },
+    { body: makeBill({ company_account_number: '840001', billing_year: 2025, billing_month: 6, invoice_number: '840001-202506-B' }) },
+  ]);
+  await insertLegacyBills(legacy.knex, [
+    { body: makeBill({ company_account_number: '840002', invoice_number: '840002-202503' }), billingDataText: '{"receipt": ' },
+    { body: makeBill({ company_account_number: '840003', billing_month: 13, invoice_number: '840003-202513' }) },
+  ]);
+  server = await startTestServer();
+}, 90_000);
+afterAll(async () => {
+  await server?.stop();
+  await legacy?.close();
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+});
+
+describe('archive import-legacy', () => {
+  it('reads an old timestamp in the old server’s zone', () => {
+    expect(legacyInstant('2026-02-01T09:15:00.123456', 'Europe/Berlin')!.toISOString()).toBe('2026-02-01T08:15:00.123Z');
+    expect(legacyInstant('2026-07-01 09:15:00', 'Europe/Berlin')!.toISOString()).toBe('2026-07-01T07:15:00.000Z');
+    expect(legacyInstant('yesterday', 'UTC')).toBeUndefined();
+  });
+
+  it('a dry run says what it would do and writes nothing', async () => {
+    const r = await importLegacy(server.db.knex, { from, tolerance: '0.05', timeZone: 'Europe/Berlin', dryRun: true });
+    expect(r).toMatchObject({ read: fixtures.length + 4, imported: fixtures.length, dry_run: true });
+    expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(0);
+  });
+
+  it('imports every bill that passes the rules in bulk and names each refused row with the reason', async () => {
+    const out: string[] = [];
+    const code = await importLegacyCommand(
+      testConfig({ DATABASE_URL: server.database.url, ARCHIVE_TIMEZONE: 'Europe/Berlin' }),
+      { from },
+      (l) => out.push(l),
+      () => undefined,
+    );
+    const text = out.join('\n');
+    expect(code).toBe(1);
+    expect(text).toMatch(new RegExp(`^Imported ${fixtures.length} of ${fixtures.length + 4} bills from postgres://.* \\(\\d+ bills/s\\); 0 already archived, 4 refused\\.$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(
+        `refused: old id ${duplicateIds[0]}, invoice 840001-202506, 840001 2025-06: the old database holds 2 bills for 840001 2025-06; this one and id ${duplicateIds[1]} \\(invoice 840001-202506-B\\): neither is imported\\. Delete the wrong one`,
+      ),
+    );
+    expect(text).toMatch(new RegExp(`refused: old id ${duplicateIds[1]}, invoice 840001-202506-B`));
+    expect(text).toMatch(/refused: old id \d+, invoice 840002-202503, .*: billing_data_json is not JSON/);
+    expect(text).toMatch(/refused: old id \d+, invoice 840003-202513, .*: does not pass the rules of a post: billing_month/);
+    expect(text).toMatch(new RegExp(`Line items rebuilt from the billing data \\(the old database had none\\): ${fixtures[3].body.invoice_number}\\.`));
+  });
+
+  it('archives them as any bill: served, with their old time, their lines, their audit entries, and verified', async () => {
+    const b = fixtures[0].body;
+    const res = await server.api(`/api/snapshot/${b.invoice_number}`);
+    expect(res.status).toBe(200);
+    const bill = await res.json();
+    expect(bill).toMatchObject({ source: 'legacy_import', archived_at: '2026-02-01T08:15:00.123Z', line_item_count: b.line_items.length, company_account_number: b.company_account_number });
+    const rebuilt = await (await server.api(`/api/snapshot/${fixtures[3].body.invoice_number}`)).json();
+    expect(rebuilt.line_items.length).toBe(fixtures[3].body.line_items.length);
+    const audit = await server.db.knex('audit_log').where({ action: 'bill.archived', subject: b.invoice_number }).first();
+    expect(audit.details).toMatchObject({ source: 'legacy_import' });
+    await integrated(server);
+    const key = (await (await server.api('/api/integrity/key')).text()).trim();
+    const report = await verifyArchive(server.db.knex, { verifierKey: key });
+    expect(report.findings).toEqual([]);
+    expect(report.bills).toBe(fixtures.length);
+  });
+
+  it('adds nothing the second time', async () => {
+    const r = await importLegacy(server.db.knex, { from, tolerance: '0.05', timeZone: 'Europe/Berlin' });
+    expect(r).toMatchObject({ read: fixtures.length + 4, imported: 0, already_archived: fixtures.length });
+    expect(r.refused).toHaveLength(4);
+    expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(fixtures.length);
+  });
+
+  it('refuses a database that is not the earlier Archive’s, in words', async () => {
+    await expect(importLegacy(server.db.knex, { from: server.database.url, tolerance: '0.05', timeZone: 'UTC' })).rejects.toThrow(
+      /is a database of this Archive \(it has content_hash\), not the earlier one/,
+    );
+  });
+});
