@@ -8,17 +8,19 @@
  * how to resolve it. A bill already archived with the same content is skipped, so a second
  * import adds nothing.
  */
+import os from 'node:os';
 import type { Knex } from 'knex';
-import type { SnapshotPost } from '../../shared/api';
+import { Piscina } from 'piscina';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { periodText } from '../../shared/period';
-import { zonedTime } from '../../shared/schedule';
 import { auditRow, cliContext } from '../audit/trail';
 import { openDatabase } from '../db/database';
-import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill';
-import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
-import { checkSnapshotPost } from '../snapshots/validate';
+import type { PreparedSnapshot } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
+import { workerFile } from '../worker-file';
+import { prepareLegacyBatch, type LegacyLine, type LegacyRow, type PrepareLegacyTask, type PreparedLegacy } from './legacy-bill';
+
+export { legacyInstant } from './legacy-bill';
 
 export interface Refusal {
   legacy_id: number;
@@ -48,54 +50,10 @@ export interface ImportOptions {
   timeZone: string;
   dryRun?: boolean;
   batchSize?: number;
+  /** Worker threads reading and checking the old rows (default: one fewer than the cores, at least 1); 0: this thread. */
+  threads?: number;
   onProgress?: (done: number, total: number) => void;
 }
-
-type LegacyRow = Record<string, unknown> & { id: number; invoice_number: string | null; company_account_number: string | null; billing_year: number | null; billing_month: number | null };
-type LegacyLine = { snapshot_id: number; line_type: string; item_name: string; description: string | null; quantity: string; rate: string; amount: string };
-
-const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/;
-
-/** An old timestamp (local time, no zone) as an instant, read in the old server's zone. */
-export function legacyInstant(text: unknown, tz: string): Date | undefined {
-  const m = typeof text === 'string' ? LOCAL_TIME.exec(text.trim()) : null;
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s = '0', frac = '0'] = m;
-  const hour = zonedTime(Number(y), Number(mo), Number(d), Number(h), tz).getTime();
-  return new Date(hour + Number(mi) * 60_000 + Number(s) * 1000 + Math.floor(Number(`0.${frac}`) * 1000));
-}
-
-/** An old date column (text: `2025-10-31`, or with a time) as YYYY-MM-DD; anything else as it is, for the schema to refuse. */
-const dateOf = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ].*)?$/.test(v.trim()) ? v.trim().slice(0, 10) : v);
-
-/** The old row as the bill it stands for, in the API's shape. */
-function billOf(row: LegacyRow, lines: LegacyLine[], rebuilt: string[]): { body: Record<string, unknown> } | { reason: string } {
-  let billingData: unknown;
-  try {
-    billingData = typeof row.billing_data_json === 'string' ? JSON.parse(row.billing_data_json) : row.billing_data_json;
-  } catch (err) {
-    return { reason: `billing_data_json is not JSON (${(err as Error).message})` };
-  }
-  let lineItems: Record<string, unknown>[] = lines.map((l) => ({ line_type: l.line_type, item_name: l.item_name, description: l.description, quantity: l.quantity, rate: l.rate, amount: l.amount }));
-  const receipt = (billingData as { receipt_data?: BillingReceipt } | null)?.receipt_data;
-  if (lineItems.length === 0 && receipt && Array.isArray(receipt.billed_users)) {
-    try {
-      lineItems = lineItemsFromReceipt(receipt) as unknown as Record<string, unknown>[];
-      if (lineItems.length > 0) rebuilt.push(String(row.invoice_number));
-    } catch {
-      /* the rules below refuse the bill if its lines do not add up */
-    }
-  }
-  const body: Record<string, unknown> = {};
-  for (const f of CANONICAL_SNAPSHOT_FIELDS) if (row[f] !== null && row[f] !== undefined) body[f] = row[f];
-  body.invoice_date = dateOf(row.invoice_date);
-  if (row.due_date !== null && row.due_date !== undefined) body.due_date = dateOf(row.due_date);
-  body.billing_data_json = billingData;
-  body.line_items = lineItems;
-  return { body };
-}
-
-const reasonOf = (fields: { field: string; reason: string }[]) => fields.map((f) => `${f.field} ${f.reason}`).join('; ');
 
 /** Checks that `from` holds the earlier Archive's tables (and not this one's). */
 async function checkLegacySchema(legacy: Knex): Promise<void> {
@@ -182,6 +140,9 @@ async function insertBatch(trx: Knex.Transaction, batch: Ready[]): Promise<numbe
 export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<ImportReport> {
   const started = performance.now();
   const legacyDb = await openDatabase({ databaseUrl: opts.from, dataDir: '/nonexistent', poolMax: 2 });
+  const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism() - 1));
+  const pool = threads > 0 ? new Piscina<PrepareLegacyTask, PreparedLegacy[]>({ filename: workerFile(import.meta.url, 'import-worker'), minThreads: threads, maxThreads: threads }) : undefined;
+  const prepare = async (task: PrepareLegacyTask) => (pool ? pool.run(task) : prepareLegacyBatch(task));
   const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
   try {
     await legacyDb.knex.transaction(
@@ -215,6 +176,7 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
         const size = opts.batchSize ?? 500;
         const run = async (trx: Knex.Transaction | undefined) => {
           let after = -1;
+          let writing: Promise<void> = Promise.resolve();
           for (;;) {
             const { rows } = await legacy.raw('SELECT * FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [after, size]);
             if (rows.length === 0) break;
@@ -227,38 +189,30 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             const linesOf = new Map<number, LegacyLine[]>();
             for (const l of lineRows as LegacyLine[]) (linesOf.get(Number(l.snapshot_id)) ?? linesOf.set(Number(l.snapshot_id), []).get(Number(l.snapshot_id))!).push(l);
             const ready: Ready[] = [];
-            for (const row of rows as LegacyRow[]) {
+            const byId = new Map((rows as LegacyRow[]).map((r) => [Number(r.id), r]));
+            const refuse = (row: LegacyRow, reason: string) =>
+              report.refused.push({
+                legacy_id: Number(row.id),
+                invoice_number: row.invoice_number,
+                account: row.company_account_number,
+                period: row.billing_year !== null && row.billing_month !== null ? `${row.billing_year}-${String(row.billing_month).padStart(2, '0')}` : null,
+                reason,
+              });
+            const toPrepare = (rows as LegacyRow[]).filter((row) => {
               report.read++;
-              const id = Number(row.id);
-              const refuse = (reason: string) =>
-                report.refused.push({
-                  legacy_id: id,
-                  invoice_number: row.invoice_number,
-                  account: row.company_account_number,
-                  period: row.billing_year !== null && row.billing_month !== null ? `${row.billing_year}-${String(row.billing_month).padStart(2, '0')}` : null,
-                  reason,
-                });
-              if (twice.has(id)) {
-                refuse(twice.get(id)!);
+              if (!twice.has(Number(row.id))) return true;
+              refuse(row, twice.get(Number(row.id))!);
+              return false;
+            });
+            const results = await prepare({ rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [] })), tolerance: opts.tolerance, timeZone: opts.timeZone });
+            for (const res of results) {
+              const row = byId.get(res.id)!;
+              if (!res.ok) {
+                refuse(row, res.reason);
                 continue;
               }
-              const bill = billOf(row, linesOf.get(id) ?? [], report.lines_rebuilt);
-              if ('reason' in bill) {
-                refuse(bill.reason);
-                continue;
-              }
-              const checked = checkSnapshotPost(bill.body);
-              if (!checked.ok) {
-                refuse(`does not pass the rules of a post: ${reasonOf(checked.fields)}`);
-                continue;
-              }
-              let prepared: PreparedSnapshot;
-              try {
-                prepared = prepareSnapshot(checked.post as SnapshotPost, opts.tolerance);
-              } catch (err) {
-                refuse((err as Error).message);
-                continue;
-              }
+              const { prepared } = res;
+              if (res.rebuiltLines) report.lines_rebuilt.push(prepared.row.invoice_number);
               const r = prepared.row;
               const existing = byInvoice.get(r.invoice_number);
               if (existing === prepared.contentHash) {
@@ -266,22 +220,27 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
                 continue;
               }
               if (existing !== undefined) {
-                refuse(`invoice ${r.invoice_number} is archived already with other content (${existing.slice(0, 12)}…): compare the two; file a correction if the old one is right`);
+                refuse(row, `invoice ${r.invoice_number} is archived already with other content (${existing.slice(0, 12)}…): compare the two; file a correction if the old one is right`);
                 continue;
               }
               const periodKey = `${r.company_account_number}/${r.billing_year}/${r.billing_month}`;
               if (byPeriod.has(periodKey)) {
-                refuse(`${r.company_account_number} ${periodText(r.billing_year, r.billing_month)} is archived already as invoice ${byPeriod.get(periodKey)}`);
+                refuse(row, `${r.company_account_number} ${periodText(r.billing_year, r.billing_month)} is archived already as invoice ${byPeriod.get(periodKey)}`);
                 continue;
               }
               byInvoice.set(r.invoice_number, prepared.contentHash);
               byPeriod.set(periodKey, r.invoice_number);
-              ready.push({ legacyId: id, prepared, rawBody: JSON.stringify(bill.body), archivedAt: legacyInstant(row.archived_at, opts.timeZone) });
+              ready.push({ legacyId: res.id, prepared, rawBody: res.rawBody, archivedAt: res.archivedAt ? new Date(res.archivedAt) : undefined });
             }
-            if (trx && ready.length) report.imported += await insertBatch(trx, ready);
-            else report.imported += ready.length;
+            // The batch is written while the next one is read and checked (two connections, two cores).
+            if (trx && ready.length) {
+              await writing;
+              writing = insertBatch(trx, ready).then((n) => void (report.imported += n));
+              writing.catch(() => undefined);
+            } else report.imported += ready.length;
             opts.onProgress?.(report.read, total[0].n);
           }
+          await writing;
         };
         if (opts.dryRun) await run(undefined);
         else await knex.transaction((trx) => run(trx));
@@ -289,7 +248,7 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
       { isolationLevel: 'repeatable read', readOnly: true },
     );
   } finally {
-    await legacyDb.close();
+    await Promise.all([legacyDb.close(), pool?.destroy()]);
   }
   report.seconds = Math.round(performance.now() - started) / 1000;
   report.bills_per_second = report.seconds > 0 ? Math.round(report.read / report.seconds) : report.read;
