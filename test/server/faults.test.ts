@@ -7,6 +7,7 @@
  *    nothing acknowledged is lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../server/db/database';
@@ -25,7 +26,18 @@ const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
 /** The server as a process of its own, on a free port; resolves with its address once it listens. */
 function serverProcess(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, SERVICE_TOKEN, ADMIN_TOKEN, SERVICE_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', SCHEDULER: 'off', LOG_INTEGRATE_MS: '50' },
+    env: {
+      ...process.env,
+      ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-test-data'),
+      DATABASE_URL: databaseUrl,
+      SERVICE_TOKEN,
+      ADMIN_TOKEN,
+      SERVICE_PORT: '0',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      SCHEDULER: 'off',
+      LOG_INTEGRATE_MS: '50',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
