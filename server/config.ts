@@ -19,6 +19,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
     .optional(),
+  // A streaming replica for reads (search, bills, exports); writes and what must read its own writes use DATABASE_URL.
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+    .optional(),
   SERVICE_TOKEN: z.string().optional(),
   ADMIN_TOKEN: z.string().optional(),
   CODEX_URL: z.string().url().default('http://localhost:5010'),
@@ -118,6 +123,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** DATABASE_READ_URL: a streaming replica reads may go to. */
+  readDatabaseUrl: string | undefined;
   serviceToken: string | undefined;
   adminToken: string | undefined;
   codexUrl: string;
@@ -194,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: e.SERVICE_PORT,
     host: e.SERVICE_HOST,
     databaseUrl: e.DATABASE_URL,
+    readDatabaseUrl: e.DATABASE_READ_URL,
     serviceToken: e.SERVICE_TOKEN,
     adminToken: e.ADMIN_TOKEN,
     codexUrl: e.CODEX_URL,

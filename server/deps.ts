@@ -13,9 +13,14 @@ import type { Scheduler } from './schedule/schedule';
 import type { Sequencer } from './integrity/sequencer';
 import type { Signer } from './integrity/signer';
 import type { Metrics } from './metrics';
+import type { Reads } from './db/reads';
 
 export interface AppDeps {
   knex: Knex;
+  /** Reads that may be served by the replica (DATABASE_READ_URL), with the primary behind it. */
+  reads: Reads;
+  /** The replica's own connection, for /health; undefined without one. */
+  replica?: Knex;
   tokens: Tokens;
   log: Logger;
   totalsTolerance: string;

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { createMetrics, type Metrics } from './metrics';
+import { replicaReads } from './db/reads';
 import { createRunEngine, openMigratedPostgres } from './boot';
 import { loadConfig, requireTokens, type Config } from './config';
 import { openDatabase, type Database } from './db/database';
@@ -63,6 +64,23 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
   }
 
+  if (config.readDatabaseUrl && !config.databaseUrl) {
+    await db.close();
+    throw new StartupError('DATABASE_READ_URL is set without DATABASE_URL: a replica needs the PostgreSQL it replicates');
+  }
+  // The replica for reads (its statements cancelled as the primary's); nothing is checked or written there.
+  const replica = config.readDatabaseUrl
+    ? await openDatabase({
+        databaseUrl: config.readDatabaseUrl,
+        dataDir: config.dataDir,
+        poolMax: config.poolMax,
+        statementTimeoutMs: config.statementTimeoutMs,
+        lockTimeoutMs: config.lockTimeoutMs,
+        log,
+      })
+    : undefined;
+  const reads = replicaReads(db.knex, replica?.knex, (err) => log.warn({ err: (err as Error).message }, 'the replica could not answer a read: the primary did'));
+
   const { signer, warnings } = await openSigner(config, db.knex).catch(async (err) => {
     await db.close();
     throw err;
@@ -86,6 +104,8 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   const metrics = createMetrics(db.knex, { serverTz: config.timeZone, dataDir: config.dataDir, backupDir: config.ops.backupDir });
   const app = createApp({
     knex: db.knex,
+    reads,
+    replica: replica?.knex,
     tokens,
     log,
     totalsTolerance: config.totalsTolerance,
@@ -146,7 +166,7 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
         setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
-      await Promise.all([db.close(), pdf.close()]);
+      await Promise.all([db.close(), pdf.close(), replica?.close()]);
     })());
   return { url, port, metricsUrl, db, tokens, log, engine, scheduler, watch, sequencer, close };
 }

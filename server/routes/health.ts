@@ -20,8 +20,15 @@ export function healthRoutes(deps: AppDeps): Route[] {
       } catch {
         database = 'unavailable';
       }
+      // The replica, when there is one: reads fall back to the primary without it, so it does not make the service degraded.
+      let replica: 'ok' | 'unavailable' | undefined;
+      if (deps.replica)
+        replica = await withTimeout(deps.replica.raw('SELECT 1'), 2000).then(
+          () => 'ok' as const,
+          () => 'unavailable' as const,
+        );
       ctx.status = database === 'ok' ? 200 : 503;
-      ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, version: deps.version };
+      ctx.body = { status: database === 'ok' ? 'ok' : 'degraded', service: 'archive', database, ...(replica ? { replica } : {}), version: deps.version };
     }),
     get('/metrics', 'admin', async (ctx) => {
       if (!deps.metrics) throw new ArchiveError('not_found', 'This server keeps no metrics');

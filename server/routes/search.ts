@@ -11,18 +11,18 @@ export function searchRoutes(deps: AppDeps): Route[] {
   return [
     get('/api/snapshots/search', 'read', async (ctx) => {
       const query = parseOrThrow(SearchQuery, singleValued(ctx.query), 'search');
-      ctx.body = await searchSnapshots(deps.knex, query, deps.timeZone);
+      ctx.body = await deps.reads((k) => searchSnapshots(k, query, deps.timeZone));
     }),
 
     get('/api/snapshots/company/:account_number', 'read', async (ctx) => {
       const account = ctx.params.account_number;
       if (!ACCOUNT_NUMBER.test(account)) parseOrThrow(SearchQuery.pick({ account_number: true }), { account_number: account }, 'account number');
       const page = parseOrThrow(PageQuery, singleValued(ctx.query), 'query');
-      ctx.body = await companyHistory(deps.knex, account, page.limit, page.offset);
+      ctx.body = await deps.reads((k) => companyHistory(k, account, page.limit, page.offset));
     }),
 
     get('/api/stats', 'read', async (ctx) => {
-      ctx.body = await archiveStats(deps.knex);
+      ctx.body = await deps.reads((k) => archiveStats(k));
     }),
   ];
 }

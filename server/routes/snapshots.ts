@@ -71,11 +71,11 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     }),
 
     get('/api/snapshot/:invoice_number', 'read', async (ctx) => {
-      ctx.body = await getSnapshotDetail(deps.knex, invoiceOf(ctx), revisionOf(ctx));
+      ctx.body = await deps.reads((k) => getSnapshotDetail(k, invoiceOf(ctx), revisionOf(ctx)));
     }),
 
     get('/api/snapshot/:invoice_number/csv', 'read', async (ctx) => {
-      const s = await getBillCsv(deps.knex, invoiceOf(ctx), revisionOf(ctx));
+      const s = await deps.reads((k) => getBillCsv(k, invoiceOf(ctx), revisionOf(ctx)));
       await recordExport(ctx, 'export.csv', s);
       attachBill(ctx, s, 'csv', s.name_shared);
       ctx.type = 'text/csv; charset=utf-8';
@@ -84,8 +84,11 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
 
     // The bill as a PDF: the one renderer, for the desktop's exports too.
     get('/api/snapshot/:invoice_number/pdf', 'read', async (ctx) => {
-      const bill = await getSnapshotDetail(deps.knex, invoiceOf(ctx), revisionOf(ctx));
-      const [log, withAccount] = await Promise.all([billLogState(deps.knex, bill.id), nameIsShared(deps.knex, bill.company_name, bill.company_account_number)]);
+      const { bill, log, withAccount } = await deps.reads(async (k) => {
+        const bill = await getSnapshotDetail(k, invoiceOf(ctx), revisionOf(ctx));
+        const [log, withAccount] = await Promise.all([billLogState(k, bill.id), nameIsShared(k, bill.company_name, bill.company_account_number)]);
+        return { bill, log, withAccount };
+      });
       const pdf = await deps.pdf.render({ ...bill, log });
       await recordExport(ctx, 'export.pdf', bill);
       attachBill(ctx, bill, 'pdf', withAccount);
@@ -103,12 +106,12 @@ export function snapshotRoutes(deps: AppDeps): Route[] {
     }),
 
     get('/api/snapshot/:invoice_number/log', 'read', async (ctx) => {
-      ctx.body = await billLogState(deps.knex, (await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['id'], revisionOf(ctx))).id);
+      ctx.body = await deps.reads(async (k) => billLogState(k, (await getSnapshotColumns(k, invoiceOf(ctx), ['id'], revisionOf(ctx))).id));
     }),
 
     // The body exactly as Ledger posted it: the evidence behind every normalised number.
     get('/api/snapshot/:invoice_number/raw', 'read', async (ctx) => {
-      const s = await getSnapshotColumns(deps.knex, invoiceOf(ctx), ['raw_body'], revisionOf(ctx));
+      const s = await deps.reads((k) => getSnapshotColumns(k, invoiceOf(ctx), ['raw_body'], revisionOf(ctx)));
       if (s.raw_body === null) throw new ArchiveError('not_found', 'This bill was not posted by Ledger, so there is no raw body', { invoice_number: invoiceOf(ctx) });
       ctx.type = 'application/json; charset=utf-8';
       ctx.body = s.raw_body;

@@ -32,14 +32,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startCluster(): Promise<Cluster> {
+const asPostgres = process.getuid?.() === 0;
+const run = (cmd: string, args: string[]) =>
+  execFileSync(asPostgres ? 'runuser' : path.join(BIN, cmd), asPostgres ? ['-u', 'postgres', '--', path.join(BIN, cmd), ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+
+function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-cluster-'));
-  const asPostgres = process.getuid?.() === 0;
   if (asPostgres) execFileSync('chown', ['postgres:postgres', dir]);
-  const run = (cmd: string, args: string[]) =>
-    execFileSync(asPostgres ? 'runuser' : path.join(BIN, cmd), asPostgres ? ['-u', 'postgres', '--', path.join(BIN, cmd), ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  return dir;
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const dir = tempDir();
   const data = path.join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync']);
+  return startIn(dir, data);
+}
+
+/** A streaming replica of `primary` (pg_basebackup -R over loopback), started on a port of its own. */
+export async function startReplica(primary: Cluster): Promise<Cluster & { pauseReplay(): void; resumeReplay(): void }> {
+  const dir = tempDir();
+  const data = path.join(dir, 'data');
+  run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']);
+  const c = await startIn(dir, data);
+  const sql = (q: string) => run('psql', ['-h', '127.0.0.1', '-p', String(c.port), '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-c', q]);
+  return { ...c, pauseReplay: () => void sql('SELECT pg_wal_replay_pause()'), resumeReplay: () => void sql('SELECT pg_wal_replay_resume()') };
+}
+
+async function startIn(dir: string, data: string): Promise<Cluster> {
   const port = await freePort();
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
   const ctl = (...args: string[]) => run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', ...args]);
