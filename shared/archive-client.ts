@@ -152,8 +152,9 @@ export class ArchiveClient {
     for (let offset = 0; ; offset += PAGE) {
       const page = await this.search({ ...filters, limit: String(PAGE), offset: String(offset) }, signal);
       out.push(...page.results);
-      onPage?.(out.length, page.total);
-      if (page.results.length < PAGE || out.length >= page.total) return out;
+      onPage?.(out.length, Math.max(page.total, out.length));
+      // A bounded count (total_exact false) says "at least": page on until a page comes back short.
+      if (page.results.length < PAGE || (page.total_exact !== false && out.length >= page.total)) return out;
     }
   }
 

@@ -71,6 +71,9 @@ export async function archivedCounts(knex: Knex): Promise<{ bills: number; corre
   return { bills: Number(rows[0].bills), corrections: Number(rows[0].corrections) };
 }
 
+/** How far a filtered search counts at least (see countAndPage). */
+export const COUNT_BOUND = 10_000;
+
 /**
  * `SELECT (count) AS total, (page as JSON) AS results` for one filtered query.
  * `unfiltered` takes the total from the counter instead of counting every row.
@@ -82,8 +85,19 @@ async function countAndPage(
   limit: number,
   offset: number,
   unfiltered: false | 'all' | 'current' = false,
-): Promise<{ total: number; results: SnapshotSummary[] }> {
-  const count = unfiltered ? knex.raw(unfiltered === 'all' ? COUNTER : CURRENT_COUNTER) : filtered().clearSelect().count('*').toKnexQuery();
+): Promise<{ total: number; total_exact: boolean; results: SnapshotSummary[] }> {
+  // A filter can match a large share of millions of bills (a common word of a company name):
+  // such a count is bounded, one row past the bound says "more".
+  const bound = Math.max(COUNT_BOUND, offset + limit);
+  const count = unfiltered
+    ? knex.raw(unfiltered === 'all' ? COUNTER : CURRENT_COUNTER)
+    : knex.raw('SELECT count(*) FROM (?) bounded', [
+        filtered()
+          .clearSelect()
+          .select(knex.raw('1'))
+          .limit(bound + 1)
+          .toKnexQuery(),
+      ]);
   const pageQuery = filtered().select(knex.raw(SUMMARY_SELECT)).limit(limit).offset(offset);
   // Qualified: a bare name would sort by the output column (total_amount is sent as text, so it would sort alphabetically).
   for (const [col, dir] of order) {
@@ -94,19 +108,20 @@ async function countAndPage(
   const result = await knex.raw(`SELECT (?) AS total, (SELECT coalesce(json_agg(r), '[]'::json) FROM (?) r) AS results`, [count, page]);
   const row = result.rows[0] as { total: number | string; results: SummaryJson[] | string };
   const results = typeof row.results === 'string' ? (JSON.parse(row.results) as SummaryJson[]) : row.results;
-  return { total: Number(row.total), results: results.map(toSummary) };
+  const n = Number(row.total);
+  return { total: Math.min(n, unfiltered ? n : bound), total_exact: unfiltered !== false || n <= bound, results: results.map(toSummary) };
 }
 
 export async function searchSnapshots(knex: Knex, p: SearchQuery, defaultTimeZone: string): Promise<SearchResult> {
   checkRanges(p);
   const order: [string, 'asc' | 'desc'][] = [...SORT_COLUMNS[p.sort].map((c) => [c, p.order] as [string, 'asc' | 'desc']), ['id', p.order]];
   const unfiltered = FILTERS.every((f) => p[f] === undefined) && (p.include_superseded ? 'all' : 'current');
-  const { total, results } = await countAndPage(knex, () => Snapshot.query(knex).modify('searchFilters', p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
-  return { total, limit: p.limit, offset: p.offset, results };
+  const { total, total_exact, results } = await countAndPage(knex, () => Snapshot.query(knex).modify('searchFilters', p, defaultTimeZone), order, p.limit, p.offset, unfiltered);
+  return { total, total_exact, limit: p.limit, offset: p.offset, results };
 }
 
 export async function companyHistory(knex: Knex, accountNumber: string, limit: number, offset: number): Promise<CompanyHistory> {
-  const { total, results } = await countAndPage(
+  const { total, total_exact, results } = await countAndPage(
     knex,
     () => Snapshot.query(knex).modify('ofCompany', accountNumber).whereRaw(IS_CURRENT('billing_snapshots')),
     [
@@ -131,7 +146,7 @@ export async function companyHistory(knex: Knex, accountNumber: string, limit: n
             ])
             .first()
         )?.company_name ?? null);
-  return { account_number: accountNumber, company_name: companyName, total, limit, offset, results };
+  return { account_number: accountNumber, company_name: companyName, total, total_exact, limit, offset, results };
 }
 
 export async function archiveStats(knex: Knex): Promise<Stats> {

@@ -104,6 +104,9 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
   };
   const rows = result.data?.results ?? [];
   const total = result.data?.total ?? 0;
+  // A broad search over millions of bills is counted up to a bound: "10,000+".
+  const exact = result.data?.total_exact !== false;
+  const totalText = `${total.toLocaleString()}${exact ? '' : '+'}`;
 
   return (
     <section>
@@ -176,14 +179,14 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
       <ErrorBox error={result.error} title={searchErrorTitle(result.error)} labels={LABELS} />
       <div className="toolbar">
         <span className="muted" data-testid="result-count">
-          {result.loading ? 'Searching…' : result.error ? 'No results: see above' : `${total.toLocaleString()} bills`}
+          {result.loading ? 'Searching…' : result.error ? 'No results: see above' : `${totalText} bills`}
         </span>
         <div className="pager">
           <button className="secondary" disabled={page.offset === 0} onClick={() => setPage((p) => ({ ...p, offset: Math.max(0, p.offset - p.limit) }))}>
             Previous
           </button>
           <span className="muted small">{total ? `${page.offset + 1}–${Math.min(total, page.offset + page.limit)}` : '0'}</span>
-          <button className="secondary" disabled={page.offset + page.limit >= total} onClick={() => setPage((p) => ({ ...p, offset: p.offset + p.limit }))}>
+          <button className="secondary" disabled={exact ? page.offset + page.limit >= total : rows.length < page.limit} onClick={() => setPage((p) => ({ ...p, offset: p.offset + p.limit }))}>
             Next
           </button>
           <select aria-label="Rows per page" value={page.limit} onChange={(e) => setPage({ limit: Number(e.target.value), offset: 0 })}>
@@ -194,7 +197,7 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
             ))}
           </select>
           <button disabled={!total || exporting?.state === 'running'} onClick={() => void bulk()}>
-            Export all {total ? total.toLocaleString() : ''} as PDF…
+            Export all {total ? totalText : ''} as PDF…
           </button>
         </div>
       </div>
