@@ -4,6 +4,7 @@
  * without fetching the finished ones again. Also the CLI's exit codes and table.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../server/sim/server';
@@ -32,6 +33,8 @@ afterAll(async () => {
 function env(): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    // The tests' data folder (the signing key), not ./data in the checkout.
+    ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-test-data'),
     DATABASE_URL: db.url,
     SERVICE_TOKEN,
     ADMIN_TOKEN,
