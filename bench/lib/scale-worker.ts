@@ -3,6 +3,7 @@
  * prepared exactly as the API prepares them (normalised, checked, canonical text, content
  * hash), written as COPY text rows for billing_snapshots and snapshot_line_items.
  */
+import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { prepareSnapshot } from '../../server/snapshots/archive';
 import { checkSnapshotPost } from '../../server/snapshots/validate';
 import { benchBill } from '../bills';
@@ -16,38 +17,8 @@ export interface ScaleTask {
   firstPeriod: number;
 }
 
-export const SNAPSHOT_COLUMNS = [
-  'id',
-  'company_account_number',
-  'company_name',
-  'invoice_number',
-  'billing_year',
-  'billing_month',
-  'invoice_date',
-  'due_date',
-  'billing_plan',
-  'contract_term',
-  'support_level',
-  'total_amount',
-  'total_user_charges',
-  'total_asset_charges',
-  'total_backup_charges',
-  'total_ticket_charges',
-  'total_line_item_charges',
-  'user_count',
-  'asset_count',
-  'billable_hours',
-  'billing_data_json',
-  'invoice_csv',
-  'raw_body',
-  'created_by',
-  'notes',
-  'line_item_count',
-  'content_hash',
-  'warnings',
-  'source',
-  'archived_at',
-] as const;
+/** A bill's own fields (said once, in shared/canonical.ts), then what archiving stores beside them. */
+export const SNAPSHOT_COLUMNS = ['id', ...CANONICAL_SNAPSHOT_FIELDS, 'billing_data_json', 'raw_body', 'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at'] as const;
 export const LINE_COLUMNS = ['snapshot_id', 'position', 'line_type', 'item_name', 'description', 'quantity', 'rate', 'amount'] as const;
 
 /** A value in COPY's text format. */

@@ -4,6 +4,7 @@
  * rows: what `archive import-legacy` reads in the tests and the benchmark.
  */
 import type { Knex } from 'knex';
+import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 
 export const LEGACY_SCHEMA = `
 CREATE TABLE billing_snapshots (
@@ -54,35 +55,10 @@ CREATE TABLE snapshot_jobs (
   started_at text, completed_at text, output text, error text, success boolean, triggered_by varchar(100)
 );`;
 
-const FIELDS = [
-  'company_account_number',
-  'company_name',
-  'invoice_number',
-  'billing_year',
-  'billing_month',
-  'invoice_date',
-  'due_date',
-  'billing_plan',
-  'contract_term',
-  'support_level',
-  'total_amount',
-  'total_user_charges',
-  'total_asset_charges',
-  'total_backup_charges',
-  'total_ticket_charges',
-  'total_line_item_charges',
-  'user_count',
-  'asset_count',
-  'billable_hours',
-  'invoice_csv',
-  'created_by',
-  'notes',
-];
-
 /** Old rows as the Python Archive wrote them from a posted bill (PostgreSQL rounds the floats into numeric(10,2)). */
 export async function insertLegacyBills(knex: Knex, bills: { body: Record<string, any>; archivedAt?: string; withoutLines?: boolean; billingDataText?: string }[]): Promise<number[]> {
   const rows = bills.map((b) => ({
-    ...Object.fromEntries(FIELDS.map((f) => [f, b.body[f] ?? null])),
+    ...Object.fromEntries(CANONICAL_SNAPSHOT_FIELDS.map((f) => [f, b.body[f] ?? null])),
     archived_at: b.archivedAt ?? '2026-02-01T09:15:00.123456',
     billing_data_json: b.billingDataText ?? JSON.stringify(b.body.billing_data_json),
   }));
