@@ -6,9 +6,6 @@
  *    meanwhile get a fast JSON 503, /health says degraded, the server recovers by itself, and
  *    nothing acknowledged is lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../server/db/database';
 import { migrateToLatest } from '../../server/db/migrate';
@@ -20,41 +17,9 @@ import { makeBill } from '../helpers/fixtures';
 import { recompute } from '../helpers/recompute';
 import { startCluster, type Cluster } from '../helpers/cluster';
 import { ADMIN_TOKEN, SERVICE_TOKEN, testConfig } from '../helpers/server';
+import { serverProcess } from '../helpers/server-process';
 
-const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
-
-/** The server as a process of its own, on a free port; resolves with its address once it listens. */
-function serverProcess(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-test-data'),
-      DATABASE_URL: databaseUrl,
-      SERVICE_TOKEN,
-      ADMIN_TOKEN,
-      SERVICE_PORT: '0',
-      LOG_FORMAT: 'json',
-      LOG_LEVEL: 'info',
-      SCHEDULER: 'off',
-      LOG_INTEGRATE_MS: '50',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"archive listening"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], child });
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}):\n${out}`)));
-  });
-}
+const serve = (databaseUrl: string) => serverProcess({ DATABASE_URL: databaseUrl, SERVICE_TOKEN, ADMIN_TOKEN, SCHEDULER: 'off', LOG_INTEGRATE_MS: '50' });
 
 let counter = 0;
 /** A distinct valid bill each call. */
@@ -118,7 +83,7 @@ describe('the server SIGKILLed under an ingest load at concurrency 16', () => {
   it('keeps every acknowledged bill whole, three times over', async () => {
     const all: string[] = [];
     for (let round = 0; round < 3; round++) {
-      const { url, child } = await serverProcess(database.url);
+      const { url, child } = await serve(database.url);
       const l = load(url, 16);
       await new Promise((r) => setTimeout(r, 1500));
       child.kill('SIGKILL');
@@ -128,7 +93,7 @@ describe('the server SIGKILLed under an ingest load at concurrency 16', () => {
       all.push(...l.acknowledged);
     }
     // After the last restart, as before every restart: all there.
-    const { child } = await serverProcess(database.url);
+    const { child } = await serve(database.url);
     try {
       await checkNothingLost(database, all);
     } finally {

@@ -13,6 +13,7 @@ import type { Job, JobItem } from '../../shared/runs';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { ADMIN_TOKEN, SERVICE_TOKEN } from '../helpers/server';
 import { until } from '../helpers/runs';
+import { serverProcess } from '../helpers/server-process';
 
 const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
 const children: ChildProcess[] = [];
@@ -47,24 +48,10 @@ function env(): NodeJS.ProcessEnv {
   };
 }
 
-function startServerProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"url":"(http:\/\/[^"]+)"[^\n]*archive listening/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-  });
+async function startServerProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const s = await serverProcess(env(), 30_000);
+  children.push(s.child);
+  return s;
 }
 
 function cli(args: string[]): Promise<{ code: number | null; out: string }> {

@@ -3,11 +3,9 @@
  * a due schedule fires on exactly one; a run is owned by one; and when the owner is SIGKILLed
  * mid-run, the other instance notices and resumes it, each company archived exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveClient } from '../../shared/archive-client';
 import { createLogger } from '../../server/log';
@@ -16,8 +14,8 @@ import { startSimulator, type Simulator } from '../../server/sim/server';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { until } from '../helpers/runs';
 import { ADMIN_TOKEN, SERVICE_TOKEN, testConfig } from '../helpers/server';
+import { serverProcess } from '../helpers/server-process';
 
-const BIN = path.resolve(__dirname, '../../bin/archive.mjs');
 let sim: Simulator;
 let db: TestDatabase;
 const children: ChildProcess[] = [];
@@ -54,40 +52,11 @@ async function proxy(upstreams: string[]): Promise<{ url: string; served: number
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-function serverProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      ARCHIVE_DATA_DIR: path.join(os.tmpdir(), 'archive-test-data'),
-      DATABASE_URL: db.url,
-      SERVICE_TOKEN,
-      ADMIN_TOKEN,
-      CODEX_URL: sim.codexUrl,
-      LEDGER_URL: sim.ledgerUrl,
-      SERVICE_PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_FORMAT: 'json',
-      SCHEDULER: 'off',
-      PEER_BACKOFF_MS: '5',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"url":"(http:\/\/[^"]+)"[^\n]*archive listening/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-  });
+async function serve(): Promise<{ child: ChildProcess; url: string }> {
+  const started = serverProcess({ DATABASE_URL: db.url, SERVICE_TOKEN, ADMIN_TOKEN, CODEX_URL: sim.codexUrl, LEDGER_URL: sim.ledgerUrl, SCHEDULER: 'off', PEER_BACKOFF_MS: '5' });
+  const s = await started;
+  children.push(s.child);
+  return s;
 }
 
 describe('two instances on one database', () => {
@@ -133,7 +102,7 @@ describe('two instances on one database', () => {
   }, 120_000);
 
   it('hand a run whose owner was SIGKILLed to the other, which resumes it: each company archived once', async () => {
-    const first = await serverProcess();
+    const first = await serve();
     const { job_id } = await new ArchiveClient(first.url, ADMIN_TOKEN).startRun({ year: 2026, month: 9, dry_run: false, concurrency: 2 });
     await until(async () => Number((await db.knex('billing_snapshots').where({ billing_year: 2026, billing_month: 9 }).count({ n: '*' }))[0].n) >= 8, 30_000);
     first.child.kill('SIGKILL');
