@@ -4,6 +4,7 @@
  * restore check, the pool, sizes and free disk. `/metrics` and `archive doctor` both read it.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import type { JobCounts, JobStatus } from '../../shared/runs';
 import { latestAudit } from '../audit/trail';
@@ -51,12 +52,12 @@ async function sizes(knex: Knex): Promise<{ bytes: number; tables: Record<string
 
 function disk(p: string, role: 'data' | 'backups'): OpsState['disk'][number] | undefined {
   // The folder, or the nearest one above it that exists (a backup folder not made yet).
-  for (let dir = p; ; dir = dir.slice(0, dir.lastIndexOf('/')) || '/') {
+  for (let dir = p; ; dir = path.dirname(dir)) {
     try {
       const s = fs.statfsSync(dir);
       return { path: p, role, free_bytes: s.bavail * s.bsize, size_bytes: s.blocks * s.bsize };
     } catch {
-      if (dir === '/') return undefined;
+      if (dir === path.dirname(dir)) return undefined;
     }
   }
 }
