@@ -14,6 +14,26 @@ export type MoneyValue = InstanceType<typeof Money>;
 /** A decimal number as text: optional minus, digits, optional fraction; no exponent. */
 export const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
 const AT_MOST_TWO_DECIMALS = /^-?\d+(?:\.(\d{1,2}))?$/;
+const CENTS_TEXT = /^(-?\d+)(?:\.(\d{1,2}))?$/;
+
+/**
+ * A decimal text with at most two decimals (what every amount is once past the boundary) as
+ * whole cents, exactly (a bigint); undefined for any other text, which takes the Decimal path.
+ * Sums and comparisons of cents are exact and an order of magnitude cheaper than Decimal's.
+ */
+function centsOf(value: string): bigint | undefined {
+  const m = CENTS_TEXT.exec(value);
+  return m ? BigInt(m[1] + (m[2] ?? '').padEnd(2, '0')) : undefined;
+}
+
+/** Whole cents as text with two decimals; zero is "0.00", never "-0.00". */
+function centsText(cents: bigint): string {
+  const negative = cents < 0n;
+  const digits = (negative ? -cents : cents).toString().padStart(3, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+const absCents = (c: bigint) => (c < 0n ? -c : c);
 
 /**
  * The exact decimal expansion of a double. `toPrecision(100)` is exact for every double
@@ -46,6 +66,11 @@ export function roundLedger(value: number | string, places = 2): string {
     }
     exact = exactDecimalOf(value);
   } else {
+    if (places === 2) {
+      // A text with at most two decimals is its own rounding.
+      const cents = centsOf(value);
+      if (cents !== undefined) return centsText(cents);
+    }
     if (!DECIMAL_TEXT.test(value)) throw new RangeError(`not a decimal number: ${value}`);
     exact = new Money(value);
   }
@@ -56,6 +81,17 @@ export function roundLedger(value: number | string, places = 2): string {
 
 /** Exact sum of decimal strings, as a string with two decimals. */
 export function sumMoney(values: Iterable<string>): string {
+  const list = [...values];
+  let cents = 0n;
+  for (const v of list) {
+    const c = centsOf(v);
+    if (c === undefined) return sumDecimal(list);
+    cents += c;
+  }
+  return centsText(cents);
+}
+
+function sumDecimal(values: string[]): string {
   let total = new Money(0);
   for (const v of values) total = total.plus(v);
   return total.toFixed(2);
@@ -63,12 +99,18 @@ export function sumMoney(values: Iterable<string>): string {
 
 /** a - b, exactly, with two decimals. */
 export function subtractMoney(a: string, b: string): string {
+  const ca = centsOf(a);
+  const cb = centsOf(b);
+  if (ca !== undefined && cb !== undefined) return centsText(ca - cb);
   const d = new Money(a).minus(b);
   return (d.isZero() ? new Money(0) : d).toFixed(2);
 }
 
 /** |a| > |b| for decimal strings. */
 export function absGreaterThan(a: string, b: string): boolean {
+  const ca = centsOf(a);
+  const cb = centsOf(b);
+  if (ca !== undefined && cb !== undefined) return absCents(ca) > absCents(cb);
   return new Money(a).abs().greaterThan(new Money(b).abs());
 }
 

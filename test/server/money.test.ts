@@ -1,7 +1,7 @@
 /** The money rule: Python's format(x, '.2f') on the exact binary value, ties to even. */
 import Decimal from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { roundLedger, subtractMoney, sumMoney } from '../../shared/money';
+import { absGreaterThan, roundLedger, subtractMoney, sumMoney } from '../../shared/money';
 
 // Printed by CPython 3.11: [format(x, '.2f') for x in ...]
 const PYTHON: [number, string][] = [
@@ -77,4 +77,41 @@ describe('the fast path agrees with the exact rule', () => {
     }
     expect(mismatches).toEqual([]);
   }, 120_000);
+});
+
+describe('the cents path agrees with Decimal', () => {
+  const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_EVEN });
+  const plain = (d: Decimal) => (d.isZero() ? '0.00' : d.toFixed(2));
+  let seed = 11;
+  const next = () => (seed = (seed * 48271) % 2147483647);
+  const text = () => {
+    const sign = next() % 3 === 0 ? '-' : '';
+    const int = String(next() % 10 ** (next() % 12)).padStart(1 + (next() % 3 === 0 ? 2 : 0), '0');
+    const places = next() % 3;
+    return places === 0 ? `${sign}${int}` : `${sign}${int}.${String(next() % 10 ** places).padStart(places, '0')}`;
+  };
+  it('on twenty thousand texts with zero to two decimals, leading zeros, minus zero', () => {
+    const mismatches: string[] = [];
+    const edge = ['0', '-0', '-0.00', '0.0', '-0.5', '007.1', '9999999999.99', '-10000000000.00'];
+    for (let i = 0; i < 20_000; i++) {
+      const a = i < edge.length ? edge[i] : text();
+      const b = text();
+      const list = [a, b, text(), text()];
+      const want = {
+        round: plain(new D(a).toDecimalPlaces(2)),
+        sum: list.reduce((t, v) => t.plus(v), new D(0)).toFixed(2),
+        diff: plain(new D(a).minus(b)),
+        greater: new D(a).abs().greaterThan(new D(b).abs()),
+      };
+      const got = { round: roundLedger(a), sum: sumMoney(list), diff: subtractMoney(a, b), greater: absGreaterThan(a, b) };
+      if (JSON.stringify(got) !== JSON.stringify(want) && mismatches.length < 10) mismatches.push(`${list.join(' ')}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+  it('falls back to Decimal for more decimals, in a sum as anywhere', () => {
+    expect(sumMoney(['0.10', '0.205'])).toBe('0.30');
+    expect(sumMoney(['0.10', '0.215'])).toBe('0.32');
+    expect(absGreaterThan('0.011', '0.01')).toBe(true);
+    expect(subtractMoney('1.005', '1')).toBe('0.00');
+  });
 });
