@@ -32,34 +32,47 @@ export function textProblem(s: string): string | undefined {
  */
 export function unstorableFields(value: unknown, max = 20): FieldError[] {
   const out: FieldError[] = [];
-  const walk = (v: unknown, path: string, depth: number): void => {
+  // The path as segments (a key, or an index), joined only for a finding: most bills have none.
+  const path: (string | number)[] = [];
+  const at = (upTo = path.length) => path.slice(0, upTo).reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${p}` : p), '');
+  const report = (reason: string, field = at() || '(body)') => out.push({ field, reason });
+  const walk = (v: unknown, depth: number): void => {
     if (out.length >= max) return;
     if (typeof v === 'string') {
       const p = textProblem(v);
-      if (p) out.push({ field: path || '(body)', reason: p });
+      if (p) report(p);
     } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) out.push({ field: path || '(body)', reason: 'must be a finite number' });
-      else if (Math.abs(v) > MAX_JSON_NUMBER) out.push({ field: path || '(body)', reason: `must be at most ${MAX_JSON_NUMBER} in magnitude` });
+      if (!Number.isFinite(v)) report('must be a finite number');
+      else if (Math.abs(v) > MAX_JSON_NUMBER) report(`must be at most ${MAX_JSON_NUMBER} in magnitude`);
     } else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) {
-        out.push({ field: path || '(body)', reason: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+        report(`nests deeper than ${MAX_JSON_DEPTH} levels`);
         return;
       }
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length && out.length < max; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+        for (let i = 0; i < v.length && out.length < max; i++) {
+          path.push(i);
+          walk(v[i], depth + 1);
+          path.pop();
+        }
         return;
       }
       for (const key of Object.keys(v)) {
         if (out.length >= max) return;
-        const at = path ? `${path}.${key}` : key;
         const keyProblem = textProblem(key);
-        if (keyProblem) out.push({ field: path ? `${path} (a key)` : '(a key)', reason: keyProblem });
-        else if (RESERVED_KEYS.has(key)) out.push({ field: at, reason: 'is a reserved name and cannot be a key' });
-        else walk((v as Record<string, unknown>)[key], at, depth + 1);
+        if (keyProblem) {
+          const parent = at();
+          report(keyProblem, parent ? `${parent} (a key)` : '(a key)');
+          continue;
+        }
+        path.push(key);
+        if (RESERVED_KEYS.has(key)) report('is a reserved name and cannot be a key');
+        else walk((v as Record<string, unknown>)[key], depth + 1);
+        path.pop();
       }
     }
   };
-  walk(value, '', 0);
+  walk(value, 0);
   return out;
 }
 
