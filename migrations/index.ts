@@ -14,6 +14,7 @@ import * as m008 from './20261202_008_integrity_log';
 import * as m009 from './20261202_009_audit_trail';
 import * as m010 from './20261202_010_corrections';
 import * as m011 from './20261202_011_canonical_billing_data';
+import * as m012 from './20261203_012_billing_data_lz4';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261202_009_audit_trail', m009],
   ['20261202_010_corrections', m010],
   ['20261202_011_canonical_billing_data', m011],
+  ['20261203_012_billing_data_lz4', m012],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

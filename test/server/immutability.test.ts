@@ -79,3 +79,18 @@ describe('migrations', () => {
     await expect(migration.down!(db.knex)).rejects.toThrow(/irreversible/);
   });
 });
+
+describe('storage of the big texts', () => {
+  it('compresses the billing data, the CSV and the raw body with lz4 where the server has it (migration 011 had reset the first)', async () => {
+    const { rows: lz4 } = await db.knex.raw(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`);
+    const { rows } = await db.knex.raw(
+      `SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'billing_snapshots'::regclass AND attname IN ('billing_data_json', 'invoice_csv', 'raw_body') ORDER BY attname`,
+    );
+    const want = lz4.length ? 'l' : '';
+    expect(rows).toEqual([
+      { attname: 'billing_data_json', attcompression: want },
+      { attname: 'invoice_csv', attcompression: want },
+      { attname: 'raw_body', attcompression: want },
+    ]);
+  });
+});
