@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import type { Query } from '../integrity/bill-batch';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry, type AuditPage, type AuditQuery } from '../../shared/api';
 import { canonicalJson } from '../../shared/canonical';
+import { copyRows } from '../db/copy';
 
 /** Who acts, as a request or a command knows it. */
 export interface AuditContext {
@@ -72,6 +73,19 @@ export async function recordAudit(knex: Knex, input: AuditInput): Promise<void> 
 export async function latestAudit(knex: Knex, action: AuditAction): Promise<{ at: Date; details: Record<string, unknown> } | undefined> {
   const row = await knex('audit_log').where('action', action).orderBy('id', 'desc').first('at', 'details');
   return row ? { at: new Date(row.at), details: (row.details ?? {}) as Record<string, unknown> } : undefined;
+}
+
+/** Many entries at once, in the caller's transaction (an import's bills): by COPY. */
+export async function recordAuditBatch(trx: Knex.Transaction, inputs: readonly AuditInput[]): Promise<void> {
+  await copyRows(
+    trx,
+    'audit_log',
+    COLUMNS,
+    inputs.map((input) => {
+      const row = auditRow(input);
+      return COLUMNS.map((c) => row[c]);
+    }),
+  );
 }
 
 /** A data-modifying CTE that writes the entry with another statement, atomically with it. */

@@ -2,8 +2,8 @@
  * `archive import-legacy --from postgres://...`: the earlier Python Archive's bills moved in
  * (its tables: docs/contract.md section 6). Each old row is read as the bill it stands for, in
  * the API's shape, and goes through the same rules as a post (what can be stored, the schema,
- * the money rule, the totals); what passes is archived in bulk, a few hundred bills and their
- * line items (and audit entries) per statement, in one transaction; each refused row is
+ * the money rule, the totals); what passes is archived in bulk, by COPY, a few hundred bills
+ * with their line items and audit entries at a time, in one transaction; each refused row is
  * reported with the reason. Two old bills for one company and month are both refused, with
  * how to resolve it. A bill already archived with the same content is skipped, so a second
  * import adds nothing.
@@ -11,11 +11,10 @@
 import os from 'node:os';
 import type { Knex } from 'knex';
 import { Piscina } from 'piscina';
-import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { periodText } from '../../shared/period';
-import { auditRow, cliContext } from '../audit/trail';
+import { cliContext, recordAuditBatch } from '../audit/trail';
 import { openDatabase } from '../db/database';
-import type { PreparedSnapshot } from '../snapshots/archive';
+import { archivePreparedBatch, type PreparedSnapshot } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
 import { prepareLegacyBatch, type LegacyLine, type LegacyRow, type PrepareLegacyTask, type PreparedLegacy } from './legacy-bill';
@@ -65,45 +64,6 @@ async function checkLegacySchema(legacy: Knex): Promise<void> {
     if (!columns.has(c)) throw new StartupError(`--from's billing_snapshots has no ${c} column: not the earlier Archive's schema (docs/contract.md section 6)`);
 }
 
-const TYPES: Record<string, string> = {
-  billing_year: 'int',
-  billing_month: 'int',
-  user_count: 'int',
-  asset_count: 'int',
-  invoice_date: 'date',
-  due_date: 'date',
-  total_amount: 'numeric',
-  total_user_charges: 'numeric',
-  total_asset_charges: 'numeric',
-  total_backup_charges: 'numeric',
-  total_ticket_charges: 'numeric',
-  total_line_item_charges: 'numeric',
-  billable_hours: 'numeric',
-};
-const BILL_COLUMNS = [...CANONICAL_SNAPSHOT_FIELDS, 'billing_data_text', 'raw_body', 'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at'] as const;
-const RECORD = BILL_COLUMNS.map((c) => `${c} ${TYPES[c] ?? (c === 'line_item_count' ? 'int' : c === 'archived_at' ? 'timestamptz' : c === 'warnings' ? 'jsonb' : 'text')}`).join(', ');
-const INSERTED = BILL_COLUMNS.map((c) => (c === 'billing_data_text' ? 'billing_data_json' : c)).join(', ');
-const SELECTED = BILL_COLUMNS.map((c) => (c === 'billing_data_text' ? 'x.billing_data_text::json' : `x.${c}`)).join(', ');
-
-/**
- * One statement for a batch: the bills, their line items (joined back by invoice number) and
- * their audit entries; the triggers count them and queue their leaves as for any insert.
- */
-const BATCH_SQL = `WITH s AS (
-    INSERT INTO billing_snapshots (${INSERTED})
-    SELECT ${SELECTED} FROM json_to_recordset(?::json) AS x(${RECORD})
-    RETURNING id, invoice_number),
-  l AS (
-    INSERT INTO snapshot_line_items (snapshot_id, position, line_type, item_name, description, quantity, rate, amount)
-    SELECT s.id, x.position, x.line_type, x.item_name, x.description, x.quantity, x.rate, x.amount
-      FROM json_to_recordset(?::json) AS x(invoice_number text, position int, line_type text, item_name text, description text, quantity numeric, rate numeric, amount numeric)
-      JOIN s USING (invoice_number)),
-  a AS (
-    INSERT INTO audit_log (at, actor, action, subject, period, request_id, client, details, entry_hash)
-    SELECT x.at, x.actor, x.action, x.subject, x.period, x.request_id, x.client, x.details, x.entry_hash
-      FROM json_to_recordset(?::json) AS x(at timestamptz, actor text, action text, subject text, period text, request_id text, client text, details jsonb, entry_hash text))
-  SELECT count(*)::int AS n FROM s`;
-
 interface Ready {
   legacyId: number;
   prepared: PreparedSnapshot;
@@ -111,30 +71,24 @@ interface Ready {
   archivedAt: Date | undefined;
 }
 
+/** A batch of bills, their line items and their audit entries, by COPY (archivePreparedBatch). */
 async function insertBatch(trx: Knex.Transaction, batch: Ready[]): Promise<number> {
   const ctx = cliContext();
-  const bills = batch.map((b) => ({
-    ...b.prepared.row,
-    billing_data_text: b.prepared.billingDataJson,
-    raw_body: b.rawBody,
-    line_item_count: b.prepared.lineItems.length,
-    content_hash: b.prepared.contentHash,
-    warnings: b.prepared.warnings,
-    source: 'legacy_import',
-    archived_at: (b.archivedAt ?? new Date()).toISOString(),
-  }));
-  const lines = batch.flatMap((b) => b.prepared.lineItems.map((li, i) => ({ invoice_number: b.prepared.row.invoice_number, position: i + 1, ...li })));
-  const audit = batch.map((b) =>
-    auditRow({
+  await archivePreparedBatch(
+    trx,
+    batch.map((b) => ({ prepared: b.prepared, rawBody: b.rawBody, source: 'legacy_import', archivedAt: b.archivedAt })),
+  );
+  await recordAuditBatch(
+    trx,
+    batch.map((b) => ({
       ...ctx,
       action: 'bill.archived',
       subject: b.prepared.row.invoice_number,
       period: periodText(b.prepared.row.billing_year, b.prepared.row.billing_month),
       details: { source: 'legacy_import', legacy_id: b.legacyId },
-    }),
+    })),
   );
-  const { rows } = await trx.raw(BATCH_SQL, [JSON.stringify(bills), JSON.stringify(lines), JSON.stringify(audit)]);
-  return rows[0].n;
+  return batch.length;
 }
 
 export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<ImportReport> {
