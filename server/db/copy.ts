@@ -16,13 +16,46 @@ import { from as copyFrom } from 'pg-copy-streams';
 type Value = string | number | boolean | Date | null | undefined | Record<string, unknown> | unknown[];
 
 const SPECIAL = /[\\\n\r\t]/g;
+const HAS_SPECIAL = /[\\\n\r\t]/;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** One value in COPY's text format: \N for null; backslash, newline, CR and tab escaped. */
 export function copyText(v: Value): string {
   if (v === null || v === undefined) return '\\N';
   const s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : typeof v === 'boolean' ? (v ? 't' : 'f') : String(v);
-  return s.replace(SPECIAL, (c) => ESCAPED[c]);
+  return HAS_SPECIAL.test(s) ? s.replace(SPECIAL, (c) => ESCAPED[c]) : s;
+}
+
+/** One row in COPY's text format, its line ending included. */
+export const copyLine = (values: readonly Value[]): string => values.map(copyText).join('\t') + '\n';
+
+/**
+ * Rows already in COPY's text format, gathered as UTF-8 bytes: each write says where its
+ * bytes lie, so a batch encoded in a worker thread travels to the writer as one buffer (moved,
+ * not copied) and any row can still be left out.
+ */
+export class CopyBytes {
+  private buf = new Uint8Array(1 << 16);
+  private end = 0;
+  private readonly encoder = new TextEncoder();
+
+  /** Appends `text`; returns its [start, end) in bytes. */
+  write(text: string): [number, number] {
+    const start = this.end;
+    // At most three bytes for each UTF-16 unit.
+    if (this.buf.length - start < text.length * 3) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, start + text.length * 3));
+      bigger.set(this.buf.subarray(0, start));
+      this.buf = bigger;
+    }
+    this.end += this.encoder.encodeInto(text, this.buf.subarray(start)).written;
+    return [start, this.end];
+  }
+
+  /** The bytes written, in a buffer of their own (to be moved to another thread). */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.end);
+  }
 }
 
 type Connection = { query(stream: unknown): NodeJS.WritableStream };
@@ -38,7 +71,7 @@ export async function copyRows(trx: Knex.Transaction, table: string, columns: re
   function* lines() {
     let chunk = '';
     for (const row of rows) {
-      chunk += row.map(copyText).join('\t') + '\n';
+      chunk += copyLine(row);
       if (chunk.length > 1 << 20) {
         yield chunk;
         chunk = '';
@@ -47,6 +80,28 @@ export async function copyRows(trx: Knex.Transaction, table: string, columns: re
     if (chunk) yield chunk;
   }
   await pipeline(Readable.from(lines()), stream);
+}
+
+/**
+ * Writes rows already in COPY's text format (CopyBytes) to `table` in `trx`. The embedded
+ * database takes no COPY from a client: there the rows are read back and inserted.
+ */
+export async function copyEncoded(trx: Knex.Transaction, table: string, columns: readonly string[], chunks: readonly Uint8Array[]): Promise<void> {
+  if (chunks.every((c) => c.length === 0)) return;
+  if ((trx.client as { config: { client?: unknown } }).config.client !== 'pg') return insertRows(trx, table, columns, chunks.flatMap(decodeLines));
+  const conn = (await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection()) as Connection;
+  await pipeline(Readable.from(chunks.filter((c) => c.length > 0)), conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+}
+
+const UNESCAPED: Record<string, string> = { '\\\\': '\\', '\\n': '\n', '\\r': '\r', '\\t': '\t' };
+
+/** COPY text back to values (\\N as null): the embedded database's path of copyEncoded. */
+function decodeLines(chunk: Uint8Array): Value[][] {
+  const text = new TextDecoder().decode(chunk);
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split('\t').map((v) => (v === '\\N' ? null : v.replace(/\\[\\nrt]/g, (e) => UNESCAPED[e]))));
 }
 
 async function insertRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly (readonly Value[])[]): Promise<void> {

@@ -7,6 +7,12 @@
  * reported with the reason. Two old bills for one company and month are both refused, with
  * how to resolve it. A bill already archived with the same content is skipped, so a second
  * import adds nothing.
+ *
+ * The work is a pipeline: this thread reads a batch of old rows and reserves ids for the new
+ * bills; worker threads check and hash each bill and encode what passes as COPY rows (the
+ * bytes are moved back, not copied); this thread decides what is written and streams those
+ * rows to PostgreSQL while the next batches are read and checked. The raw body kept as
+ * evidence is the bill as read from the old row, its billing data the old JSON text itself.
  */
 import os from 'node:os';
 import type { Knex } from 'knex';
@@ -14,10 +20,10 @@ import { Piscina } from 'piscina';
 import { periodText } from '../../shared/period';
 import { cliContext, recordAuditBatch } from '../audit/trail';
 import { openDatabase } from '../db/database';
-import { archivePreparedBatch, type PreparedSnapshot } from '../snapshots/archive';
+import { reserveSnapshotIds, writeEncodedBatch } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
-import { prepareLegacyBatch, type LegacyLine, type LegacyRow, type PrepareLegacyTask, type PreparedLegacy } from './legacy-bill';
+import { prepareLegacyBatch, type LegacyBillKeys, type LegacyLine, type LegacyRow, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
 
 export { legacyInstant } from './legacy-bill';
 
@@ -49,7 +55,7 @@ export interface ImportOptions {
   timeZone: string;
   dryRun?: boolean;
   batchSize?: number;
-  /** Worker threads reading and checking the old rows (default: one fewer than the cores, at least 1); 0: this thread. */
+  /** Worker threads checking and encoding the old rows (default: one per core, at most 4); 0: this thread. */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -64,38 +70,56 @@ async function checkLegacySchema(legacy: Knex): Promise<void> {
     if (!columns.has(c)) throw new StartupError(`--from's billing_snapshots has no ${c} column: not the earlier Archive's schema (docs/contract.md section 6)`);
 }
 
+/** What passed in one batch: the bills' keys and where their rows lie in the batch's bytes. */
 interface Ready {
   legacyId: number;
-  prepared: PreparedSnapshot;
-  rawBody: string;
-  archivedAt: Date | undefined;
+  bill: LegacyBillKeys;
+  bytes: [number, number, number, number];
 }
 
-/** A batch of bills, their line items and their audit entries, by COPY (archivePreparedBatch). */
-async function insertBatch(trx: Knex.Transaction, batch: Ready[]): Promise<number> {
+/** The parts of `buf` that `ranges` name, adjoining ones as one. */
+function pick(buf: Uint8Array, ranges: [number, number][]): Uint8Array[] {
+  const out: [number, number][] = [];
+  for (const [start, end] of ranges) {
+    const last = out[out.length - 1];
+    if (last && last[1] === start) last[1] = end;
+    else out.push([start, end]);
+  }
+  return out.map(([start, end]) => buf.subarray(start, end));
+}
+
+/** A batch's bills, their line items and their audit entries, by COPY. */
+async function insertBatch(trx: Knex.Transaction, batch: PreparedLegacyBatch, ready: Ready[]): Promise<number> {
   const ctx = cliContext();
-  await archivePreparedBatch(
+  await writeEncodedBatch(
     trx,
-    batch.map((b) => ({ prepared: b.prepared, rawBody: b.rawBody, source: 'legacy_import', archivedAt: b.archivedAt })),
+    pick(
+      batch.bills,
+      ready.map((b) => [b.bytes[0], b.bytes[1]]),
+    ),
+    pick(
+      batch.lines,
+      ready.map((b) => [b.bytes[2], b.bytes[3]]),
+    ),
   );
   await recordAuditBatch(
     trx,
-    batch.map((b) => ({
+    ready.map((b) => ({
       ...ctx,
       action: 'bill.archived',
-      subject: b.prepared.row.invoice_number,
-      period: periodText(b.prepared.row.billing_year, b.prepared.row.billing_month),
+      subject: b.bill.invoice_number,
+      period: periodText(b.bill.billing_year, b.bill.billing_month),
       details: { source: 'legacy_import', legacy_id: b.legacyId },
     })),
   );
-  return batch.length;
+  return ready.length;
 }
 
 export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<ImportReport> {
   const started = performance.now();
   const legacyDb = await openDatabase({ databaseUrl: opts.from, dataDir: '/nonexistent', poolMax: 2 });
-  const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism() - 1));
-  const pool = threads > 0 ? new Piscina<PrepareLegacyTask, PreparedLegacy[]>({ filename: workerFile(import.meta.url, 'import-worker'), minThreads: threads, maxThreads: threads }) : undefined;
+  const threads = opts.threads ?? Math.max(1, Math.min(4, os.availableParallelism()));
+  const pool = threads > 0 ? new Piscina<PrepareLegacyTask, PreparedLegacyBatch>({ filename: workerFile(import.meta.url, 'import-worker'), minThreads: threads, maxThreads: threads }) : undefined;
   const prepare = async (task: PrepareLegacyTask) => (pool ? pool.run(task) : prepareLegacyBatch(task));
   const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
   try {
@@ -128,9 +152,68 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
         }
         const { rows: total } = await legacy.raw('SELECT count(*)::int AS n FROM billing_snapshots');
         const size = opts.batchSize ?? 500;
+        const refuse = (row: LegacyRow, reason: string) =>
+          report.refused.push({
+            legacy_id: Number(row.id),
+            invoice_number: row.invoice_number,
+            account: row.company_account_number,
+            period: row.billing_year !== null && row.billing_month !== null ? `${row.billing_year}-${String(row.billing_month).padStart(2, '0')}` : null,
+            reason,
+          });
+        /** A checked batch's outcome: each bill refused, skipped or ready to write. */
+        const decide = (rows: Map<number, LegacyRow>, batch: PreparedLegacyBatch): Ready[] => {
+          const ready: Ready[] = [];
+          for (const res of batch.results) {
+            const row = rows.get(res.id)!;
+            if (!res.ok) {
+              refuse(row, res.reason);
+              continue;
+            }
+            const b = res.bill;
+            if (res.rebuiltLines) report.lines_rebuilt.push(b.invoice_number);
+            const existing = byInvoice.get(b.invoice_number);
+            if (existing === b.content_hash) {
+              report.already_archived++;
+              continue;
+            }
+            if (existing !== undefined) {
+              refuse(row, `invoice ${b.invoice_number} is archived already with other content (${existing.slice(0, 12)}…): compare the two; file a correction if the old one is right`);
+              continue;
+            }
+            const periodKey = `${b.company_account_number}/${b.billing_year}/${b.billing_month}`;
+            if (byPeriod.has(periodKey)) {
+              refuse(row, `${b.company_account_number} ${periodText(b.billing_year, b.billing_month)} is archived already as invoice ${byPeriod.get(periodKey)}`);
+              continue;
+            }
+            byInvoice.set(b.invoice_number, b.content_hash);
+            byPeriod.set(periodKey, b.invoice_number);
+            if (opts.dryRun) {
+              report.imported++;
+              continue;
+            }
+            // An id is reserved for every invoice not archived when its batch was read (normalising an archived invoice number gives itself).
+            if (!res.bytes) throw new Error(`internal: invoice ${b.invoice_number} was checked but not encoded`);
+            ready.push({ legacyId: res.id, bill: b, bytes: res.bytes });
+          }
+          return ready;
+        };
         const run = async (trx: Knex.Transaction | undefined) => {
           let after = -1;
           let writing: Promise<void> = Promise.resolve();
+          // Batches read and being checked (by the workers, while the batch before is written).
+          const checking: { rows: Map<number, LegacyRow>; result: Promise<PreparedLegacyBatch> }[] = [];
+          const settle = async () => {
+            const { rows, result } = checking.shift()!;
+            const batch = await result;
+            const ready = decide(rows, batch);
+            report.read += rows.size;
+            if (trx && ready.length) {
+              await writing;
+              writing = insertBatch(trx, batch, ready).then((n) => void (report.imported += n));
+              writing.catch(() => undefined);
+            }
+            opts.onProgress?.(report.read, total[0].n);
+          };
           for (;;) {
             const { rows } = await legacy.raw('SELECT * FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [after, size]);
             if (rows.length === 0) break;
@@ -142,58 +225,26 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             );
             const linesOf = new Map<number, LegacyLine[]>();
             for (const l of lineRows as LegacyLine[]) (linesOf.get(Number(l.snapshot_id)) ?? linesOf.set(Number(l.snapshot_id), []).get(Number(l.snapshot_id))!).push(l);
-            const ready: Ready[] = [];
             const byId = new Map((rows as LegacyRow[]).map((r) => [Number(r.id), r]));
-            const refuse = (row: LegacyRow, reason: string) =>
-              report.refused.push({
-                legacy_id: Number(row.id),
-                invoice_number: row.invoice_number,
-                account: row.company_account_number,
-                period: row.billing_year !== null && row.billing_month !== null ? `${row.billing_year}-${String(row.billing_month).padStart(2, '0')}` : null,
-                reason,
-              });
             const toPrepare = (rows as LegacyRow[]).filter((row) => {
-              report.read++;
               if (!twice.has(Number(row.id))) return true;
               refuse(row, twice.get(Number(row.id))!);
               return false;
             });
-            const results = await prepare({ rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [] })), tolerance: opts.tolerance, timeZone: opts.timeZone });
-            for (const res of results) {
-              const row = byId.get(res.id)!;
-              if (!res.ok) {
-                refuse(row, res.reason);
-                continue;
-              }
-              const { prepared } = res;
-              if (res.rebuiltLines) report.lines_rebuilt.push(prepared.row.invoice_number);
-              const r = prepared.row;
-              const existing = byInvoice.get(r.invoice_number);
-              if (existing === prepared.contentHash) {
-                report.already_archived++;
-                continue;
-              }
-              if (existing !== undefined) {
-                refuse(row, `invoice ${r.invoice_number} is archived already with other content (${existing.slice(0, 12)}…): compare the two; file a correction if the old one is right`);
-                continue;
-              }
-              const periodKey = `${r.company_account_number}/${r.billing_year}/${r.billing_month}`;
-              if (byPeriod.has(periodKey)) {
-                refuse(row, `${r.company_account_number} ${periodText(r.billing_year, r.billing_month)} is archived already as invoice ${byPeriod.get(periodKey)}`);
-                continue;
-              }
-              byInvoice.set(r.invoice_number, prepared.contentHash);
-              byPeriod.set(periodKey, r.invoice_number);
-              ready.push({ legacyId: res.id, prepared, rawBody: res.rawBody, archivedAt: res.archivedAt ? new Date(res.archivedAt) : undefined });
-            }
-            // The batch is written while the next one is read and checked (two connections, two cores).
-            if (trx && ready.length) {
-              await writing;
-              writing = insertBatch(trx, ready).then((n) => void (report.imported += n));
-              writing.catch(() => undefined);
-            } else report.imported += ready.length;
-            opts.onProgress?.(report.read, total[0].n);
+            // Ids only for what may be written: an invoice archived already is skipped or refused.
+            const toWrite = trx ? toPrepare.filter((row) => !byInvoice.has(String(row.invoice_number))) : [];
+            const newIds = new Map(toWrite.map((row, i) => [row, i]));
+            const reserved = await reserveSnapshotIds(knex, toWrite.length);
+            const result = prepare({
+              rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [], newId: newIds.has(row) ? reserved[newIds.get(row)!] : null })),
+              tolerance: opts.tolerance,
+              timeZone: opts.timeZone,
+            });
+            result.catch(() => undefined);
+            checking.push({ rows: byId, result });
+            if (checking.length > threads) await settle();
           }
+          while (checking.length > 0) await settle();
           await writing;
         };
         if (opts.dryRun) await run(undefined);

@@ -1,4 +1,8 @@
-/** The worker threads' task (piscina) for `archive import-legacy`: see legacy-bill.ts. */
-import { prepareLegacyBatch } from './legacy-bill';
+/** The worker threads' task (piscina) for `archive import-legacy`: see legacy-bill.ts. The batch's bytes are moved to the main thread, not copied. */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { prepareLegacyBatch, type PrepareLegacyTask } from './legacy-bill';
 
-export default prepareLegacyBatch;
+export default function prepare(task: PrepareLegacyTask) {
+  const batch = prepareLegacyBatch(task);
+  return move({ [transferableSymbol]: [batch.bills.buffer, batch.lines.buffer], [valueSymbol]: batch });
+}

@@ -3,11 +3,12 @@
  * a post, ready to write: the CPU-bound part of `archive import-legacy` (import-legacy.ts),
  * done in worker threads (import-worker.ts) a batch at a time while the main thread writes.
  */
-import type { SnapshotPost } from '../../shared/api';
+import type { BillFields, SnapshotPost } from '../../shared/api';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { zonedTime } from '../../shared/schedule';
 import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill';
-import { prepareSnapshot, type PreparedSnapshot } from '../snapshots/archive';
+import { CopyBytes } from '../db/copy';
+import { encodeBatchBill, prepareSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 
 export type LegacyRow = Record<string, unknown> & { id: number; invoice_number: string | null; company_account_number: string | null; billing_year: number | null; billing_month: number | null };
@@ -36,7 +37,7 @@ export function legacyInstant(text: unknown, tz: string): Date | undefined {
 const dateOf = (v: unknown) => (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}([T ].*)?$/.test(v.trim()) ? v.trim().slice(0, 10) : v);
 
 /** The old row as the bill it stands for, in the API's shape. */
-function billOf(row: LegacyRow, lines: LegacyLine[], rebuilt: string[]): { body: Record<string, unknown> } | { reason: string } {
+function billOf(row: LegacyRow, lines: LegacyLine[], rebuilt: string[]): { body: Record<string, unknown>; rawBody: () => string } | { reason: string } {
   let billingData: unknown;
   try {
     billingData = typeof row.billing_data_json === 'string' ? JSON.parse(row.billing_data_json) : row.billing_data_json;
@@ -59,32 +60,81 @@ function billOf(row: LegacyRow, lines: LegacyLine[], rebuilt: string[]): { body:
   if (row.due_date !== null && row.due_date !== undefined) body.due_date = dateOf(row.due_date);
   body.billing_data_json = billingData;
   body.line_items = lineItems;
-  return { body };
+  const text = row.billing_data_json;
+  return { body, rawBody: () => (typeof text === 'string' ? withText(body, 'billing_data_json', text) : JSON.stringify(body)) };
+}
+
+/**
+ * `body` as JSON with `key`'s value written as `text`, the JSON text the old row held: the
+ * evidence keeps the old billing data as it was, and a long text is not written again. The
+ * member is found as in content-hash.ts: in a string value a quote is escaped.
+ */
+function withText(body: Record<string, unknown>, key: string, text: string): string {
+  const json = JSON.stringify({ ...body, [key]: null });
+  const member = `${JSON.stringify(key)}:null`;
+  const at = json.indexOf(member) + member.length - 'null'.length;
+  return json.slice(0, at) + text.trim() + json.slice(at + 'null'.length);
 }
 
 const reasonOf = (fields: { field: string; reason: string }[]) => fields.map((f) => `${f.field} ${f.reason}`).join('; ');
 
 export interface PrepareLegacyTask {
-  rows: { row: LegacyRow; lines: LegacyLine[] }[];
+  /** Each old row with its lines and the id reserved for its new bill; null: checked only (a dry run, or an invoice archived already). */
+  rows: { row: LegacyRow; lines: LegacyLine[]; newId: string | null }[];
   tolerance: string;
   timeZone: string;
 }
 
-export type PreparedLegacy = { id: number; ok: true; prepared: PreparedSnapshot; rawBody: string; archivedAt: string | null; rebuiltLines: boolean } | { id: number; ok: false; reason: string };
+/** What the import decides on: the bill's keys and its content hash. */
+export type LegacyBillKeys = Pick<BillFields, 'invoice_number' | 'company_account_number' | 'billing_year' | 'billing_month'> & { content_hash: string };
 
-export function prepareLegacyBatch(task: PrepareLegacyTask): PreparedLegacy[] {
-  return task.rows.map(({ row, lines }) => {
+export type PreparedLegacy =
+  | {
+      id: number;
+      ok: true;
+      bill: LegacyBillKeys;
+      rebuiltLines: boolean;
+      /** Where its rows lie in the batch's bills and lines: [start, end) of each. */ bytes: [number, number, number, number] | null;
+    }
+  | { id: number; ok: false; reason: string };
+
+/** A batch checked, and what passed in COPY's text format (writeEncodedBatch), ready to write. */
+export interface PreparedLegacyBatch {
+  results: PreparedLegacy[];
+  bills: Uint8Array;
+  lines: Uint8Array;
+}
+
+export function prepareLegacyBatch(task: PrepareLegacyTask): PreparedLegacyBatch {
+  const bills = new CopyBytes();
+  const lines = new CopyBytes();
+  const now = new Date();
+  const results = task.rows.map(({ row, lines: oldLines, newId }): PreparedLegacy => {
     const id = Number(row.id);
     const rebuilt: string[] = [];
-    const bill = billOf(row, lines, rebuilt);
+    const bill = billOf(row, oldLines, rebuilt);
     if ('reason' in bill) return { id, ok: false, reason: bill.reason };
     const checked = checkSnapshotPost(bill.body);
     if (!checked.ok) return { id, ok: false, reason: `does not pass the rules of a post: ${reasonOf(checked.fields)}` };
     try {
       const prepared = prepareSnapshot(checked.post as SnapshotPost, task.tolerance);
-      return { id, ok: true, prepared, rawBody: JSON.stringify(bill.body), archivedAt: legacyInstant(row.archived_at, task.timeZone)?.toISOString() ?? null, rebuiltLines: rebuilt.length > 0 };
+      const r = prepared.row;
+      let bytes: [number, number, number, number] | null = null;
+      if (newId !== null) {
+        const rows = encodeBatchBill(newId, { prepared, rawBody: bill.rawBody(), source: 'legacy_import', archivedAt: legacyInstant(row.archived_at, task.timeZone) ?? now });
+        bytes = [...bills.write(rows.bill), ...lines.write(rows.lines)];
+      }
+      const keys = {
+        invoice_number: r.invoice_number,
+        company_account_number: r.company_account_number,
+        billing_year: r.billing_year,
+        billing_month: r.billing_month,
+        content_hash: prepared.contentHash,
+      };
+      return { id, ok: true, bill: keys, rebuiltLines: rebuilt.length > 0, bytes };
     } catch (err) {
       return { id, ok: false, reason: (err as Error).message };
     }
   });
+  return { results, bills: bills.bytes(), lines: lines.bytes() };
 }

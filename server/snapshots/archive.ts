@@ -11,7 +11,7 @@ import { ArchiveError } from '../errors';
 import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './normalise';
 import { periodText } from '../../shared/period';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
-import { copyRows } from '../db/copy';
+import { copyEncoded, copyLine } from '../db/copy';
 
 export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import' | 'correction' | 'correction_ledger';
 
@@ -130,51 +130,57 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
   return Number(result.rows[0].id);
 }
 
-/** A bill for archivePreparedBatch: prepared, with its evidence, where it comes from and when it was archived. */
+/** A bill for a bulk write: prepared, with its evidence, where it comes from and when it was archived. */
 export interface BatchBill {
   prepared: PreparedSnapshot;
   rawBody: string | null;
   source: SnapshotSource;
-  archivedAt?: Date;
+  archivedAt: Date;
 }
 
 const BATCH_COLUMNS = ['id', ...CANONICAL_SNAPSHOT_FIELDS, 'billing_data_json', 'raw_body', 'line_item_count', 'content_hash', 'warnings', 'source', 'archived_at'] as const;
 const LINE_COLUMNS = ['snapshot_id', 'position', 'line_type', 'item_name', 'description', 'quantity', 'rate', 'amount'] as const;
 
 /**
- * Many new bills and their line items at once, inside the caller's transaction (an import):
- * the ids are drawn from the sequence first, so the line items can name theirs, then both are
- * written by COPY. The unique keys, the checks and the triggers apply as to any insert (a
- * duplicate fails the whole batch). Returns the new ids in the order of `bills`.
+ * Ids for `n` new bills of a bulk write, drawn from the table's sequence first so the line
+ * items can name theirs. Any connection will do (a sequence is not transactional); an id left
+ * unused, by a bill refused later or a rollback, is a gap as after any failed insert.
  */
-export async function archivePreparedBatch(trx: Knex.Transaction, bills: readonly BatchBill[]): Promise<string[]> {
-  if (bills.length === 0) return [];
-  const { rows } = await trx.raw(`SELECT nextval(pg_get_serial_sequence('billing_snapshots', 'id'))::text AS id FROM generate_series(1, ?)`, [bills.length]);
-  const ids = (rows as { id: string }[]).map((r) => r.id);
-  const now = new Date();
-  await copyRows(
-    trx,
-    'billing_snapshots',
-    BATCH_COLUMNS,
-    bills.map(({ prepared: p, rawBody, source, archivedAt }, i) => [
-      ids[i],
-      ...CANONICAL_SNAPSHOT_FIELDS.map((f) => p.row[f]),
-      p.billingDataJson,
-      rawBody,
-      p.lineItems.length,
-      p.contentHash,
-      p.warnings as unknown as Record<string, unknown>[],
-      source,
-      archivedAt ?? now,
-    ]),
-  );
-  await copyRows(
-    trx,
-    'snapshot_line_items',
-    LINE_COLUMNS,
-    bills.flatMap(({ prepared: p }, i) => p.lineItems.map((li, k) => [ids[i], k + 1, li.line_type, li.item_name, li.description, li.quantity, li.rate, li.amount])),
-  );
-  return ids;
+export async function reserveSnapshotIds(knex: Knex, n: number): Promise<string[]> {
+  if (n === 0) return [];
+  const { rows } = await knex.raw(`SELECT nextval(pg_get_serial_sequence('billing_snapshots', 'id'))::text AS id FROM generate_series(1, ?)`, [n]);
+  return (rows as { id: string }[]).map((r) => r.id);
+}
+
+/** A new bill (with its reserved id) and its line items as rows in COPY's text format, for writeEncodedBatch. */
+export function encodeBatchBill(id: string, { prepared: p, rawBody, source, archivedAt }: BatchBill): { bill: string; lines: string } {
+  const bill = copyLine([
+    id,
+    ...CANONICAL_SNAPSHOT_FIELDS.map((f) => p.row[f]),
+    p.billingDataJson,
+    rawBody,
+    p.lineItems.length,
+    p.contentHash,
+    p.warnings as unknown as Record<string, unknown>[],
+    source,
+    archivedAt,
+  ]);
+  let lines = '';
+  for (let k = 0; k < p.lineItems.length; k++) {
+    const li = p.lineItems[k];
+    lines += copyLine([id, k + 1, li.line_type, li.item_name, li.description, li.quantity, li.rate, li.amount]);
+  }
+  return { bill, lines };
+}
+
+/**
+ * Many new bills and their line items at once (encodeBatchBill's rows), by COPY in the
+ * caller's transaction (an import). The unique keys, the checks and the triggers apply as to
+ * any insert: a duplicate fails the whole batch.
+ */
+export async function writeEncodedBatch(trx: Knex.Transaction, bills: readonly Uint8Array[], lines: readonly Uint8Array[]): Promise<void> {
+  await copyEncoded(trx, 'billing_snapshots', BATCH_COLUMNS, bills);
+  await copyEncoded(trx, 'snapshot_line_items', LINE_COLUMNS, lines);
 }
 
 type PgConnection = { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> };

@@ -1,6 +1,6 @@
 /** Bulk writes by COPY (server/db/copy.ts): what goes in comes back exactly, in the caller's transaction. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyRows, copyText } from '../../server/db/copy';
+import { CopyBytes, copyEncoded, copyLine, copyRows, copyText } from '../../server/db/copy';
 import { openDatabase } from '../../server/db/database';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 
@@ -52,6 +52,23 @@ describe('copyRows', () => {
   });
 });
 
+describe('CopyBytes and copyEncoded', () => {
+  it('gather rows as bytes, say where each lies, and write any of them', async () => {
+    const bytes = new CopyBytes();
+    const rows = Array.from({ length: 400 }, (_, i) => [10_000 + i, `ünï ${i}\t💶`.repeat(50), { i }, null, true, `${i}.00`]);
+    const at = rows.map((r) => bytes.write(copyLine(r)));
+    const buf = bytes.bytes();
+    expect(at[0][0]).toBe(0);
+    expect(at[at.length - 1][1]).toBe(buf.length);
+    expect(new TextDecoder().decode(buf.subarray(...at[7]))).toBe(copyLine(rows[7]));
+    // Every other row: the rest are left out.
+    const kept = at.filter((_, i) => i % 2 === 0).map(([s, e]) => buf.subarray(s, e));
+    await db.knex.transaction((trx) => copyEncoded(trx, 'copy_probe', ['id', 't', 'j', 'at', 'ok', 'n'], kept));
+    const back = await db.knex('copy_probe').where('id', '>=', 10_000).select('id', 't', 'j', 'ok', db.knex.raw('n::text AS n')).orderBy('id');
+    expect(back.map((r) => [r.id, r.t, r.j, r.ok, r.n])).toEqual(rows.filter((_, i) => i % 2 === 0).map((r) => [r[0], r[1], r[2], r[4], r[5]]));
+  });
+});
+
 describe('copyRows on the embedded database', () => {
   it('writes the same rows by multi-row INSERTs', async () => {
     const embedded = await openDatabase({ dataDir: '/nonexistent', inMemory: true });
@@ -62,6 +79,11 @@ describe('copyRows on the embedded database', () => {
       const back = await embedded.knex('copy_probe').select('id', 't', 'j', embedded.knex.raw('n::text AS n')).orderBy('id');
       back.forEach((r, i) => expect([r.id, r.t, r.j, r.n]).toEqual(rows[i]));
       expect(back).toHaveLength(rows.length);
+      // Rows already encoded go in the same way (read back from COPY's text format).
+      const bytes = new CopyBytes();
+      bytes.write(copyLine([5000, 'back\\slash\nand\ttab', { k: 'v' }, null]));
+      await embedded.knex.transaction((trx) => copyEncoded(trx, 'copy_probe', ['id', 't', 'j', 'n'], [bytes.bytes()]));
+      expect(await embedded.knex('copy_probe').where('id', 5000).first()).toEqual({ id: 5000, t: 'back\\slash\nand\ttab', j: { k: 'v' }, n: null });
     } finally {
       await embedded.close();
     }

@@ -91,6 +91,11 @@ describe('archive import-legacy', () => {
     expect(bill).toMatchObject({ source: 'legacy_import', archived_at: '2026-02-01T08:15:00.123Z', line_item_count: b.line_items.length, company_account_number: b.company_account_number });
     const rebuilt = await (await server.api(`/api/snapshot/${fixtures[3].body.invoice_number}`)).json();
     expect(rebuilt.line_items.length).toBe(fixtures[3].body.line_items.length);
+    // The evidence: the bill as read from the old row, its billing data the old JSON text itself.
+    const old = await legacy.knex('billing_snapshots').where({ invoice_number: b.invoice_number }).first();
+    const { raw_body } = await server.db.knex('billing_snapshots').where({ invoice_number: b.invoice_number }).first('raw_body');
+    expect(raw_body).toContain(`"billing_data_json":${old.billing_data_json}`);
+    expect(JSON.parse(raw_body)).toMatchObject({ invoice_number: b.invoice_number, billing_data_json: JSON.parse(old.billing_data_json), line_items: expect.any(Array) });
     const audit = await server.db.knex('audit_log').where({ action: 'bill.archived', subject: b.invoice_number }).first();
     expect(audit.details).toMatchObject({ source: 'legacy_import' });
     await integrated(server);
