@@ -128,16 +128,19 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(copy);
 }
 
+// The members in JCS order from the start, so canonicalJson need copy none of them.
+const SORTED_SNAPSHOT_FIELDS = [...CANONICAL_SNAPSHOT_FIELDS, 'billing_data'].sort();
+const SORTED_LINE_FIELDS = [...CANONICAL_LINE_FIELDS].sort();
+
 export function canonicalSnapshot(snapshot: Plain, billingData: unknown, lineItems: Plain[]): string {
   const fields: Plain = {};
-  for (const f of CANONICAL_SNAPSHOT_FIELDS) fields[f] = snapshot[f] ?? null;
-  fields.billing_data = billingData;
+  for (const f of SORTED_SNAPSHOT_FIELDS) fields[f] = f === 'billing_data' ? billingData : (snapshot[f] ?? null);
   const lines = lineItems.map((li) => {
     const out: Plain = {};
-    for (const f of CANONICAL_LINE_FIELDS) out[f] = li[f] ?? null;
+    for (const f of SORTED_LINE_FIELDS) out[f] = li[f] ?? null;
     return out;
   });
-  const text = canonicalJson({ v: CANONICAL_VERSION, snapshot: fields, line_items: lines });
+  const text = canonicalJson({ line_items: lines, snapshot: fields, v: CANONICAL_VERSION });
   if (text === undefined) throw new Error('snapshot cannot be canonicalised');
   return text;
 }

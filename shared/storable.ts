@@ -20,7 +20,12 @@ const LONE_SURROGATE = '[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uD
 const UNSTORABLE_TEXT = new RegExp(`\\u0000|${LONE_SURROGATE}`);
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE, 'g');
 
+/** String.prototype.isWellFormed (ES2024: Node 20, current browsers), where there is one. */
+const wellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+
 export function textProblem(s: string): string | undefined {
+  // Nearly every text is fine: two native scans say so faster than the expression below.
+  if (wellFormed && !s.includes('\u0000') && wellFormed.call(s)) return undefined;
   const m = UNSTORABLE_TEXT.exec(s);
   if (!m) return undefined;
   return m[0] === '\u0000' ? `must not contain the NUL character (at position ${m.index})` : `must be valid Unicode text (a lone surrogate at position ${m.index})`;

@@ -199,8 +199,11 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
         };
         const run = async (trx: Knex.Transaction | undefined) => {
           let after = -1;
+          // Writes go one after another in the import's transaction, in the order read; the
+          // reading and checking go on meanwhile, at most two written batches behind.
           let writing: Promise<void> = Promise.resolve();
-          // Batches read and being checked (by the workers, while the batch before is written).
+          const queued: Promise<void>[] = [];
+          // Batches read and being checked by the workers.
           const checking: { rows: Map<number, LegacyRow>; result: Promise<PreparedLegacyBatch> }[] = [];
           const settle = async () => {
             const { rows, result } = checking.shift()!;
@@ -208,9 +211,10 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             const ready = decide(rows, batch);
             report.read += rows.size;
             if (trx && ready.length) {
-              await writing;
-              writing = insertBatch(trx, batch, ready).then((n) => void (report.imported += n));
+              writing = writing.then(() => insertBatch(trx, batch, ready)).then((n) => void (report.imported += n));
               writing.catch(() => undefined);
+              queued.push(writing);
+              if (queued.length > 2) await queued.shift();
             }
             opts.onProgress?.(report.read, total[0].n);
           };

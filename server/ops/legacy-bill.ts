@@ -106,8 +106,10 @@ export interface PreparedLegacyBatch {
 }
 
 export function prepareLegacyBatch(task: PrepareLegacyTask): PreparedLegacyBatch {
-  const bills = new CopyBytes();
-  const lines = new CopyBytes();
+  // Room for bills of the usual size (tens of kilobytes with their evidence); more if needed.
+  const toEncode = task.rows.filter((r) => r.newId !== null).length;
+  const bills = new CopyBytes(toEncode * 48 * 1024);
+  const lines = new CopyBytes(toEncode * 4 * 1024);
   const now = new Date();
   const results = task.rows.map(({ row, lines: oldLines, newId }): PreparedLegacy => {
     const id = Number(row.id);
