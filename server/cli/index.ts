@@ -13,6 +13,7 @@
  *   import-legacy         move the earlier Python Archive's bills in
  *   backup                back up the database with a manifest (encrypted, retention)
  *   restore               restore a backup (--check: into a scratch database, verified)
+ *   partition-by-year     partition billing_snapshots by billing year (or --undo it)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
@@ -80,6 +81,11 @@ const COMMANDS: Record<string, string> = {
           [--dry-run]           of a post, archived in bulk, each refused row reported with the
           [--legacy-timezone TZ]  reason (two bills for one period: neither). A second run adds
           [--json]              nothing. TZ: the old server's zone (default ARCHIVE_TIMEZONE).
+`,
+  'partition-by-year': `  partition-by-year             Partition billing_snapshots by billing year (worth it from a few
+          [--through YEAR]      million bills: README "At scale"), with the service stopped, in one
+          [--undo] [--json]     transaction. YEAR: the last with a partition of its own (default ten
+                                years on). --undo: back to one table.
 `,
   help: `  help                          This text.
 `,
@@ -239,6 +245,12 @@ async function main(argv: string[]): Promise<number> {
       if (!values.from) throw new UsageError('import-legacy needs --from postgres://... (the old database)');
       const { importLegacyCommand } = await import('./import-legacy');
       return importLegacyCommand(loadConfig(), { from: values.from, dryRun: values['dry-run'], timeZone: values['legacy-timezone'], json: values.json });
+    }
+    case 'partition-by-year': {
+      const { values } = parseArgs({ args: rest, options: { through: { type: 'string' }, undo: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, strict: true });
+      if (values.through !== undefined && !/^\d{4}$/.test(values.through)) throw new UsageError(`--through ${values.through} must be a year such as 2036`);
+      const { partitionCommand } = await import('./partition');
+      return partitionCommand(loadConfig(), { through: values.through === undefined ? undefined : Number(values.through), undo: values.undo, json: values.json });
     }
     case 'backup': {
       const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean', default: false }, key: { type: 'string' } }, strict: true });

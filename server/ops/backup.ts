@@ -33,10 +33,10 @@ export interface BackupOptions {
   now?: Date;
 }
 
-/** Every table of the archive with its exact row count (in the caller's snapshot). */
+/** Every table of the archive with its exact row count (in the caller's snapshot; a partitioned table's rows, not each partition's). */
 async function tableCounts(knex: Knex): Promise<Record<string, number>> {
   const { rows } = await knex.raw(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY c.relname`);
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`);
   const out: Record<string, number> = {};
   for (const { name } of rows as { name: string }[]) {
     const { rows: n } = await knex.raw(`SELECT count(*)::bigint AS n FROM ??`, [name]);

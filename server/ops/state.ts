@@ -42,11 +42,11 @@ export interface OpsStateOptions {
   now?: Date;
 }
 
-/** Sizes of the archive's tables (with their indexes and TOAST). */
+/** Sizes of the archive's tables (with their indexes and TOAST; a partitioned table with its partitions). */
 async function sizes(knex: Knex): Promise<{ bytes: number; tables: Record<string, number> }> {
   const { rows } = await knex.raw(`SELECT pg_database_size(current_database())::bigint AS db,
-      (SELECT json_object_agg(c.relname, pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')) AS tables`);
+      (SELECT json_object_agg(c.relname, CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition) AS tables`);
   return { bytes: Number(rows[0].db), tables: rows[0].tables ?? {} };
 }
 

@@ -1,0 +1,190 @@
+/**
+ * `billing_snapshots` partitioned by `billing_year` (range, one partition a year): the step the
+ * README's "At scale" section says pays from a few million bills on, not before. Not in the
+ * default chain (index.ts): `archive partition-by-year` runs it when an operator decides to,
+ * with the service stopped, in one transaction, and `--undo` takes it back. Later migrations
+ * that touch `billing_snapshots` must work on both shapes.
+ *
+ * What changes, and what keeps each guarantee:
+ * - Every unique key of a partitioned table carries the partition key. The primary key becomes
+ *   (id, billing_year) and the invoice key (invoice_number, revision, billing_year); an invoice
+ *   number stays unique across years by a row trigger (archive_invoice_once) that takes a lock
+ *   on the number for the transaction and looks in every year, and says so with the invoice key's
+ *   own name, so a duplicate is the same 409 as before. (Checked as it must be under READ
+ *   COMMITTED, the level every write of the server uses.)
+ * - No foreign key can point at (id) alone any more. A line item's bill, and a correction's
+ *   superseded bill, are checked by the triggers that already look them up
+ *   (archive_line_items_same_transaction, archive_check_correction): rows are never deleted, so
+ *   a bill that exists when its line is inserted exists for good.
+ * - Row triggers on the parent (immutability, corrections, the invoice check) apply to every
+ *   partition. Statement triggers (the log queue, the counters, no truncation) are put on every
+ *   partition as well, so a write or a TRUNCATE aimed at one partition is treated as one at the
+ *   table.
+ * - The rows are copied as they are (the values, hence the hashes, unchanged) before any
+ *   trigger exists on the new table: nothing is queued or counted twice.
+ * Line items are not partitioned: 25 small rows a bill, looked up by their bill.
+ */
+import type { Knex } from 'knex';
+
+export const TABLE = 'billing_snapshots';
+const PLAIN = 'billing_snapshots_unpartitioned';
+
+/** Yearly partitions from `first` to `last`, and one each for the years below and above. */
+export interface YearRange {
+  first: number;
+  last: number;
+}
+
+const partitionName = (year: number) => `${TABLE}_y${year}`;
+
+/** The indexes other than the unique keys, as migration 001 made them. */
+const INDEXES = [
+  `CREATE INDEX idx_snapshots_company_date ON ${TABLE} (company_account_number, billing_year DESC, billing_month DESC)`,
+  `CREATE INDEX idx_snapshots_archived ON ${TABLE} (archived_at DESC, id DESC)`,
+  `CREATE INDEX idx_snapshots_period_archived ON ${TABLE} (billing_year, billing_month, archived_at DESC, id DESC)`,
+  `CREATE INDEX idx_snapshots_period ON ${TABLE} (billing_year DESC, billing_month DESC)`,
+  `CREATE INDEX idx_snapshots_company_name ON ${TABLE} (lower(company_name))`,
+  `CREATE INDEX idx_snapshots_company_name_trgm ON ${TABLE} USING gin (lower(company_name) gin_trgm_ops)`,
+  `CREATE INDEX idx_snapshots_total ON ${TABLE} (total_amount)`,
+];
+
+/** The triggers every partition carries itself (statement triggers do not pass to partitions). */
+const statementTriggers = (table: string) => [
+  `CREATE TRIGGER ${table}_count AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION archive_count_snapshots()`,
+  `CREATE TRIGGER ${table}_log AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION archive_queue_snapshots()`,
+  `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION archive_refuse_change()`,
+];
+
+const ROW_TRIGGERS = [
+  `CREATE TRIGGER ${TABLE}_correction BEFORE INSERT ON ${TABLE} FOR EACH ROW WHEN (NEW.supersedes_id IS NOT NULL) EXECUTE FUNCTION archive_check_correction()`,
+  `CREATE TRIGGER ${TABLE}_immutable BEFORE UPDATE OR DELETE ON ${TABLE} FOR EACH ROW EXECUTE FUNCTION archive_refuse_change()`,
+];
+
+/** Line items: only in the transaction that archived their bill (migration 003), and only of a bill that exists (the foreign key's part). */
+const LINES_CHECK_WITH_EXISTENCE = `CREATE OR REPLACE FUNCTION archive_line_items_same_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM (SELECT DISTINCT snapshot_id FROM new_rows) n LEFT JOIN ${TABLE} s ON s.id = n.snapshot_id WHERE s.id IS NULL) THEN
+        RAISE EXCEPTION 'insert on table "snapshot_line_items" violates foreign key constraint "snapshot_line_items_snapshot_id_foreign"'
+          USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'snapshot_line_items_snapshot_id_foreign',
+                DETAIL = 'A line item must belong to an archived bill.';
+      END IF;
+      IF EXISTS (SELECT 1 FROM ${TABLE} s WHERE s.id IN (SELECT DISTINCT snapshot_id FROM new_rows) AND s.xmin <> xid(pg_current_xact_id())) THEN
+        RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
+          USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      RETURN NULL;
+    END $$`;
+
+/** Migration 003's version, for the way back (the foreign key checks existence again). */
+const LINES_CHECK_003 = `CREATE OR REPLACE FUNCTION archive_line_items_same_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE lo bigint; hi bigint;
+    BEGIN
+      SELECT min(snapshot_id), max(snapshot_id) INTO lo, hi FROM new_rows;
+      IF lo IS NULL THEN
+        RETURN NULL;
+      ELSIF lo = hi THEN
+        IF EXISTS (SELECT 1 FROM billing_snapshots s WHERE s.id = lo AND s.xmin <> xid(pg_current_xact_id())) THEN
+          RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
+            USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+      ELSIF EXISTS (SELECT 1 FROM billing_snapshots s WHERE s.id IN (SELECT DISTINCT snapshot_id FROM new_rows) AND s.xmin <> xid(pg_current_xact_id())) THEN
+        RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
+          USING ERRCODE = 'integrity_constraint_violation';
+      END IF;
+      RETURN NULL;
+    END $$`;
+
+const INVOICE_ONCE = `CREATE FUNCTION archive_invoice_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      -- One writer of an invoice number at a time, so two years cannot both take it.
+      PERFORM pg_advisory_xact_lock(hashtext('archive invoice ' || NEW.invoice_number));
+      IF EXISTS (SELECT 1 FROM ${TABLE} WHERE invoice_number = NEW.invoice_number AND revision = NEW.revision AND billing_year <> NEW.billing_year) THEN
+        RAISE EXCEPTION 'duplicate key value violates unique constraint "${TABLE}_invoice_number_key"'
+          USING ERRCODE = 'unique_violation', CONSTRAINT = '${TABLE}_invoice_number_key',
+                DETAIL = format('Key (invoice_number, revision)=(%s, %s) already exists.', NEW.invoice_number, NEW.revision);
+      END IF;
+      RETURN NEW;
+    END $$`;
+
+/** Whether `billing_snapshots` is partitioned already. */
+export async function isPartitioned(knex: Knex | Knex.Transaction): Promise<boolean> {
+  const { rows } = await knex.raw(`SELECT relkind FROM pg_class WHERE oid = to_regclass(?)`, [TABLE]);
+  return rows[0]?.relkind === 'p';
+}
+
+/** The partitions and their rows, oldest first. */
+export async function yearPartitions(knex: Knex | Knex.Transaction): Promise<{ name: string; bounds: string; rows: number }[]> {
+  const { rows } = await knex.raw(
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?) ORDER BY c.relname`,
+    [TABLE],
+  );
+  const out: { name: string; bounds: string; rows: number }[] = [];
+  for (const r of rows as { name: string; bounds: string }[]) {
+    const { rows: n } = await knex.raw(`SELECT count(*)::int AS n FROM ${r.name}`);
+    out.push({ name: r.name, bounds: r.bounds, rows: n[0].n });
+  }
+  // before_ first, the years in order, from_ last.
+  const rank = (name: string) => (name.includes('_before_') ? 0 : name.includes('_from_') ? 2 : 1);
+  return out.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+/** Partitions `billing_snapshots` by year, in the caller's transaction (see the header). */
+export async function up(trx: Knex.Transaction, years: YearRange): Promise<void> {
+  if (!(years.first <= years.last)) throw new Error(`no years to partition by: ${years.first}..${years.last}`);
+  await trx.raw(`LOCK TABLE ${TABLE}, snapshot_line_items IN ACCESS EXCLUSIVE MODE`);
+  await trx.raw(`ALTER TABLE ${TABLE} RENAME TO ${PLAIN}`);
+  await trx.raw(`CREATE TABLE ${TABLE} (LIKE ${PLAIN} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)
+    PARTITION BY RANGE (billing_year)`);
+  const parts = [`${TABLE}_before_${years.first}`];
+  await trx.raw(`CREATE TABLE ${parts[0]} PARTITION OF ${TABLE} FOR VALUES FROM (MINVALUE) TO (${years.first})`);
+  for (let y = years.first; y <= years.last; y++) {
+    parts.push(partitionName(y));
+    await trx.raw(`CREATE TABLE ${partitionName(y)} PARTITION OF ${TABLE} FOR VALUES FROM (${y}) TO (${y + 1})`);
+  }
+  parts.push(`${TABLE}_from_${years.last + 1}`);
+  await trx.raw(`CREATE TABLE ${parts[parts.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${years.last + 1}) TO (MAXVALUE)`);
+  await trx.raw(`INSERT INTO ${TABLE} SELECT * FROM ${PLAIN} ORDER BY id`);
+
+  // The old table goes; its sequence stays, now the new table's.
+  await trx.raw(`ALTER TABLE snapshot_line_items DROP CONSTRAINT snapshot_line_items_snapshot_id_foreign`);
+  await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY NONE`);
+  await trx.raw(`DROP TABLE ${PLAIN}`);
+  await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
+
+  await trx.raw(`ALTER TABLE ${TABLE}
+    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id, billing_year),
+    ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
+    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision, billing_year),
+    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id, billing_year)`);
+  for (const sql of INDEXES) await trx.raw(sql);
+
+  await trx.raw(INVOICE_ONCE);
+  await trx.raw(`CREATE TRIGGER ${TABLE}_invoice_once BEFORE INSERT ON ${TABLE} FOR EACH ROW EXECUTE FUNCTION archive_invoice_once()`);
+  for (const sql of ROW_TRIGGERS) await trx.raw(sql);
+  for (const table of [TABLE, ...parts]) for (const sql of statementTriggers(table)) await trx.raw(sql);
+  await trx.raw(LINES_CHECK_WITH_EXISTENCE);
+}
+
+/** Back to one table, as the default chain leaves it. */
+export async function down(trx: Knex.Transaction): Promise<void> {
+  await trx.raw(`LOCK TABLE ${TABLE}, snapshot_line_items IN ACCESS EXCLUSIVE MODE`);
+  await trx.raw(`ALTER TABLE ${TABLE} RENAME TO ${PLAIN}`);
+  await trx.raw(`CREATE TABLE ${TABLE} (LIKE ${PLAIN} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)`);
+  await trx.raw(`INSERT INTO ${TABLE} SELECT * FROM ${PLAIN} ORDER BY id`);
+  await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY NONE`);
+  await trx.raw(`DROP TABLE ${PLAIN}`);
+  await trx.raw(`DROP FUNCTION archive_invoice_once()`);
+  await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
+  await trx.raw(`ALTER TABLE ${TABLE}
+    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
+    ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
+    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision),
+    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id),
+    ADD CONSTRAINT ${TABLE}_supersedes_id_fkey FOREIGN KEY (supersedes_id) REFERENCES ${TABLE} (id) ON DELETE RESTRICT`);
+  for (const sql of INDEXES) await trx.raw(sql);
+  for (const sql of ROW_TRIGGERS) await trx.raw(sql);
+  for (const sql of statementTriggers(TABLE)) await trx.raw(sql);
+  await trx.raw(`ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${TABLE} (id) ON DELETE RESTRICT`);
+  await trx.raw(LINES_CHECK_003);
+}
