@@ -333,7 +333,7 @@ export type ConsistencyQuery = z.infer<typeof ConsistencyQuery>;
 export interface SearchResult {
   /** The bills that match; counted up to a bound (see total_exact) so a broad search stays fast at millions of bills. */
   total: number;
-  /** false: more than `total` match (counted up to max(10,000, offset + limit)); page on until a page comes back short. */
+  /** false: more than `total` match (counted up to max(1,000, offset + limit)); page on until a page comes back short. */
   total_exact: boolean;
   limit: number;
   offset: number;

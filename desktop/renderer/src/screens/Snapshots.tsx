@@ -104,7 +104,7 @@ export function Snapshots({ go, initial, onChange }: { go: Go; initial?: Record<
   };
   const rows = result.data?.results ?? [];
   const total = result.data?.total ?? 0;
-  // A broad search over millions of bills is counted up to a bound: "10,000+".
+  // A broad search over millions of bills is counted up to a bound: "1,000+".
   const exact = result.data?.total_exact !== false;
   const totalText = `${total.toLocaleString()}${exact ? '' : '+'}`;
 
