@@ -7,9 +7,13 @@
  * The bills are loaded with the triggers off (their leaves are not in the log: this measures
  * the search, not the log), then the counters are set as the trigger would have.
  *
- *   BENCH_SCALE_SIZES=100000,1000000 BENCH_SCALE_COMPANIES=10000 BENCH_SCALE_SECONDS=20 BENCH_CONCURRENCY=8
+ * With BENCH_SCALE_PARTITION=1, the largest database is then partitioned by year by the built
+ * `archive partition-by-year` (its time printed) and the mix runs once more: a third column.
+ *
+ *   BENCH_SCALE_SIZES=100000,1000000 BENCH_SCALE_COMPANIES=10000 BENCH_SCALE_SECONDS=20 BENCH_CONCURRENCY=8 BENCH_SCALE_PARTITION=0
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { invoiceNumberFor } from '../shared/period';
@@ -25,6 +29,8 @@ const SIZES = (process.env.BENCH_SCALE_SIZES ?? '100000,1000000').split(',').map
 const COMPANIES = Number(process.env.BENCH_SCALE_COMPANIES ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const PARTITION = process.env.BENCH_SCALE_PARTITION === '1';
+const BIN = path.resolve(import.meta.dirname, '../bin/archive.mjs');
 const CHUNK = 500;
 const PERIODS = Math.ceil(Math.max(...SIZES) / COMPANIES);
 const LAST = 2026 * 12 + 9;
@@ -125,7 +131,7 @@ async function main() {
   );
   const database = await freshBenchDatabase('archive_bench_scale');
   const knex = database.db.knex;
-  const results: { size: number; byKind: Map<string, number[]>; loadSeconds: number; bytes: number }[] = [];
+  const results: { label: string; byKind: Map<string, number[]> }[] = [];
   let loaded = 0;
   for (const size of SIZES) {
     const seconds = await load(database.url, knex, loaded, size);
@@ -140,14 +146,29 @@ async function main() {
     console.log(`  ${size} bills loaded (${seconds.toFixed(0)} s for this step), 50 sampled hashes recompute; database ${(Number(rows[0].b) / 2 ** 30).toFixed(1)} GB`);
     const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', SCHEDULER: 'off' });
     await searchMix(server.url, size); // warm the caches
-    results.push({ size, byKind: await searchMix(server.url, size), loadSeconds: seconds, bytes: Number(rows[0].b) });
+    results.push({ label: `${size.toLocaleString('en')} bills`, byKind: await searchMix(server.url, size) });
+    await server.stop();
+  }
+  if (PARTITION) {
+    const t0 = performance.now();
+    const out = execFileSync(process.execPath, [BIN, 'partition-by-year', ...(process.env.BENCH_SCALE_PARTITION_THROUGH ? ['--through', process.env.BENCH_SCALE_PARTITION_THROUGH] : [])], {
+      env: { ...process.env, NODE_ENV: 'production', DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN },
+      encoding: 'utf8',
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    await knex.raw('VACUUM ANALYZE billing_snapshots');
+    const { rows } = await knex.raw('SELECT pg_database_size(current_database())::bigint AS b');
+    console.log(`  archive partition-by-year at ${loaded} bills: ${seconds.toFixed(0)} s (then VACUUM ANALYZE); database ${(Number(rows[0].b) / 2 ** 30).toFixed(1)} GB\n  ${out.split('\n')[0]}`);
+    const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', SCHEDULER: 'off' });
+    await searchMix(server.url, loaded);
+    results.push({ label: `${loaded.toLocaleString('en')}, by year`, byKind: await searchMix(server.url, loaded) });
     await server.stop();
   }
   await database.drop();
   const kinds = [...results[0].byKind.keys()];
   console.log(
     table([
-      ['p95 ms (p50)', ...results.map((r) => `${r.size.toLocaleString('en')} bills`)],
+      ['p95 ms (p50)', ...results.map((r) => r.label)],
       ...kinds.map((k) => [
         k,
         ...results.map((r) => {

@@ -112,6 +112,13 @@ export async function isPartitioned(knex: Knex | Knex.Transaction): Promise<bool
   return rows[0]?.relkind === 'p';
 }
 
+/** The last year with a partition of its own (a year's, or a range's kept by extend), or undefined when not partitioned. */
+export async function lastOwnYear(knex: Knex | Knex.Transaction): Promise<number | undefined> {
+  const { rows } = await knex.raw(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?)`, [TABLE]);
+  const years = (rows as { name: string }[]).map((r) => /_(?:y|\d{4}_to_)(\d{4})$/.exec(r.name)?.[1]).filter((y): y is string => y !== undefined);
+  return years.length ? Math.max(...years.map(Number)) : undefined;
+}
+
 /** The partitions and their rows, oldest first. */
 export async function yearPartitions(knex: Knex | Knex.Transaction): Promise<{ name: string; bounds: string; rows: number }[]> {
   const { rows } = await knex.raw(
@@ -164,6 +171,44 @@ export async function up(trx: Knex.Transaction, years: YearRange): Promise<void>
   for (const sql of ROW_TRIGGERS) await trx.raw(sql);
   for (const table of [TABLE, ...parts]) for (const sql of statementTriggers(table)) await trx.raw(sql);
   await trx.raw(LINES_CHECK_WITH_EXISTENCE);
+}
+
+/**
+ * More yearly partitions, through `through`, on a table partitioned already: the partition for
+ * the years after the last (`…_from_N`) gives way to yearly ones. Its bills, if any, stay where
+ * they are: it is attached again for just the years it holds (`…_N_to_M`), and the yearly
+ * partitions start after them. Returns the partitions made.
+ */
+export async function extend(trx: Knex.Transaction, through: number): Promise<string[]> {
+  const { rows } = await trx.raw(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?) AND c.relname LIKE ?`, [
+    TABLE,
+    `${TABLE}_from_%`,
+  ]);
+  const upper = (rows as { name: string }[])[0]?.name;
+  if (!upper) throw new Error(`${TABLE} has no partition for the years after its last: not partitioned by this command`);
+  const from = Number(upper.slice(`${TABLE}_from_`.length));
+  if (from > through) return [];
+  await trx.raw(`LOCK TABLE ${TABLE} IN ACCESS EXCLUSIVE MODE`);
+  const { rows: held } = await trx.raw(`SELECT max(billing_year) AS hi FROM ${upper}`);
+  const start = held[0].hi === null ? from : Math.max(from, held[0].hi + 1);
+  if (start > through) return [];
+  await trx.raw(`ALTER TABLE ${TABLE} DETACH PARTITION ${upper}`);
+  const made: string[] = [];
+  if (held[0].hi === null) await trx.raw(`DROP TABLE ${upper}`);
+  else {
+    const kept = `${TABLE}_${from}_to_${start - 1}`;
+    await trx.raw(`ALTER TABLE ${upper} RENAME TO ${kept}`);
+    for (const t of ['count', 'log', 'no_truncate']) await trx.raw(`ALTER TRIGGER ${upper}_${t} ON ${kept} RENAME TO ${kept}_${t}`);
+    await trx.raw(`ALTER TABLE ${TABLE} ATTACH PARTITION ${kept} FOR VALUES FROM (${from}) TO (${start})`);
+  }
+  for (let y = start; y <= through; y++) {
+    await trx.raw(`CREATE TABLE ${partitionName(y)} PARTITION OF ${TABLE} FOR VALUES FROM (${y}) TO (${y + 1})`);
+    made.push(partitionName(y));
+  }
+  made.push(`${TABLE}_from_${through + 1}`);
+  await trx.raw(`CREATE TABLE ${made[made.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${through + 1}) TO (MAXVALUE)`);
+  for (const table of made) for (const sql of statementTriggers(table)) await trx.raw(sql);
+  return made;
 }
 
 /** Back to one table, as the default chain leaves it. */

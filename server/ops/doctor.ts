@@ -15,6 +15,7 @@ import { pendingMigrations } from '../db/migrate';
 import { KEY_FILE_NAME, keyFileTooOpen } from '../integrity/signer';
 import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
 import { opsState } from './state';
+import { lastOwnYear } from '../../migrations/partition-by-year';
 
 export type Status = 'OK' | 'WARN' | 'FAIL';
 
@@ -104,6 +105,22 @@ function fileFindings(config: Config, cwd: string): Finding[] {
     });
   } else out.push({ status: 'OK', area: 'backups', message: `backups are encrypted to ${config.ops.ageRecipients.length} age recipient${config.ops.ageRecipients.length === 1 ? '' : 's'}` });
   return out;
+}
+
+/** When billing_snapshots is partitioned by year: whether next year has its partition yet. */
+async function partitionFindings(knex: Knex, now: Date): Promise<Finding[]> {
+  const last = await lastOwnYear(knex);
+  if (last === undefined) return [];
+  const next = now.getUTCFullYear() + 1;
+  if (last >= next) return [{ status: 'OK', area: 'schema', message: `billing_snapshots is partitioned by year, through ${last}` }];
+  return [
+    {
+      status: 'WARN',
+      area: 'schema',
+      message: `billing_snapshots is partitioned by year through ${last}: bills of ${next} would share the partition of the years after`,
+      action: 'run archive partition-by-year with the service stopped: it adds the coming years',
+    },
+  ];
 }
 
 async function triggerFindings(knex: Knex): Promise<Finding[]> {
@@ -205,7 +222,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
       return out;
     }
     out.push({ status: 'OK', area: 'schema', message: 'migrated to the latest version' });
-    out.push(...(await triggerFindings(db.knex)));
+    out.push(...(await triggerFindings(db.knex)), ...(await partitionFindings(db.knex, now)));
     const s = await opsState(db.knex, { serverTz: config.timeZone, dataDir: config.dataDir, backupDir: config.ops.backupDir, now });
     if (s.database.up) {
       const t = s.database.tables;

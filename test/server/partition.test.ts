@@ -81,7 +81,7 @@ describe('archive partition-by-year', () => {
     before = await stored();
     const { code, text } = await partition();
     expect(code).toBe(0);
-    expect(text).toMatch(/^billing_snapshots is now partitioned by billing_year: 13 yearly partitions \(2024–2036\) and one each for the years before and after/);
+    expect(text).toMatch(/^billing_snapshots is now partitioned by billing_year: 4 yearly partitions \(2024–2027\) and one each for the years before and after/);
     expect(text).toMatch(/billing_snapshots_y2024: 3 bills/);
     expect(text).not.toMatch(/before_2024/);
     expect(text).toMatch(/billing_snapshots_y2025: 2 bills/);
@@ -103,11 +103,16 @@ describe('archive partition-by-year', () => {
     const db = f.find((x) => x.area === 'database' && /bills \(1 corrections\)/.test(x.message));
     expect(db?.message).toMatch(/billing_snapshots (0\.[1-9]|[1-9])[\d.]* MB/);
     expect(db?.message).toMatch(/ 7 bills /);
+    expect(f.find((x) => /partitioned by year/.test(x.message))).toMatchObject({ status: 'OK', message: 'billing_snapshots is partitioned by year, through 2027' });
+    // A year on, the next year has no partition of its own yet: said, with what to do.
+    const later = await runDoctor(testConfig({ DATABASE_URL: url }), { peers: false, now: new Date('2027-03-01T00:00:00Z') });
+    expect(later.find((x) => /partitioned by year/.test(x.message))).toMatchObject({ status: 'WARN', action: expect.stringMatching(/archive partition-by-year/) });
   });
 
   it('is said, not done, a second time', async () => {
     const { text } = await partition();
-    expect(text).toMatch(/^billing_snapshots is already partitioned by billing_year/);
+    expect(text).toMatch(/^billing_snapshots is partitioned by billing_year: 4 yearly partitions/);
+    expect(text).toMatch(/Nothing to do: run it again next year/);
   });
 
   it('leaves the server working: new bills in their year, duplicates refused as before, the log fed', async () => {
@@ -131,6 +136,24 @@ describe('archive partition-by-year', () => {
     expect(report.findings).toEqual([]);
     expect(report.bills).toBe(bills.length + 2);
     await stop();
+  });
+
+  it('adds years later, leaving the bills of the years after the last where they are', async () => {
+    const { api } = await serve();
+    const later = makeBill({ company_account_number: '610006', billing_year: 2028, billing_month: 1 });
+    expect((await api('/api/snapshot', { method: 'POST', json: later })).status).toBe(201);
+    await integrated({ api });
+    await stop();
+    const rows = await stored();
+    const { text } = await partition({ through: 2030 });
+    expect(text).toMatch(/added: billing_snapshots_y2029, billing_snapshots_y2030, billing_snapshots_from_2031/);
+    expect(text).toMatch(/billing_snapshots_2028_to_2028: 1 bills/);
+    expect(await stored()).toEqual(rows);
+    // The years after the last still take bills, with the same triggers.
+    await expect(refused(`TRUNCATE billing_snapshots_2028_to_2028`)).rejects.toThrow(/archived rows are immutable/);
+    await expect(refused(`TRUNCATE billing_snapshots_from_2031`)).rejects.toThrow(/archived rows are immutable/);
+    const report = await verifyArchive(knex, { verifierKey: key });
+    expect(report.findings).toEqual([]);
   });
 
   it('keeps every rule in the database itself, for the table and for each partition', async () => {
@@ -178,11 +201,11 @@ describe('archive partition-by-year', () => {
     await integrated({ api });
     const report = await verifyArchive(knex, { verifierKey: key });
     expect(report.findings).toEqual([]);
-    expect(report.bills).toBe(bills.length + 3);
+    expect(report.bills).toBe(bills.length + 4);
     await stop();
   });
   it('refuses a last year before bills already archived, changing nothing', async () => {
-    await expect(partition({ through: 2025 })).rejects.toThrow(/--through 2025 is before the latest billing year archived \(2026\)/);
+    await expect(partition({ through: 2025 })).rejects.toThrow(/--through 2025 is before the latest billing year archived \(2028\)/);
     expect(await relkind()).toBe('r');
   });
 });
