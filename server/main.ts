@@ -64,10 +64,19 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
     else log.info({ tokens_file: t.file }, 'embedded database: tokens are in the data folder');
   }
 
-  if (config.readDatabaseUrl && !config.databaseUrl) {
-    await db.close();
-    throw new StartupError('DATABASE_READ_URL is set without DATABASE_URL: a replica needs the PostgreSQL it replicates');
-  }
+  // What start-up has opened, undone in reverse when a later step fails.
+  const opened: (() => unknown)[] = [() => db.close()];
+  const failed = async (err: unknown): Promise<never> => {
+    for (const undo of opened.reverse()) {
+      try {
+        await undo();
+      } catch {
+        // Start-up has failed already: that is the error to report.
+      }
+    }
+    throw err;
+  };
+  if (config.readDatabaseUrl && !config.databaseUrl) await failed(new StartupError('DATABASE_READ_URL is set without DATABASE_URL: a replica needs the PostgreSQL it replicates'));
   // The replica for reads (its statements cancelled as the primary's); nothing is checked or written there.
   const replica = config.readDatabaseUrl
     ? await openDatabase({
@@ -79,28 +88,27 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
         log,
       })
     : undefined;
+  if (replica) opened.push(() => replica.close());
   const reads = replicaReads(db.knex, replica?.knex, (err) => log.warn({ err: (err as Error).message }, 'the replica could not answer a read: the primary did'));
 
-  const { signer, warnings } = await openSigner(config, db.knex).catch(async (err) => {
-    await db.close();
-    throw err;
-  });
+  const { signer, warnings } = await openSigner(config, db.knex).catch(failed);
   for (const w of warnings) log.warn(w);
   const sequencer = new Sequencer({ knex: db.knex, signer, log, intervalMs: config.integrity.intervalMs });
-  await sequencer.start().catch(async (err) => {
-    await db.close();
-    throw err;
-  });
+  await sequencer.start().catch(failed);
+  opened.push(() => sequencer.stop());
 
   const engine = createRunEngine(config, db, log, tokens.serviceToken, opts.schedulerClock?.now);
-  await engine.recoverInterrupted();
+  opened.push(() => engine.shutdown());
+  await engine.recoverInterrupted().catch(failed);
   // A run whose server died while this one is up is noticed too (its lock is gone).
   const recovery = setInterval(() => engine.recoverInterrupted().catch((err) => log.warn({ err }, 'could not check for interrupted runs')), 30_000);
   recovery.unref();
+  opened.push(() => clearInterval(recovery));
   const scheduler = config.scheduler ? new Scheduler({ knex: db.knex, engine, log, timeZone: config.timeZone, ...opts.schedulerClock }) : undefined;
 
   const watch = new JobWatch(db.knex, engine, config.eventsMaxSubscribers);
   const pdf = createPdfRenderer(config.pdfWorkers, { currency: config.currency, issuer: config.issuer });
+  opened.push(() => pdf.close());
   const metrics = createMetrics(db.knex, { serverTz: config.timeZone, dataDir: config.dataDir, backupDir: config.ops.backupDir });
   const app = createApp({
     knex: db.knex,
@@ -132,17 +140,9 @@ export async function startServer(config: Config = loadConfig(), opts: StartOpti
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
-  }).catch(async (err) => {
-    await db.close();
-    throw new StartupError(`Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
-  });
-  const metricsServer = config.ops.metricsBind
-    ? await listenForMetrics(config.ops.metricsBind, metrics, log).catch(async (err) => {
-        server.close();
-        await db.close();
-        throw err;
-      })
-    : undefined;
+  }).catch((err) => failed(new StartupError(`Cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`)));
+  opened.push(() => new Promise((resolve) => server.close(resolve)));
+  const metricsServer = config.ops.metricsBind ? await listenForMetrics(config.ops.metricsBind, metrics, log).catch(failed) : undefined;
   const metricsAddress = metricsServer?.address() as AddressInfo | undefined;
   const metricsUrl = metricsAddress
     ? `http://${config.ops.metricsBind!.host.includes(':') ? `[${config.ops.metricsBind!.host}]` : config.ops.metricsBind!.host}:${metricsAddress.port}/metrics`

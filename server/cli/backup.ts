@@ -13,6 +13,7 @@ import { loadSigner } from '../integrity/signer';
 import { defaultOrigin } from '../integrity/setup';
 import { checkBackup, createBackup, readManifest, restoreBackup } from '../ops/backup';
 import type { BackupCheck } from '../ops/backup-files';
+import { sizeText as mb } from '../ops/state';
 import { StartupError } from '../startup-error';
 import { VERSION } from '../version';
 import { readVerifierKey } from './integrity';
@@ -20,7 +21,6 @@ import { readVerifierKey } from './integrity';
 type Out = (line: string) => void;
 const stdout: Out = (l) => process.stdout.write(l + '\n');
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export async function backupCommand(config: Config, out: Out = stdout, opts: { check?: boolean; key?: string } = {}): Promise<number> {
   const file = await makeBackup(config, out);

@@ -46,6 +46,8 @@ export async function partitionCommand(config: Config, opts: PartitionOptions, o
       }
       changed = opts.undo || !partitioned || added.length > 0;
     });
+    // A new table has no statistics yet: without them the planner would guess (badly).
+    if (changed) await db.knex.raw(`ANALYZE ${TABLE}`);
     const parts = (await isPartitioned(db.knex)) ? await yearPartitions(db.knex) : [];
     const seconds = Math.round(performance.now() - started) / 1000;
     if (opts.json) {

@@ -21,6 +21,7 @@ import { openDatabase, redactUrl, type Database } from '../db/database';
 import { latestCheckpoint } from '../integrity/log';
 import { verifyArchive } from '../integrity/verify';
 import { StartupError } from '../startup-error';
+import { ARCHIVE_TABLES } from './state';
 import { BACKUP_FORMAT, checkFileOf, listBackups, manifestFileOf, stampOf, type BackupCheck, type BackupManifest } from './backup-files';
 
 export interface BackupOptions {
@@ -35,8 +36,7 @@ export interface BackupOptions {
 
 /** Every table of the archive with its exact row count (in the caller's snapshot; a partitioned table's rows, not each partition's). */
 async function tableCounts(knex: Knex): Promise<Record<string, number>> {
-  const { rows } = await knex.raw(`SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`);
+  const { rows } = await knex.raw(`SELECT c.relname AS name FROM ${ARCHIVE_TABLES} ORDER BY c.relname`);
   const out: Record<string, number> = {};
   for (const { name } of rows as { name: string }[]) {
     const { rows: n } = await knex.raw(`SELECT count(*)::bigint AS n FROM ??`, [name]);
@@ -362,7 +362,7 @@ export async function restoreBackup(given: string, opts: RestoreOptions & { data
     if (!opts.databaseUrl) throw new StartupError('This backup is of PostgreSQL: set DATABASE_URL to the empty database to restore into');
     const db = await openDatabase({ databaseUrl: opts.databaseUrl, dataDir: '/nonexistent', poolMax: 1 });
     try {
-      const { rows } = await db.knex.raw(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`);
+      const { rows } = await db.knex.raw(`SELECT count(*)::int AS n FROM ${ARCHIVE_TABLES}`);
       if (rows[0].n > 0)
         throw new StartupError(
           `${redactUrl(opts.databaseUrl)} is not empty (${rows[0].n} tables): restore into a new database (createdb archive_restored; DATABASE_URL=postgres://.../archive_restored archive restore FILE), then point the service at it`,

@@ -14,7 +14,7 @@ import { lockHolder } from '../db/data-dir-lock';
 import { pendingMigrations } from '../db/migrate';
 import { KEY_FILE_NAME, keyFileTooOpen } from '../integrity/signer';
 import { CodexClient, LedgerClient, peerSettings } from '../peers/clients';
-import { opsState } from './state';
+import { opsState, sizeText as mb } from './state';
 import { lastOwnYear } from '../../migrations/partition-by-year';
 
 export type Status = 'OK' | 'WARN' | 'FAIL';
@@ -181,7 +181,6 @@ async function peerFindings(config: Config): Promise<Finding[]> {
 
 const ago = (seconds: number) =>
   seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : seconds < 172800 ? `${Math.round(seconds / 3600)} h` : `${Math.round(seconds / 86400)} days`;
-const mb = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} GB` : `${(b / 1024 ** 2).toFixed(1)} MB`);
 
 export interface DoctorOptions {
   cwd?: string;

@@ -42,11 +42,18 @@ export interface OpsStateOptions {
   now?: Date;
 }
 
+/** A size as an operator reads it: MB, or GB from 1 GB on. */
+export const sizeText = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${(bytes / 1024 ** 2).toFixed(1)} MB`);
+
+/** The archive's tables (a partitioned one once, not each partition): `c` in pg_class, for a FROM clause. */
+export const ARCHIVE_TABLES = `pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition`;
+
 /** Sizes of the archive's tables (with their indexes and TOAST; a partitioned table with its partitions). */
 async function sizes(knex: Knex): Promise<{ bytes: number; tables: Record<string, number> }> {
   const { rows } = await knex.raw(`SELECT pg_database_size(current_database())::bigint AS db,
-      (SELECT json_object_agg(c.relname, CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition) AS tables`);
+      (SELECT json_object_agg(c.relname, CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END)
+        FROM ${ARCHIVE_TABLES}) AS tables`);
   return { bytes: Number(rows[0].db), tables: rows[0].tables ?? {} };
 }
 
