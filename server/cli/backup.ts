@@ -21,7 +21,6 @@ import { readVerifierKey } from './integrity';
 type Out = (line: string) => void;
 const stdout: Out = (l) => process.stdout.write(l + '\n');
 
-
 export async function backupCommand(config: Config, out: Out = stdout, opts: { check?: boolean; key?: string } = {}): Promise<number> {
   const file = await makeBackup(config, out);
   if (!opts.check) return 0;
