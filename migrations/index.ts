@@ -15,6 +15,7 @@ import * as m009 from './20261202_009_audit_trail';
 import * as m010 from './20261202_010_corrections';
 import * as m011 from './20261202_011_canonical_billing_data';
 import * as m012 from './20261203_012_billing_data_lz4';
+import * as m013 from './20261204_013_superseding_index';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const MIGRATIONS: [string, Migration][] = [
   ['20261202_010_corrections', m010],
   ['20261202_011_canonical_billing_data', m011],
   ['20261203_012_billing_data_lz4', m012],
+  ['20261204_013_superseding_index', m013],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -37,7 +37,7 @@ export interface YearRange {
 
 const partitionName = (year: number) => `${TABLE}_y${year}`;
 
-/** The indexes other than the unique keys, as migration 001 made them. */
+/** The indexes other than the unique keys, as migrations 001 and 013 made them. */
 const INDEXES = [
   `CREATE INDEX idx_snapshots_company_date ON ${TABLE} (company_account_number, billing_year DESC, billing_month DESC)`,
   `CREATE INDEX idx_snapshots_archived ON ${TABLE} (archived_at DESC, id DESC)`,
@@ -46,6 +46,7 @@ const INDEXES = [
   `CREATE INDEX idx_snapshots_company_name ON ${TABLE} (lower(company_name))`,
   `CREATE INDEX idx_snapshots_company_name_trgm ON ${TABLE} USING gin (lower(company_name) gin_trgm_ops)`,
   `CREATE INDEX idx_snapshots_total ON ${TABLE} (total_amount)`,
+  `CREATE INDEX idx_snapshots_superseding ON ${TABLE} (supersedes_id) WHERE supersedes_id IS NOT NULL`,
 ];
 
 /** The triggers every partition carries itself (statement triggers do not pass to partitions). */

@@ -4,8 +4,12 @@ import type { ArchivedFacts, BillFields, SearchQuery } from '../../shared/api';
 import { zonedTime } from '../../shared/schedule';
 import { LineItem } from './LineItem';
 
-/** SQL: the bill `alias` is its invoice's latest revision: no correction supersedes it (on the unique supersedes_id index). */
-export const IS_CURRENT = (alias: string) => `NOT EXISTS (SELECT 1 FROM billing_snapshots sup WHERE sup.supersedes_id = ${alias}.id)`;
+/**
+ * SQL: the bill `alias` is its invoice's latest revision: no correction supersedes it. Said with
+ * `supersedes_id IS NOT NULL` so it matches the partial index of the corrections alone
+ * (migration 013): the superseding rows are read once from it, not looked up in the whole table.
+ */
+export const IS_CURRENT = (alias: string) => `NOT EXISTS (SELECT 1 FROM billing_snapshots sup WHERE sup.supersedes_id IS NOT NULL AND sup.supersedes_id = ${alias}.id)`;
 
 /** The columns: the bill's own fields said once (shared/api.ts), and what archiving stores beside them. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- declares the row's columns for the class, nothing else
