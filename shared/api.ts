@@ -442,6 +442,7 @@ export const AUDIT_ACTIONS = [
   'verify.run',
   'backup.created',
   'backup.restored',
+  'schema.partitioned',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -3,6 +3,7 @@
  * billing year, or back to one table (migrations/partition-by-year.ts), in one transaction, with
  * the service stopped. Idempotent: a table already in the asked-for shape is left as it is.
  */
+import { cliContext, recordAudit } from '../audit/trail';
 import { openForCommand } from '../boot';
 import type { Config } from '../config';
 import { StartupError } from '../startup-error';
@@ -45,6 +46,13 @@ export async function partitionCommand(config: Config, opts: PartitionOptions, o
         throw err;
       }
       changed = opts.undo || !partitioned || added.length > 0;
+      // In the same transaction: the change and its record stand or fall together.
+      if (changed)
+        await recordAudit(trx, {
+          ...cliContext(),
+          action: 'schema.partitioned',
+          details: opts.undo ? { change: 'undone' } : partitioned ? { change: 'extended', through, added } : { change: 'partitioned', through },
+        });
     });
     // A new table has no statistics yet: without them the planner would guess (badly).
     if (changed) await db.knex.raw(`ANALYZE ${TABLE}`);

@@ -95,6 +95,9 @@ describe('archive partition-by-year', () => {
     const report = await verifyArchive(knex, { verifierKey: key });
     expect(report.findings).toEqual([]);
     expect(report.bills).toBe(bills.length + 1);
+    // Who changed the schema, and how: in the audit trail.
+    const entry = await knex('audit_log').where('action', 'schema.partitioned').orderBy('id', 'desc').first();
+    expect(entry.details).toEqual({ change: 'partitioned', through: 2027 });
   });
 
   it('is seen by the doctor as the same archive: its triggers, its size with its partitions', async () => {
@@ -148,6 +151,7 @@ describe('archive partition-by-year', () => {
     const { text } = await partition({ through: 2030 });
     expect(text).toMatch(/added: billing_snapshots_y2029, billing_snapshots_y2030, billing_snapshots_from_2031/);
     expect(text).toMatch(/billing_snapshots_2028_to_2028: 1 bills/);
+    expect((await knex('audit_log').where('action', 'schema.partitioned').orderBy('id', 'desc').first()).details).toMatchObject({ change: 'extended', through: 2030 });
     expect(await stored()).toEqual(rows);
     // The years after the last still take bills, with the same triggers.
     await expect(refused(`TRUNCATE billing_snapshots_2028_to_2028`)).rejects.toThrow(/archived rows are immutable/);

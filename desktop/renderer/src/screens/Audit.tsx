@@ -22,6 +22,7 @@ const LABELS: Record<AuditEntry['action'], string> = {
   'verify.run': 'archive verified',
   'backup.created': 'backup made',
   'backup.restored': 'backup restored',
+  'schema.partitioned': 'bills partitioned by year',
 };
 
 /** What an entry says beyond its action, in a line. */
