@@ -252,7 +252,17 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           await writing;
         };
         if (opts.dryRun) await run(undefined);
-        else await knex.transaction((trx) => run(trx));
+        else
+          await knex
+            .transaction((trx) => run(trx))
+            .catch((err: { code?: string; constraint?: string; detail?: string }) => {
+              // Checked against what was archived when the import began: a bill archived meanwhile (a post, a run) takes its key first.
+              if (err.code === '23505')
+                throw new StartupError(
+                  `a bill was archived while the import ran (${err.detail ?? err.constraint ?? 'a unique key'}): nothing was imported; run the import again, and what is archived by then is skipped`,
+                );
+              throw err;
+            });
       },
       { isolationLevel: 'repeatable read', readOnly: true },
     );

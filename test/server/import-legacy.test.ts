@@ -10,6 +10,7 @@ import { openDatabase, type Database } from '../../server/db/database';
 import { importLegacy, legacyInstant } from '../../server/ops/import-legacy';
 import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
+import { freshDatabase } from '../helpers/db';
 import { integrated } from '../helpers/integrity';
 import { insertLegacyBills, LEGACY_SCHEMA } from '../helpers/legacy';
 import { adminQuery, databaseUrl } from '../helpers/pg';
@@ -110,6 +111,27 @@ describe('archive import-legacy', () => {
     expect(r).toMatchObject({ read: fixtures.length + 4, imported: 0, already_archived: fixtures.length });
     expect(r.refused).toHaveLength(4);
     expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(fixtures.length);
+  });
+
+  it('when a bill is archived while it runs: imports nothing and says to run it again', async () => {
+    const target = await freshDatabase();
+    try {
+      // A post of the last old bill, still uncommitted when the import looks at what is archived.
+      const last = fixtures[fixtures.length - 1].body;
+      const trx = await target.knex.transaction();
+      await trx.raw(
+        `INSERT INTO billing_snapshots (company_account_number, invoice_number, billing_year, billing_month, invoice_date, total_amount, billing_data_json, invoice_csv, content_hash)
+         VALUES (?, ?, ?, ?, ?, 1, '{}', 'x', repeat('a', 64))`,
+        [last.company_account_number, last.invoice_number, last.billing_year, last.billing_month, last.invoice_date],
+      );
+      let committed: Promise<void> | undefined;
+      const run = importLegacy(target.knex, { from, tolerance: '0.05', timeZone: 'Europe/Berlin', batchSize: 2, onProgress: () => void (committed ??= trx.commit().then(() => undefined)) });
+      await expect(run).rejects.toThrow(/^a bill was archived while the import ran \(Key \(.*\)=\(.*\) already exists\.\): nothing was imported; run the import again/);
+      await committed;
+      expect(Number((await target.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(1);
+    } finally {
+      await target.drop();
+    }
   });
 
   it('refuses a database that is not the earlier Archive’s, in words', async () => {
