@@ -84,8 +84,8 @@ const COMMANDS: Record<string, string> = {
 `,
   'partition-by-year': `  partition-by-year             Partition billing_snapshots by billing year (worth it from a few
           [--through YEAR]      million bills: README "At scale"), with the service stopped, in one
-          [--undo] [--json]     transaction. YEAR: the last with a partition of its own (default ten
-                                years on). --undo: back to one table.
+          [--undo] [--json]     transaction. YEAR: the last with a partition of its own (default next
+                                year); run again later to add years. --undo: back to one table.
 `,
   help: `  help                          This text.
 `,
