@@ -6,22 +6,20 @@
  * that touch `billing_snapshots` must work on both shapes.
  *
  * What changes, and what keeps each guarantee:
- * - Every unique key of a partitioned table carries the partition key. The primary key becomes
- *   (id, billing_year) and the invoice key (invoice_number, revision, billing_year); an invoice
- *   number stays unique across years by a row trigger (archive_invoice_once) that takes a lock
- *   on the number for the transaction and looks in every year, and says so with the invoice key's
- *   own name, so a duplicate is the same 409 as before. (Checked as it must be under READ
- *   COMMITTED, the level every write of the server uses.)
- * - No foreign key can point at (id) alone any more. A line item's bill, and a correction's
- *   superseded bill, are checked by the triggers that already look them up
- *   (archive_line_items_same_transaction, archive_check_correction): rows are never deleted, so
- *   a bill that exists when its line is inserted exists for good.
- * - Row triggers on the parent (immutability, corrections, the invoice check) apply to every
- *   partition. Statement triggers (the log queue, the counters, no truncation) are put on every
- *   partition as well, so a write or a TRUNCATE aimed at one partition is treated as one at the
- *   table.
+ * - Every unique key of a partitioned table must carry the partition key, so the keys move to
+ *   a table of their own, `billing_snapshot_keys` (one small row a bill, not partitioned,
+ *   written by a row trigger in the bill's own statement, immutable like the bills): the id,
+ *   the invoice key, the company-and-period key and the superseded-once key stay unique across
+ *   all years, enforced by PostgreSQL's unique indexes at any isolation level and under the
+ *   names they had (so a duplicate is the same 409), and the line items' and corrections'
+ *   foreign keys point at its ids. The partitioned table's own primary key is (id, billing_year).
+ * - Row triggers on the parent (immutability, corrections, the keys) apply to every partition.
+ *   Statement triggers (the log queue, the counters, no truncation) are put on every partition
+ *   as well, so a write or a TRUNCATE aimed at one partition is treated as one at the table.
  * - The rows are copied as they are (the values, hence the hashes, unchanged) before any
  *   trigger exists on the new table: nothing is queued or counted twice.
+ * - What the owner of the tables can always do (drop a trigger, a partition) it can still do;
+ *   the log makes it evident: `archive verify` names every bill missing or changed.
  * Line items are not partitioned: 25 small rows a bill, looked up by their bill.
  */
 import type { Knex } from 'knex';
@@ -61,49 +59,13 @@ const ROW_TRIGGERS = [
   `CREATE TRIGGER ${TABLE}_immutable BEFORE UPDATE OR DELETE ON ${TABLE} FOR EACH ROW EXECUTE FUNCTION archive_refuse_change()`,
 ];
 
-/** Line items: only in the transaction that archived their bill (migration 003), and only of a bill that exists (the foreign key's part). */
-const LINES_CHECK_WITH_EXISTENCE = `CREATE OR REPLACE FUNCTION archive_line_items_same_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF EXISTS (SELECT 1 FROM (SELECT DISTINCT snapshot_id FROM new_rows) n LEFT JOIN ${TABLE} s ON s.id = n.snapshot_id WHERE s.id IS NULL) THEN
-        RAISE EXCEPTION 'insert on table "snapshot_line_items" violates foreign key constraint "snapshot_line_items_snapshot_id_foreign"'
-          USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'snapshot_line_items_snapshot_id_foreign',
-                DETAIL = 'A line item must belong to an archived bill.';
-      END IF;
-      IF EXISTS (SELECT 1 FROM ${TABLE} s WHERE s.id IN (SELECT DISTINCT snapshot_id FROM new_rows) AND s.xmin <> xid(pg_current_xact_id())) THEN
-        RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
-          USING ERRCODE = 'integrity_constraint_violation';
-      END IF;
-      RETURN NULL;
-    END $$`;
+export const KEYS = 'billing_snapshot_keys';
 
-/** Migration 003's version, for the way back (the foreign key checks existence again). */
-const LINES_CHECK_003 = `CREATE OR REPLACE FUNCTION archive_line_items_same_transaction() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE lo bigint; hi bigint;
+/** A bill's keys, written beside it by its own insert (a row trigger: COPY and every path alike). */
+const KEYS_TRIGGER = `CREATE FUNCTION archive_record_keys() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      SELECT min(snapshot_id), max(snapshot_id) INTO lo, hi FROM new_rows;
-      IF lo IS NULL THEN
-        RETURN NULL;
-      ELSIF lo = hi THEN
-        IF EXISTS (SELECT 1 FROM billing_snapshots s WHERE s.id = lo AND s.xmin <> xid(pg_current_xact_id())) THEN
-          RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
-            USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-      ELSIF EXISTS (SELECT 1 FROM billing_snapshots s WHERE s.id IN (SELECT DISTINCT snapshot_id FROM new_rows) AND s.xmin <> xid(pg_current_xact_id())) THEN
-        RAISE EXCEPTION 'archived rows are immutable: line items cannot be added to a bill archived earlier'
-          USING ERRCODE = 'integrity_constraint_violation';
-      END IF;
-      RETURN NULL;
-    END $$`;
-
-const INVOICE_ONCE = `CREATE FUNCTION archive_invoice_once() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      -- One writer of an invoice number at a time, so two years cannot both take it.
-      PERFORM pg_advisory_xact_lock(hashtext('archive invoice ' || NEW.invoice_number));
-      IF EXISTS (SELECT 1 FROM ${TABLE} WHERE invoice_number = NEW.invoice_number AND revision = NEW.revision AND billing_year <> NEW.billing_year) THEN
-        RAISE EXCEPTION 'duplicate key value violates unique constraint "${TABLE}_invoice_number_key"'
-          USING ERRCODE = 'unique_violation', CONSTRAINT = '${TABLE}_invoice_number_key',
-                DETAIL = format('Key (invoice_number, revision)=(%s, %s) already exists.', NEW.invoice_number, NEW.revision);
-      END IF;
+      INSERT INTO ${KEYS} (id, invoice_number, revision, company_account_number, billing_year, billing_month, supersedes_id)
+        VALUES (NEW.id, NEW.invoice_number, NEW.revision, NEW.company_account_number, NEW.billing_year, NEW.billing_month, NEW.supersedes_id);
       RETURN NEW;
     END $$`;
 
@@ -153,25 +115,37 @@ export async function up(trx: Knex.Transaction, years: YearRange): Promise<void>
   parts.push(`${TABLE}_from_${years.last + 1}`);
   await trx.raw(`CREATE TABLE ${parts[parts.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${years.last + 1}) TO (MAXVALUE)`);
   await trx.raw(`INSERT INTO ${TABLE} SELECT * FROM ${PLAIN} ORDER BY id`);
+  await trx.raw(`CREATE TABLE ${KEYS} (
+      id bigint NOT NULL, invoice_number varchar(50) NOT NULL, revision integer NOT NULL, company_account_number varchar(50) NOT NULL,
+      billing_year integer NOT NULL, billing_month integer NOT NULL, supersedes_id bigint)`);
+  await trx.raw(`COMMENT ON TABLE ${KEYS} IS 'The unique keys of billing_snapshots, partitioned by year (migrations/partition-by-year.ts): one row a bill, written by its insert'`);
+  await trx.raw(`INSERT INTO ${KEYS} SELECT id, invoice_number, revision, company_account_number, billing_year, billing_month, supersedes_id FROM ${PLAIN} ORDER BY id`);
 
-  // The old table goes; its sequence stays, now the new table's.
+  // The old table goes (its keys, its self-reference and the line items' reference with it); its sequence stays, now the new table's.
   await trx.raw(`ALTER TABLE snapshot_line_items DROP CONSTRAINT snapshot_line_items_snapshot_id_foreign`);
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY NONE`);
   await trx.raw(`DROP TABLE ${PLAIN}`);
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
 
-  await trx.raw(`ALTER TABLE ${TABLE}
-    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id, billing_year),
+  // The keys under their old names, so a duplicate is reported as before.
+  await trx.raw(`ALTER TABLE ${KEYS}
+    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
     ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
-    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision, billing_year),
-    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id, billing_year)`);
+    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision),
+    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id),
+    ADD CONSTRAINT ${TABLE}_supersedes_id_fkey FOREIGN KEY (supersedes_id) REFERENCES ${KEYS} (id) ON DELETE RESTRICT`);
+  await trx.raw(`ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${KEYS} (id) ON DELETE RESTRICT`);
+  await trx.raw(`CREATE TRIGGER ${KEYS}_immutable BEFORE UPDATE OR DELETE ON ${KEYS} FOR EACH ROW EXECUTE FUNCTION archive_refuse_change()`);
+  await trx.raw(`CREATE TRIGGER ${KEYS}_no_truncate BEFORE TRUNCATE ON ${KEYS} FOR EACH STATEMENT EXECUTE FUNCTION archive_refuse_change()`);
+
+  await trx.raw(`ALTER TABLE ${TABLE} ADD CONSTRAINT ${TABLE}_id_year_key PRIMARY KEY (id, billing_year)`);
+  await trx.raw(`CREATE INDEX idx_snapshots_invoice ON ${TABLE} (invoice_number, revision)`);
   for (const sql of INDEXES) await trx.raw(sql);
 
-  await trx.raw(INVOICE_ONCE);
-  await trx.raw(`CREATE TRIGGER ${TABLE}_invoice_once BEFORE INSERT ON ${TABLE} FOR EACH ROW EXECUTE FUNCTION archive_invoice_once()`);
+  await trx.raw(KEYS_TRIGGER);
+  await trx.raw(`CREATE TRIGGER ${TABLE}_keys BEFORE INSERT ON ${TABLE} FOR EACH ROW EXECUTE FUNCTION archive_record_keys()`);
   for (const sql of ROW_TRIGGERS) await trx.raw(sql);
   for (const table of [TABLE, ...parts]) for (const sql of statementTriggers(table)) await trx.raw(sql);
-  await trx.raw(LINES_CHECK_WITH_EXISTENCE);
 }
 
 /**
@@ -214,13 +188,15 @@ export async function extend(trx: Knex.Transaction, through: number): Promise<st
 
 /** Back to one table, as the default chain leaves it. */
 export async function down(trx: Knex.Transaction): Promise<void> {
-  await trx.raw(`LOCK TABLE ${TABLE}, snapshot_line_items IN ACCESS EXCLUSIVE MODE`);
+  await trx.raw(`LOCK TABLE ${TABLE}, ${KEYS}, snapshot_line_items IN ACCESS EXCLUSIVE MODE`);
   await trx.raw(`ALTER TABLE ${TABLE} RENAME TO ${PLAIN}`);
   await trx.raw(`CREATE TABLE ${TABLE} (LIKE ${PLAIN} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)`);
   await trx.raw(`INSERT INTO ${TABLE} SELECT * FROM ${PLAIN} ORDER BY id`);
+  await trx.raw(`ALTER TABLE snapshot_line_items DROP CONSTRAINT snapshot_line_items_snapshot_id_foreign`);
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY NONE`);
   await trx.raw(`DROP TABLE ${PLAIN}`);
-  await trx.raw(`DROP FUNCTION archive_invoice_once()`);
+  await trx.raw(`DROP TABLE ${KEYS}`);
+  await trx.raw(`DROP FUNCTION archive_record_keys()`);
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
   await trx.raw(`ALTER TABLE ${TABLE}
     ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
@@ -232,5 +208,4 @@ export async function down(trx: Knex.Transaction): Promise<void> {
   for (const sql of ROW_TRIGGERS) await trx.raw(sql);
   for (const sql of statementTriggers(TABLE)) await trx.raw(sql);
   await trx.raw(`ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${TABLE} (id) ON DELETE RESTRICT`);
-  await trx.raw(LINES_CHECK_003);
 }

@@ -128,9 +128,16 @@ describe('archive partition-by-year', () => {
     // The same invoice number in another year: the invoice key still spans the years.
     const otherYear = await api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '610004', billing_year: 2025, billing_month: 6, invoice_number: fresh.invoice_number }) });
     expect(otherYear.status).toBe(409);
-    expect((await otherYear.json()).error).toMatch(/invoice/i);
-    // The company and period key.
-    expect((await api('/api/snapshot', { method: 'POST', json: { ...fresh, invoice_number: '610003-OTHER' } })).status).toBe(409);
+    expect(await otherYear.json()).toMatchObject({
+      error: expect.stringMatching(/^Invoice 610003-202606 has already been archived/),
+      details: { conflict: 'invoice_number', existing: { invoice_number: fresh.invoice_number } },
+    });
+    // The same invoice for another company in the same year, and the company and period key: each named as before.
+    const sameYear = await api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '610004', billing_year: 2026, billing_month: 6, invoice_number: fresh.invoice_number }) });
+    expect(await sameYear.json()).toMatchObject({ details: { conflict: 'invoice_number', existing: { invoice_number: fresh.invoice_number } } });
+    const period = await api('/api/snapshot', { method: 'POST', json: { ...fresh, invoice_number: '610003-OTHER' } });
+    expect(period.status).toBe(409);
+    expect(await period.json()).toMatchObject({ details: { conflict: 'company_period', existing: { invoice_number: fresh.invoice_number } } });
     expect((await api(`/api/snapshot/${bills[2].invoice_number}`)).status).toBe(200);
     const search = await (await api('/api/snapshots/search?account_number=610001')).json();
     expect(search.total).toBe(3);
@@ -171,6 +178,11 @@ describe('archive partition-by-year', () => {
     await expect(refused(`INSERT INTO snapshot_line_items ${line.replace('%s', '987654321')}`)).rejects.toThrow(/violates foreign key constraint "snapshot_line_items_snapshot_id_foreign"/);
     const { id } = (await knex.raw(`SELECT id FROM billing_snapshots ORDER BY id LIMIT 1`)).rows[0];
     await expect(refused(`INSERT INTO snapshot_line_items ${line.replace('%s', id)}`)).rejects.toThrow(/line items cannot be added to a bill archived earlier/);
+    // An id is one bill's, whatever the year.
+    await expect(
+      refused(`INSERT INTO billing_snapshots_y2025 (id, company_account_number, invoice_number, billing_year, billing_month, invoice_date, total_amount, billing_data_json, invoice_csv, content_hash)
+        SELECT id, '610008', '610008-SLIPPED', 2025, 1, '2025-01-28', 1, '{}', 'x', repeat('a', 64) FROM billing_snapshots WHERE billing_year = 2026 LIMIT 1`),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "billing_snapshots_pkey"/);
     // A bill written into a partition directly is queued for the log and counted all the same.
     await knex
       .transaction(async (trx) => {
@@ -208,6 +220,48 @@ describe('archive partition-by-year', () => {
     expect(report.bills).toBe(bills.length + 4);
     await stop();
   });
+  it('keeps an invoice number once across years at any isolation level, and takes bulk writes', async () => {
+    await partition();
+    const insert = (trx: Knex.Transaction, year: number) =>
+      trx.raw(
+        `INSERT INTO billing_snapshots (company_account_number, invoice_number, billing_year, billing_month, invoice_date, total_amount, billing_data_json, invoice_csv, content_hash)
+         VALUES ('610010', 'RACE-1', ?, 1, ?, 1, '{}', 'x', repeat('a', 64))`,
+        [year, `${year}-01-28`],
+      );
+    // Two transactions take the same invoice number for two years; the second waits for the first, then is refused.
+    const t1 = await knex.transaction({ isolationLevel: 'repeatable read' });
+    const t2 = await knex.transaction({ isolationLevel: 'repeatable read' });
+    try {
+      await t1.raw('SELECT 1');
+      await t2.raw('SELECT 1');
+      await insert(t1, 2024);
+      const second = Promise.resolve(insert(t2, 2026)); // one execution: each then() of a knex query runs it again
+      second.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      await t1.rollback();
+      await second;
+      const t3 = await knex.transaction({ isolationLevel: 'repeatable read' });
+      const third = Promise.resolve(insert(t3, 2025));
+      third.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      await t2.commit();
+      await expect(third).rejects.toThrow(/"billing_snapshots_invoice_number_key"/);
+      await t3.rollback();
+    } finally {
+      if (!t1.isCompleted()) await t1.rollback();
+      if (!t2.isCompleted()) await t2.rollback();
+    }
+    // 20,000 bills in one transaction (an import's size): no lock per row to run out of.
+    await knex
+      .transaction(async (trx) => {
+        await trx.raw(`INSERT INTO billing_snapshots (company_account_number, invoice_number, billing_year, billing_month, invoice_date, total_amount, billing_data_json, invoice_csv, content_hash)
+          SELECT (700000 + g % 1000)::text, 'BULK-' || g, 2020 + g / 1000 % 8, 1 + g / 8000, '2025-01-28', 1, '{}', 'x', repeat('a', 64) FROM generate_series(0, 19999) g`);
+        throw new Error('rollback');
+      })
+      .catch((err: Error) => expect(err.message).toBe('rollback'));
+    await partition({ undo: true });
+  });
+
   it('refuses a last year before bills already archived, changing nothing', async () => {
     await expect(partition({ through: 2025 })).rejects.toThrow(/--through 2025 is before the latest billing year archived \(2028\)/);
     expect(await relkind()).toBe('r');
