@@ -14,7 +14,7 @@ import { verifyArchive } from '../../server/integrity/verify';
 import { runDoctor } from '../../server/ops/doctor';
 import { ArchiveClient } from '../../shared/archive-client';
 import { makeBill } from '../helpers/fixtures';
-import { integrated } from '../helpers/integrity';
+import { integrated, tampered } from '../helpers/integrity';
 import { ADMIN_TOKEN, SERVICE_TOKEN, startTestServer, testConfig, type TestServer } from '../helpers/server';
 
 let first: TestServer;
@@ -183,6 +183,11 @@ describe('archive partition-by-year', () => {
       refused(`INSERT INTO billing_snapshots_y2025 (id, company_account_number, invoice_number, billing_year, billing_month, invoice_date, total_amount, billing_data_json, invoice_csv, content_hash)
         SELECT id, '610008', '610008-SLIPPED', 2025, 1, '2025-01-28', 1, '{}', 'x', repeat('a', 64) FROM billing_snapshots WHERE billing_year = 2026 LIMIT 1`),
     ).rejects.toThrow(/duplicate key value violates unique constraint "billing_snapshots_pkey"/);
+    // The owner can drop a year's partition (as it can drop a trigger): verify names each bill gone.
+    const dropped = await tampered(knex, key, (trx) => trx.raw(`DROP TABLE billing_snapshots_y2025`));
+    expect(dropped.findings.filter((f) => /is no longer in the archive: the bill was deleted/.test(f.message)).map((f) => f.invoice_number)).toEqual(
+      expect.arrayContaining([bills[2].invoice_number, bills[3].invoice_number]),
+    );
     // A bill written into a partition directly is queued for the log and counted all the same.
     await knex
       .transaction(async (trx) => {
