@@ -61,6 +61,34 @@ const ROW_TRIGGERS = [
 
 export const KEYS = 'billing_snapshot_keys';
 
+/**
+ * The unique keys and the corrections' reference, under the names the default chain gives them
+ * (the server tells a duplicate invoice from a duplicate period by them): on `table` itself,
+ * or on the key table when billing_snapshots is partitioned.
+ */
+const uniqueKeys = (table: string) => `ALTER TABLE ${table}
+    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
+    ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
+    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision),
+    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id),
+    ADD CONSTRAINT ${TABLE}_supersedes_id_fkey FOREIGN KEY (supersedes_id) REFERENCES ${table} (id) ON DELETE RESTRICT`;
+
+/** The line items' reference to their bill's id, in `table` (billing_snapshots or the key table). */
+const lineItemsReference = (table: string) =>
+  `ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${table} (id) ON DELETE RESTRICT`;
+
+/** A partition for each year from `first` to `last` and one for the years after; their names. */
+async function addYears(trx: Knex.Transaction, first: number, last: number): Promise<string[]> {
+  const made: string[] = [];
+  for (let y = first; y <= last; y++) {
+    await trx.raw(`CREATE TABLE ${partitionName(y)} PARTITION OF ${TABLE} FOR VALUES FROM (${y}) TO (${y + 1})`);
+    made.push(partitionName(y));
+  }
+  made.push(`${TABLE}_from_${last + 1}`);
+  await trx.raw(`CREATE TABLE ${made[made.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${last + 1}) TO (MAXVALUE)`);
+  return made;
+}
+
 /** A bill's keys, written beside it by its own insert (a row trigger: COPY and every path alike). */
 const KEYS_TRIGGER = `CREATE FUNCTION archive_record_keys() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -106,14 +134,9 @@ export async function up(trx: Knex.Transaction, years: YearRange): Promise<void>
   await trx.raw(`ALTER TABLE ${TABLE} RENAME TO ${PLAIN}`);
   await trx.raw(`CREATE TABLE ${TABLE} (LIKE ${PLAIN} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)
     PARTITION BY RANGE (billing_year)`);
-  const parts = [`${TABLE}_before_${years.first}`];
-  await trx.raw(`CREATE TABLE ${parts[0]} PARTITION OF ${TABLE} FOR VALUES FROM (MINVALUE) TO (${years.first})`);
-  for (let y = years.first; y <= years.last; y++) {
-    parts.push(partitionName(y));
-    await trx.raw(`CREATE TABLE ${partitionName(y)} PARTITION OF ${TABLE} FOR VALUES FROM (${y}) TO (${y + 1})`);
-  }
-  parts.push(`${TABLE}_from_${years.last + 1}`);
-  await trx.raw(`CREATE TABLE ${parts[parts.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${years.last + 1}) TO (MAXVALUE)`);
+  const before = `${TABLE}_before_${years.first}`;
+  await trx.raw(`CREATE TABLE ${before} PARTITION OF ${TABLE} FOR VALUES FROM (MINVALUE) TO (${years.first})`);
+  const parts = [before, ...(await addYears(trx, years.first, years.last))];
   await trx.raw(`INSERT INTO ${TABLE} SELECT * FROM ${PLAIN} ORDER BY id`);
   await trx.raw(`CREATE TABLE ${KEYS} (
       id bigint NOT NULL, invoice_number varchar(50) NOT NULL, revision integer NOT NULL, company_account_number varchar(50) NOT NULL,
@@ -128,13 +151,8 @@ export async function up(trx: Knex.Transaction, years: YearRange): Promise<void>
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
 
   // The keys under their old names, so a duplicate is reported as before.
-  await trx.raw(`ALTER TABLE ${KEYS}
-    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
-    ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
-    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision),
-    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id),
-    ADD CONSTRAINT ${TABLE}_supersedes_id_fkey FOREIGN KEY (supersedes_id) REFERENCES ${KEYS} (id) ON DELETE RESTRICT`);
-  await trx.raw(`ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${KEYS} (id) ON DELETE RESTRICT`);
+  await trx.raw(uniqueKeys(KEYS));
+  await trx.raw(lineItemsReference(KEYS));
   await trx.raw(`CREATE TRIGGER ${KEYS}_immutable BEFORE UPDATE OR DELETE ON ${KEYS} FOR EACH ROW EXECUTE FUNCTION archive_refuse_change()`);
   await trx.raw(`CREATE TRIGGER ${KEYS}_no_truncate BEFORE TRUNCATE ON ${KEYS} FOR EACH STATEMENT EXECUTE FUNCTION archive_refuse_change()`);
 
@@ -168,7 +186,6 @@ export async function extend(trx: Knex.Transaction, through: number): Promise<st
   const start = held[0].hi === null ? from : Math.max(from, held[0].hi + 1);
   if (start > through) return [];
   await trx.raw(`ALTER TABLE ${TABLE} DETACH PARTITION ${upper}`);
-  const made: string[] = [];
   if (held[0].hi === null) await trx.raw(`DROP TABLE ${upper}`);
   else {
     const kept = `${TABLE}_${from}_to_${start - 1}`;
@@ -176,12 +193,7 @@ export async function extend(trx: Knex.Transaction, through: number): Promise<st
     for (const t of ['count', 'log', 'no_truncate']) await trx.raw(`ALTER TRIGGER ${upper}_${t} ON ${kept} RENAME TO ${kept}_${t}`);
     await trx.raw(`ALTER TABLE ${TABLE} ATTACH PARTITION ${kept} FOR VALUES FROM (${from}) TO (${start})`);
   }
-  for (let y = start; y <= through; y++) {
-    await trx.raw(`CREATE TABLE ${partitionName(y)} PARTITION OF ${TABLE} FOR VALUES FROM (${y}) TO (${y + 1})`);
-    made.push(partitionName(y));
-  }
-  made.push(`${TABLE}_from_${through + 1}`);
-  await trx.raw(`CREATE TABLE ${made[made.length - 1]} PARTITION OF ${TABLE} FOR VALUES FROM (${through + 1}) TO (MAXVALUE)`);
+  const made = await addYears(trx, start, through);
   for (const table of made) for (const sql of statementTriggers(table)) await trx.raw(sql);
   return made;
 }
@@ -198,14 +210,9 @@ export async function down(trx: Knex.Transaction): Promise<void> {
   await trx.raw(`DROP TABLE ${KEYS}`);
   await trx.raw(`DROP FUNCTION archive_record_keys()`);
   await trx.raw(`ALTER SEQUENCE ${TABLE}_id_seq OWNED BY ${TABLE}.id`);
-  await trx.raw(`ALTER TABLE ${TABLE}
-    ADD CONSTRAINT ${TABLE}_pkey PRIMARY KEY (id),
-    ADD CONSTRAINT ${TABLE}_company_period_key UNIQUE (company_account_number, billing_year, billing_month, revision),
-    ADD CONSTRAINT ${TABLE}_invoice_number_key UNIQUE (invoice_number, revision),
-    ADD CONSTRAINT ${TABLE}_superseded_once UNIQUE (supersedes_id),
-    ADD CONSTRAINT ${TABLE}_supersedes_id_fkey FOREIGN KEY (supersedes_id) REFERENCES ${TABLE} (id) ON DELETE RESTRICT`);
+  await trx.raw(uniqueKeys(TABLE));
   for (const sql of INDEXES) await trx.raw(sql);
   for (const sql of ROW_TRIGGERS) await trx.raw(sql);
   for (const sql of statementTriggers(TABLE)) await trx.raw(sql);
-  await trx.raw(`ALTER TABLE snapshot_line_items ADD CONSTRAINT snapshot_line_items_snapshot_id_foreign FOREIGN KEY (snapshot_id) REFERENCES ${TABLE} (id) ON DELETE RESTRICT`);
+  await trx.raw(lineItemsReference(TABLE));
 }
