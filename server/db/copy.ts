@@ -71,13 +71,20 @@ export class CopyBytes {
 
 type Connection = { query(stream: unknown): NodeJS.WritableStream };
 
+/** Whether `trx` is on PostgreSQL proper (PGlite, the embedded database, takes no COPY from a client). */
+const takesCopy = (trx: Knex.Transaction) => (trx.client as { config: { client?: unknown } }).config.client === 'pg';
+
+/** `COPY table (columns) FROM STDIN` on the transaction's own connection, fed from `source`. */
+async function copyInto(trx: Knex.Transaction, table: string, columns: readonly string[], source: Iterable<string | Uint8Array>): Promise<void> {
+  // In a transaction knex hands out the transaction's own connection.
+  const conn = await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection();
+  await pipeline(Readable.from(source), conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+}
+
 /** Writes `rows` (values in the order of `columns`) to `table` in `trx`. */
 export async function copyRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly (readonly Value[])[]): Promise<void> {
   if (rows.length === 0) return;
-  if ((trx.client as { config: { client?: unknown } }).config.client !== 'pg') return insertRows(trx, table, columns, rows);
-  // In a transaction knex hands out the transaction's own connection.
-  const conn = (await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection()) as Connection;
-  const stream = conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  if (!takesCopy(trx)) return insertRows(trx, table, columns, rows);
   // A few megabytes at a time, not one string of the whole batch.
   function* lines() {
     let chunk = '';
@@ -90,7 +97,7 @@ export async function copyRows(trx: Knex.Transaction, table: string, columns: re
     }
     if (chunk) yield chunk;
   }
-  await pipeline(Readable.from(lines()), stream);
+  await copyInto(trx, table, columns, lines());
 }
 
 /**
@@ -98,10 +105,10 @@ export async function copyRows(trx: Knex.Transaction, table: string, columns: re
  * database takes no COPY from a client: there the rows are read back and inserted.
  */
 export async function copyEncoded(trx: Knex.Transaction, table: string, columns: readonly string[], chunks: readonly Uint8Array[]): Promise<void> {
-  if (chunks.every((c) => c.length === 0)) return;
-  if ((trx.client as { config: { client?: unknown } }).config.client !== 'pg') return insertRows(trx, table, columns, chunks.flatMap(decodeLines));
-  const conn = (await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection()) as Connection;
-  await pipeline(Readable.from(chunks.filter((c) => c.length > 0)), conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  const filled = chunks.filter((c) => c.length > 0);
+  if (filled.length === 0) return;
+  if (!takesCopy(trx)) return insertRows(trx, table, columns, filled.flatMap(decodeLines));
+  await copyInto(trx, table, columns, filled);
 }
 
 const UNESCAPED: Record<string, string> = { '\\\\': '\\', '\\n': '\n', '\\r': '\r', '\\t': '\t' };
