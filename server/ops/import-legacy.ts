@@ -237,10 +237,10 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             });
             // Ids only for what may be written: an invoice archived already is skipped or refused.
             const toWrite = trx ? toPrepare.filter((row) => !byInvoice.has(String(row.invoice_number))) : [];
-            const newIds = new Map(toWrite.map((row, i) => [row, i]));
             const reserved = await reserveSnapshotIds(knex, toWrite.length);
+            const newIds = new Map(toWrite.map((row, i) => [row, reserved[i]]));
             const result = prepare({
-              rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [], newId: newIds.has(row) ? reserved[newIds.get(row)!] : null })),
+              rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [], newId: newIds.get(row) ?? null })),
               tolerance: opts.tolerance,
               timeZone: opts.timeZone,
             });

@@ -44,6 +44,12 @@ async function partition(opts: { undo?: boolean; through?: number } = {}) {
 }
 const refused = (sql: string) => knex.transaction((trx) => trx.raw(sql));
 const relkind = async () => (await knex.raw(`SELECT relkind FROM pg_class WHERE oid = 'billing_snapshots'::regclass`)).rows[0].relkind;
+/** `archive verify` finds nothing: how many bills it checked. */
+const verifiedBills = async () => {
+  const report = await verifyArchive(knex, { verifierKey: key });
+  expect(report.findings).toEqual([]);
+  return report.bills;
+};
 const stored = async () => (await knex.raw(`SELECT id, invoice_number, content_hash, billing_data_json::text AS data, raw_body FROM billing_snapshots ORDER BY id`)).rows;
 
 beforeAll(async () => {
@@ -92,9 +98,7 @@ describe('archive partition-by-year', () => {
     const { rows } = await knex.raw(`SELECT DISTINCT a.attcompression FROM pg_attribute a JOIN pg_inherits i ON i.inhrelid = a.attrelid
       WHERE i.inhparent = 'billing_snapshots'::regclass AND a.attname IN ('billing_data_json', 'invoice_csv', 'raw_body')`);
     expect(rows).toEqual([{ attcompression: 'l' }]);
-    const report = await verifyArchive(knex, { verifierKey: key });
-    expect(report.findings).toEqual([]);
-    expect(report.bills).toBe(bills.length + 1);
+    expect(await verifiedBills()).toBe(bills.length + 1);
     // Who changed the schema, and how: in the audit trail.
     const entry = await knex('audit_log').where('action', 'schema.partitioned').orderBy('id', 'desc').first();
     expect(entry.details).toEqual({ change: 'partitioned', through: 2027 });
@@ -142,9 +146,7 @@ describe('archive partition-by-year', () => {
     const search = await (await api('/api/snapshots/search?account_number=610001')).json();
     expect(search.total).toBe(3);
     await integrated({ api });
-    const report = await verifyArchive(knex, { verifierKey: key });
-    expect(report.findings).toEqual([]);
-    expect(report.bills).toBe(bills.length + 2);
+    expect(await verifiedBills()).toBe(bills.length + 2);
     await stop();
   });
 
@@ -163,8 +165,7 @@ describe('archive partition-by-year', () => {
     // The years after the last still take bills, with the same triggers.
     await expect(refused(`TRUNCATE billing_snapshots_2028_to_2028`)).rejects.toThrow(/archived rows are immutable/);
     await expect(refused(`TRUNCATE billing_snapshots_from_2031`)).rejects.toThrow(/archived rows are immutable/);
-    const report = await verifyArchive(knex, { verifierKey: key });
-    expect(report.findings).toEqual([]);
+    await verifiedBills();
   });
 
   it('keeps every rule in the database itself, for the table and for each partition', async () => {
@@ -220,11 +221,10 @@ describe('archive partition-by-year', () => {
     const { api } = await serve();
     expect((await api('/api/snapshot', { method: 'POST', json: makeBill({ company_account_number: '610005', billing_year: 2026, billing_month: 7 }) })).status).toBe(201);
     await integrated({ api });
-    const report = await verifyArchive(knex, { verifierKey: key });
-    expect(report.findings).toEqual([]);
-    expect(report.bills).toBe(bills.length + 4);
+    expect(await verifiedBills()).toBe(bills.length + 4);
     await stop();
   });
+
   it('keeps an invoice number once across years at any isolation level, and takes bulk writes', async () => {
     await partition();
     const insert = (trx: Knex.Transaction, year: number) =>
