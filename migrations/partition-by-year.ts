@@ -103,24 +103,28 @@ export async function isPartitioned(knex: Knex | Knex.Transaction): Promise<bool
   return rows[0]?.relkind === 'p';
 }
 
-/** The last year with a partition of its own (a year's, or a range's kept by extend), or undefined when not partitioned. */
-export async function lastOwnYear(knex: Knex | Knex.Transaction): Promise<number | undefined> {
-  const { rows } = await knex.raw(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?)`, [TABLE]);
-  const years = (rows as { name: string }[]).map((r) => /_(?:y|\d{4}_to_)(\d{4})$/.exec(r.name)?.[1]).filter((y): y is string => y !== undefined);
-  return years.length ? Math.max(...years.map(Number)) : undefined;
-}
-
-/** The partitions and their rows, oldest first. */
-export async function yearPartitions(knex: Knex | Knex.Transaction): Promise<{ name: string; bounds: string; rows: number }[]> {
+/** billing_snapshots' partitions, by name, with their bounds (none when it is one table). */
+async function partitions(knex: Knex | Knex.Transaction): Promise<{ name: string; bounds: string }[]> {
   const { rows } = await knex.raw(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?) ORDER BY c.relname`,
     [TABLE],
   );
+  return rows;
+}
+
+/** The last year with a partition of its own (a year's, or a range's kept by extend), or undefined when not partitioned. */
+export async function lastOwnYear(knex: Knex | Knex.Transaction): Promise<number | undefined> {
+  const years = (await partitions(knex)).map(({ name }) => /_(?:y|\d{4}_to_)(\d{4})$/.exec(name)?.[1]).filter((y): y is string => y !== undefined);
+  return years.length ? Math.max(...years.map(Number)) : undefined;
+}
+
+/** The partitions and their rows, oldest first. */
+export async function yearPartitions(knex: Knex | Knex.Transaction): Promise<{ name: string; bounds: string; rows: number }[]> {
   const out: { name: string; bounds: string; rows: number }[] = [];
-  for (const r of rows as { name: string; bounds: string }[]) {
-    const { rows: n } = await knex.raw(`SELECT count(*)::int AS n FROM ${r.name}`);
-    out.push({ name: r.name, bounds: r.bounds, rows: n[0].n });
+  for (const { name, bounds } of await partitions(knex)) {
+    const { rows: n } = await knex.raw(`SELECT count(*)::int AS n FROM ${name}`);
+    out.push({ name, bounds, rows: n[0].n });
   }
   // before_ first, the years in order, from_ last.
   const rank = (name: string) => (name.includes('_before_') ? 0 : name.includes('_from_') ? 2 : 1);
@@ -173,11 +177,7 @@ export async function up(trx: Knex.Transaction, years: YearRange): Promise<void>
  * partitions start after them. Returns the partitions made.
  */
 export async function extend(trx: Knex.Transaction, through: number): Promise<string[]> {
-  const { rows } = await trx.raw(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(?) AND c.relname LIKE ?`, [
-    TABLE,
-    `${TABLE}_from_%`,
-  ]);
-  const upper = (rows as { name: string }[])[0]?.name;
+  const upper = (await partitions(trx)).find(({ name }) => name.startsWith(`${TABLE}_from_`))?.name;
   if (!upper) throw new Error(`${TABLE} has no partition for the years after its last: not partitioned by this command`);
   const from = Number(upper.slice(`${TABLE}_from_`.length));
   if (from > through) return [];
