@@ -125,6 +125,17 @@ async function searchMix(url: string, size: number): Promise<Map<string, number[
   return r.byKind;
 }
 
+/** The search mix against the built server on `url`, after a first pass that warms the caches. */
+async function measure(url: string, size: number): Promise<Map<string, number[]>> {
+  const server = await startServerProcess({ DATABASE_URL: url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', SCHEDULER: 'off' });
+  try {
+    await searchMix(server.url, size);
+    return await searchMix(server.url, size);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main() {
   console.log(
     `\nSearch at scale — ${os.cpus().length} cores, node ${process.version}: ${SIZES.join(', ')} bills (${COMPANIES} companies, ${PERIODS} months), search mix ${SECONDS} s at concurrency ${CONCURRENCY}`,
@@ -144,10 +155,7 @@ async function main() {
     }
     const { rows } = await knex.raw('SELECT pg_database_size(current_database())::bigint AS b');
     console.log(`  ${size} bills loaded (${seconds.toFixed(0)} s for this step), 50 sampled hashes recompute; database ${(Number(rows[0].b) / 2 ** 30).toFixed(1)} GB`);
-    const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', SCHEDULER: 'off' });
-    await searchMix(server.url, size); // warm the caches
-    results.push({ label: `${size.toLocaleString('en')} bills`, byKind: await searchMix(server.url, size) });
-    await server.stop();
+    results.push({ label: `${size.toLocaleString('en')} bills`, byKind: await measure(database.url, size) });
   }
   if (PARTITION) {
     const t0 = performance.now();
@@ -158,10 +166,7 @@ async function main() {
     const seconds = (performance.now() - t0) / 1000;
     const { rows } = await knex.raw('SELECT pg_database_size(current_database())::bigint AS b');
     console.log(`  archive partition-by-year at ${loaded} bills: ${seconds.toFixed(0)} s (ANALYZE included); database ${(Number(rows[0].b) / 2 ** 30).toFixed(1)} GB\n  ${out.split('\n')[0]}`);
-    const server = await startServerProcess({ DATABASE_URL: database.url, SERVICE_TOKEN, ADMIN_TOKEN, DATABASE_POOL_MAX: '10', SCHEDULER: 'off' });
-    await searchMix(server.url, loaded);
-    results.push({ label: `${loaded.toLocaleString('en')}, by year`, byKind: await searchMix(server.url, loaded) });
-    await server.stop();
+    results.push({ label: `${loaded.toLocaleString('en')}, by year`, byKind: await measure(database.url, loaded) });
   }
   await database.drop();
   const kinds = [...results[0].byKind.keys()];
