@@ -8,10 +8,11 @@
  * how to resolve it. A bill already archived with the same content is skipped, so a second
  * import adds nothing.
  *
- * The work is a pipeline: this thread reads a batch of old rows and reserves ids for the new
- * bills; worker threads check and hash each bill and encode what passes as COPY rows (the
- * bytes are moved back, not copied); this thread decides what is written and streams those
- * rows to PostgreSQL while the next batches are read and checked. The raw body kept as
+ * The work is a pipeline: this thread reads the keys of a batch of old rows and reserves ids
+ * for the new bills; worker threads read those rows in the import's snapshot of the old
+ * database, check and hash each bill and encode what passes as COPY rows (the bytes are moved
+ * back, not copied); this thread decides what is written and streams those rows to
+ * PostgreSQL while the next batches are read and checked. The raw body kept as
  * evidence is the bill as read from the old row, its billing data the old JSON text itself.
  */
 import os from 'node:os';
@@ -23,7 +24,7 @@ import { openDatabase } from '../db/database';
 import { reserveSnapshotIds, writeEncodedBatch } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
-import { prepareLegacyBatch, type LegacyBillKeys, type LegacyLine, type LegacyRow, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
+import { prepareLegacyBatch, type LegacyBillKeys, type LegacyRowKeys, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
 
 export { legacyInstant } from './legacy-bill';
 
@@ -151,8 +152,12 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           byPeriod.set(h.period_key, h.invoice_number);
         }
         const { rows: total } = await legacy.raw('SELECT count(*)::int AS n FROM billing_snapshots');
+        // The workers read the old rows in this transaction's snapshot, on connections of their own.
+        const {
+          rows: [{ snapshot }],
+        } = (await legacy.raw('SELECT pg_export_snapshot() AS snapshot')) as { rows: { snapshot: string }[] };
         const size = opts.batchSize ?? 500;
-        const refuse = (row: LegacyRow, reason: string) =>
+        const refuse = (row: LegacyRowKeys, reason: string) =>
           report.refused.push({
             legacy_id: Number(row.id),
             invoice_number: row.invoice_number,
@@ -161,7 +166,7 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             reason,
           });
         /** A checked batch's outcome: each bill refused, skipped or ready to write. */
-        const decide = (rows: Map<number, LegacyRow>, batch: PreparedLegacyBatch): Ready[] => {
+        const decide = (rows: Map<number, LegacyRowKeys>, batch: PreparedLegacyBatch): Ready[] => {
           const ready: Ready[] = [];
           for (const res of batch.results) {
             const row = rows.get(res.id)!;
@@ -204,7 +209,7 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           let writing: Promise<void> = Promise.resolve();
           const queued: Promise<void>[] = [];
           // Batches read and being checked by the workers.
-          const checking: { rows: Map<number, LegacyRow>; result: Promise<PreparedLegacyBatch> }[] = [];
+          const checking: { rows: Map<number, LegacyRowKeys>; result: Promise<PreparedLegacyBatch> }[] = [];
           const settle = async () => {
             const { rows, result } = checking.shift()!;
             const batch = await result;
@@ -219,18 +224,14 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             opts.onProgress?.(report.read, total[0].n);
           };
           for (;;) {
-            const { rows } = await legacy.raw('SELECT * FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [after, size]);
+            const { rows } = (await legacy.raw('SELECT id, invoice_number, company_account_number, billing_year, billing_month FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [
+              after,
+              size,
+            ])) as { rows: LegacyRowKeys[] };
             if (rows.length === 0) break;
-            const ids = (rows as LegacyRow[]).map((r) => Number(r.id));
-            after = ids[ids.length - 1];
-            const { rows: lineRows } = await legacy.raw(
-              `SELECT snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text FROM snapshot_line_items WHERE snapshot_id = ANY(?::int[]) ORDER BY snapshot_id, id`,
-              [`{${ids.join(',')}}`],
-            );
-            const linesOf = new Map<number, LegacyLine[]>();
-            for (const l of lineRows as LegacyLine[]) (linesOf.get(Number(l.snapshot_id)) ?? linesOf.set(Number(l.snapshot_id), []).get(Number(l.snapshot_id))!).push(l);
-            const byId = new Map((rows as LegacyRow[]).map((r) => [Number(r.id), r]));
-            const toPrepare = (rows as LegacyRow[]).filter((row) => {
+            after = Number(rows[rows.length - 1].id);
+            const byId = new Map(rows.map((r) => [Number(r.id), r]));
+            const toPrepare = rows.filter((row) => {
               if (!twice.has(Number(row.id))) return true;
               refuse(row, twice.get(Number(row.id))!);
               return false;
@@ -240,7 +241,9 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             const reserved = await reserveSnapshotIds(knex, toWrite.length);
             const newIds = new Map(toWrite.map((row, i) => [row, reserved[i]]));
             const result = prepare({
-              rows: toPrepare.map((row) => ({ row, lines: linesOf.get(Number(row.id)) ?? [], newId: newIds.get(row) ?? null })),
+              from: opts.from,
+              snapshot,
+              rows: toPrepare.map((row) => ({ id: Number(row.id), newId: newIds.get(row) ?? null })),
               tolerance: opts.tolerance,
               timeZone: opts.timeZone,
             });

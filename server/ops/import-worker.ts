@@ -2,7 +2,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { prepareLegacyBatch, type PrepareLegacyTask } from './legacy-bill';
 
-export default function prepare(task: PrepareLegacyTask) {
-  const batch = prepareLegacyBatch(task);
+export default async function prepare(task: PrepareLegacyTask) {
+  const batch = await prepareLegacyBatch(task);
   return move({ [transferableSymbol]: [batch.bills.buffer, batch.lines.buffer], [valueSymbol]: batch });
 }

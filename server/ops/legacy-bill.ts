@@ -2,16 +2,24 @@
  * An old row of the earlier Archive read as the bill it stands for and checked by the rules of
  * a post, ready to write: the CPU-bound part of `archive import-legacy` (import-legacy.ts),
  * done in worker threads (import-worker.ts) a batch at a time while the main thread writes.
+ * Each batch reads its own old rows, on a connection of its own, in the snapshot of the old
+ * database the import's transaction exported: every batch sees the old database as it was
+ * when the import began, and the rows (tens of kilobytes each) go from the socket to the
+ * thread that checks them, not through the main thread and a copy between threads.
  */
+import pg from 'pg';
 import type { BillFields, SnapshotPost } from '../../shared/api';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { zonedTime } from '../../shared/schedule';
 import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill';
 import { CopyBytes } from '../db/copy';
+import { setPgTypes } from '../db/pg-types';
 import { encodeBatchBill, prepareSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 
-export type LegacyRow = Record<string, unknown> & { id: number; invoice_number: string | null; company_account_number: string | null; billing_year: number | null; billing_month: number | null };
+/** What the import itself reads of an old row: enough to name it in a refusal and to decide whether to reserve an id. */
+export type LegacyRowKeys = { id: number; invoice_number: string | null; company_account_number: string | null; billing_year: number | null; billing_month: number | null };
+export type LegacyRow = Record<string, unknown> & LegacyRowKeys;
 export type LegacyLine = { snapshot_id: number; line_type: string; item_name: string; description: string | null; quantity: string; rate: string; amount: string };
 
 const HOURS = new Map<string, number>();
@@ -79,10 +87,38 @@ function withText(body: Record<string, unknown>, key: string, text: string): str
 const reasonOf = (fields: { field: string; reason: string }[]) => fields.map((f) => `${f.field} ${f.reason}`).join('; ');
 
 export interface PrepareLegacyTask {
-  /** Each old row with its lines and the id reserved for its new bill; null: checked only (a dry run, or an invoice archived already). */
-  rows: { row: LegacyRow; lines: LegacyLine[]; newId: string | null }[];
+  /** The old database, and the snapshot of it the import's transaction exported (pg_export_snapshot). */
+  from: string;
+  snapshot: string;
+  /** Each old row's id and the id reserved for its new bill; null: checked only (a dry run, or an invoice archived already). */
+  rows: { id: number; newId: string | null }[];
   tolerance: string;
   timeZone: string;
+}
+
+setPgTypes();
+
+const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text';
+
+/** The old rows `ids` with their line items (in the old order), as the import's snapshot of the old database holds them. */
+async function readLegacyRows(from: string, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
+  // An id pg_export_snapshot gave (such as 00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes no parameters.
+  if (!/^[0-9A-F]+(-[0-9A-F]+)+$/i.test(snapshot)) throw new Error(`internal: ${snapshot} is not a snapshot id`);
+  const client = new pg.Client({ connectionString: from, application_name: 'archive import-legacy' });
+  await client.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+    const list = `{${ids.join(',')}}`;
+    const { rows } = await client.query<LegacyRow>('SELECT * FROM billing_snapshots WHERE id = ANY($1)', [list]);
+    const { rows: lines } = await client.query<LegacyLine>(`SELECT ${LINE_COLUMNS} FROM snapshot_line_items WHERE snapshot_id = ANY($1) ORDER BY snapshot_id, id`, [list]);
+    await client.query('COMMIT');
+    const out = new Map(rows.map((row) => [Number(row.id), { row, lines: [] as LegacyLine[] }]));
+    for (const l of lines) out.get(Number(l.snapshot_id))?.lines.push(l);
+    return out;
+  } finally {
+    await client.end();
+  }
 }
 
 /** What the import decides on: the bill's keys and its content hash. */
@@ -105,14 +141,21 @@ export interface PreparedLegacyBatch {
   lines: Uint8Array;
 }
 
-export function prepareLegacyBatch(task: PrepareLegacyTask): PreparedLegacyBatch {
+export async function prepareLegacyBatch(task: PrepareLegacyTask): Promise<PreparedLegacyBatch> {
+  const read = await readLegacyRows(
+    task.from,
+    task.snapshot,
+    task.rows.map((r) => r.id),
+  );
   // Room for bills of the usual size (tens of kilobytes with their evidence); more if needed.
   const toEncode = task.rows.filter((r) => r.newId !== null).length;
   const bills = new CopyBytes(toEncode * 48 * 1024);
   const lines = new CopyBytes(toEncode * 4 * 1024);
   const now = new Date();
-  const results = task.rows.map(({ row, lines: oldLines, newId }): PreparedLegacy => {
-    const id = Number(row.id);
+  const results = task.rows.map(({ id, newId }): PreparedLegacy => {
+    const old = read.get(id);
+    if (!old) throw new Error(`internal: old row ${id} was not read`);
+    const { row, lines: oldLines } = old;
     const rebuilt: string[] = [];
     const bill = billOf(row, oldLines, rebuilt);
     if ('reason' in bill) return { id, ok: false, reason: bill.reason };

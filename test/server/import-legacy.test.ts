@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLegacyCommand } from '../../server/cli/import-legacy';
 import { openDatabase, type Database } from '../../server/db/database';
 import { importLegacy, legacyInstant } from '../../server/ops/import-legacy';
+import { prepareLegacyBatch } from '../../server/ops/legacy-bill';
 import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { freshDatabase } from '../helpers/db';
@@ -111,6 +112,39 @@ describe('archive import-legacy', () => {
     expect(r).toMatchObject({ read: fixtures.length + 4, imported: 0, already_archived: fixtures.length });
     expect(r.refused).toHaveLength(4);
     expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(fixtures.length);
+  });
+
+  it('reads each batch of old rows as the old database was when the import began', async () => {
+    // What the import's transaction does: export its snapshot; the workers read in it.
+    const exported = async () => {
+      const trx = await legacy.knex.transaction({ isolationLevel: 'repeatable read', readOnly: true });
+      const { rows } = await trx.raw('SELECT pg_export_snapshot() AS snapshot');
+      return { trx, snapshot: rows[0].snapshot as string };
+    };
+    const old = await legacy.knex('billing_snapshots').where({ invoice_number: fixtures[0].body.invoice_number }).first('id', 'company_name');
+    const began = await exported();
+    const task = (snapshot: string) => ({ from, snapshot, rows: [{ id: old.id, newId: null }], tolerance: '0.05', timeZone: 'UTC' });
+    try {
+      const before = await prepareLegacyBatch(task(began.snapshot));
+      expect(before.results[0]).toMatchObject({ ok: true, bill: { invoice_number: fixtures[0].body.invoice_number } });
+      await legacy.knex('billing_snapshots').where({ id: old.id }).update({ company_name: 'Renamed meanwhile' });
+      try {
+        expect((await prepareLegacyBatch(task(began.snapshot))).results).toEqual(before.results);
+        // A snapshot taken after the change sees it (another content hash).
+        const later = await exported();
+        try {
+          const now = await prepareLegacyBatch(task(later.snapshot));
+          expect(now.results[0]).toMatchObject({ ok: true });
+          expect(now.results).not.toEqual(before.results);
+        } finally {
+          await later.trx.rollback();
+        }
+      } finally {
+        await legacy.knex('billing_snapshots').where({ id: old.id }).update({ company_name: old.company_name });
+      }
+    } finally {
+      await began.trx.rollback();
+    }
   });
 
   it('when a bill is archived while it runs: imports nothing and says to run it again', async () => {
