@@ -25,6 +25,7 @@ export async function importLegacyCommand(
       tolerance: config.totalsTolerance,
       timeZone,
       dryRun: opts.dryRun,
+      onNotice: (text) => err(`  ${text}`),
       onProgress: (done, total) => {
         if (opts.json || Date.now() - shown < 1000) return;
         shown = Date.now();

@@ -147,6 +147,31 @@ describe('archive import-legacy', () => {
     }
   });
 
+  it('says when the old line items have no index on their bill and how to add one, and not once they have', async () => {
+    const big = `archive_legacy_lines_${Date.now()}`;
+    await adminQuery(`CREATE DATABASE ${big}`);
+    const old = await openDatabase({ databaseUrl: databaseUrl(big), dataDir: '/nonexistent', poolMax: 2 });
+    try {
+      await old.knex.raw(LEGACY_SCHEMA);
+      await insertLegacyBills(old.knex, [{ body: fixtures[0].body }]);
+      // Half a million old lines (belonging to no bill, so the import reads none of them).
+      await old.knex.raw(`INSERT INTO snapshot_line_items (line_type, item_name, quantity, rate, amount) SELECT 'user', 'x', 1, 1, 1 FROM generate_series(1, 500000)`);
+      await old.knex.raw('ANALYZE snapshot_line_items');
+      const told: string[] = [];
+      const r = await importLegacy(server.db.knex, { from: databaseUrl(big), tolerance: '0.05', timeZone: 'UTC', dryRun: true, onNotice: (t) => told.push(t) });
+      expect(r.notices).toEqual([
+        'The old database has no index on snapshot_line_items (snapshot_id): each batch of 500 bills scans all its line items (about 500,000). For a faster import, create one there first (CREATE INDEX ON snapshot_line_items (snapshot_id); it changes no row) and run the import again.',
+      ]);
+      expect(told).toEqual(r.notices);
+      expect(r).toMatchObject({ read: 1, imported: 0, already_archived: 1 });
+      await old.knex.raw('CREATE INDEX ON snapshot_line_items (snapshot_id)');
+      expect((await importLegacy(server.db.knex, { from: databaseUrl(big), tolerance: '0.05', timeZone: 'UTC', dryRun: true })).notices).toEqual([]);
+    } finally {
+      await old.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${big} WITH (FORCE)`);
+    }
+  });
+
   it('when a bill is archived while it runs: imports nothing and says to run it again', async () => {
     const target = await freshDatabase();
     try {
