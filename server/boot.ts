@@ -4,6 +4,7 @@
  * engine from the configuration. Imports nothing of the HTTP layer.
  */
 import type { Config } from './config';
+import { connectionsOf } from './db/connections';
 import { openDatabase, type Database } from './db/database';
 import { pendingMigrations } from './db/migrate';
 import type { Logger } from './log';
@@ -33,7 +34,7 @@ export async function openMigratedPostgres(config: Config & { databaseUrl: strin
  * them only on demand, so the first requests after start-up would wait for them.
  */
 async function warmUp(db: Database, n: number): Promise<void> {
-  const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+  const client = connectionsOf(db.knex);
   const connections = await Promise.all(Array.from({ length: n }, () => client.acquireConnection()));
   await Promise.all(connections.map((c) => client.releaseConnection(c)));
 }

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
+import { connectionsOf, onPostgres } from './connections';
 
 type Value = string | number | boolean | Date | null | undefined | Record<string, unknown> | unknown[];
 
@@ -69,22 +70,17 @@ export class CopyBytes {
   }
 }
 
-type Connection = { query(stream: unknown): NodeJS.WritableStream };
-
-/** Whether `trx` is on PostgreSQL proper (PGlite, the embedded database, takes no COPY from a client). */
-const takesCopy = (trx: Knex.Transaction) => (trx.client as { config: { client?: unknown } }).config.client === 'pg';
-
 /** `COPY table (columns) FROM STDIN` on the transaction's own connection, fed from `source`. */
 async function copyInto(trx: Knex.Transaction, table: string, columns: readonly string[], source: Iterable<string | Uint8Array>): Promise<void> {
   // In a transaction knex hands out the transaction's own connection.
-  const conn = await (trx.client as { acquireConnection(): Promise<Connection> }).acquireConnection();
+  const conn = await connectionsOf(trx).acquireConnection();
   await pipeline(Readable.from(source), conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
 }
 
 /** Writes `rows` (values in the order of `columns`) to `table` in `trx`. */
 export async function copyRows(trx: Knex.Transaction, table: string, columns: readonly string[], rows: readonly (readonly Value[])[]): Promise<void> {
   if (rows.length === 0) return;
-  if (!takesCopy(trx)) return insertRows(trx, table, columns, rows);
+  if (!onPostgres(trx)) return insertRows(trx, table, columns, rows);
   // A few megabytes at a time, not one string of the whole batch.
   function* lines() {
     let chunk = '';
@@ -107,7 +103,7 @@ export async function copyRows(trx: Knex.Transaction, table: string, columns: re
 export async function copyEncoded(trx: Knex.Transaction, table: string, columns: readonly string[], chunks: readonly Uint8Array[]): Promise<void> {
   const filled = chunks.filter((c) => c.length > 0);
   if (filled.length === 0) return;
-  if (!takesCopy(trx)) return insertRows(trx, table, columns, filled.flatMap(decodeLines));
+  if (!onPostgres(trx)) return insertRows(trx, table, columns, filled.flatMap(decodeLines));
   await copyInto(trx, table, columns, filled);
 }
 

@@ -12,6 +12,7 @@ import { checkTotals, normaliseSnapshot, type NormalisedSnapshot } from './norma
 import { periodText } from '../../shared/period';
 import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { copyEncoded, copyLine } from '../db/copy';
+import { connectionsOf, onPostgres } from '../db/connections';
 
 export type SnapshotSource = 'ledger_post' | 'run' | 'legacy_import' | 'correction' | 'correction_ledger';
 
@@ -183,9 +184,6 @@ export async function writeEncodedBatch(trx: Knex.Transaction, bills: readonly U
   await copyEncoded(trx, 'snapshot_line_items', LINE_COLUMNS, lines);
 }
 
-type PgConnection = { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> };
-type PgClient = { config: { client?: unknown }; acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
-
 /**
  * On PostgreSQL proper, a named prepared statement: PostgreSQL parses and plans this big
  * statement once per connection instead of once per bill. The name is a digest of the text,
@@ -193,8 +191,8 @@ type PgClient = { config: { client?: unknown }; acquireConnection(): Promise<PgC
  * transaction), a plain query.
  */
 async function preparedQuery(knex: Knex, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: Record<string, unknown>[] }> {
-  const client = knex.client as unknown as PgClient;
-  if (client.config.client !== 'pg' || (knex as { isTransaction?: boolean }).isTransaction) return knex.raw(sql, bindings as Knex.RawBinding[]);
+  if (!onPostgres(knex) || (knex as { isTransaction?: boolean }).isTransaction) return knex.raw(sql, bindings as Knex.RawBinding[]);
+  const client = connectionsOf(knex);
   const native = knex
     .raw(sql, bindings as Knex.RawBinding[])
     .toSQL()
