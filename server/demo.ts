@@ -1,7 +1,8 @@
 /**
  * `npm start -- --demo`: the server with the Ledger + Codex simulator and a year of archived
- * history, so a new user sees a living system in one command. Data goes to ./data-demo
- * (or ARCHIVE_DATA_DIR), never to the real data folder.
+ * history, so a new user sees a living system in one command. Data goes to an embedded
+ * database in ./data-demo (or ARCHIVE_DATA_DIR), never to the real data folder nor to the
+ * database DATABASE_URL names.
  */
 import path from 'node:path';
 import type { Config } from './config';
@@ -12,12 +13,21 @@ import { periodText } from '../shared/period';
 export async function runDemo(config: Config, out: (l: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const sim = await startSimulator({ companies: 40, latencyMs: 5, seed: 'demo' });
   out(`Demo: Codex and Ledger simulated at ${sim.codexUrl} and ${sim.ledgerUrl} (40 companies)`);
+  // The demo's bills are simulated: they go to its own embedded database, never to the
+  // configured one (archived rows can never be deleted), and it uses tokens of its own.
   const demoConfig: Config = {
     ...config,
+    databaseUrl: undefined,
+    readDatabaseUrl: undefined,
+    serviceToken: undefined,
+    adminToken: undefined,
     codexUrl: sim.codexUrl,
     ledgerUrl: sim.ledgerUrl,
     dataDir: process.env.ARCHIVE_DATA_DIR ? config.dataDir : path.resolve('data-demo'),
   };
+  const ignored = (['DATABASE_URL', 'DATABASE_READ_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN'] as const).filter((k) => process.env[k]);
+  if (ignored.length)
+    out(`Demo: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but not used: the demo keeps its simulated bills in its own embedded database in ${demoConfig.dataDir}, with tokens of its own`);
   const running = await runServerProcess(demoConfig, { onClose: () => sim.close() });
   const [{ n }] = await running.db.knex('billing_snapshots').count({ n: '*' });
   if (Number(n) > 0) {

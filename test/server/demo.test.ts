@@ -18,7 +18,10 @@ afterAll(() => {
 describe('the demo', () => {
   it('starts with simulated Ledger and Codex and a year of archived bills', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, SERVICE_PORT: '0', LOG_LEVEL: 'warn' };
-    for (const k of ['DATABASE_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN', 'ARCHIVE_DATA_DIR', 'CODEX_URL', 'LEDGER_URL']) delete env[k];
+    for (const k of ['ARCHIVE_DATA_DIR', 'CODEX_URL', 'LEDGER_URL']) delete env[k];
+    // A configured database and tokens (from .env, say) are not the demo's: its simulated bills never go there.
+    Object.assign(env, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/not_the_demos', SERVICE_TOKEN: 'x'.repeat(40), ADMIN_TOKEN: 'y'.repeat(40) });
+    delete env.DATABASE_READ_URL;
     child = spawn(process.execPath, [BIN, 'serve', '--demo'], { cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -36,6 +39,7 @@ describe('the demo', () => {
       child!.on('exit', (code) => reject(new Error(`demo exited with ${code}:\n${out}`)));
     });
     expect(out).toMatch(/2026-10: completed, 39 archived, 1 without a bill|: completed, 39 archived/);
+    expect(out).toContain('Demo: DATABASE_URL, SERVICE_TOKEN, ADMIN_TOKEN are set but not used: the demo keeps its simulated bills in its own embedded database in');
     const { admin_token: adminToken } = JSON.parse(fs.readFileSync(path.join(workdir, 'data-demo', 'tokens.json'), 'utf8')) as { admin_token: string };
     const admin = new ArchiveClient(url, adminToken);
     expect((await admin.stats()).snapshots).toBe(12 * 39);
