@@ -1,6 +1,6 @@
 /**
  * docs/deploy.md stays true: every `archive` command it runs exists (with its options), every
- * file of this repository it names exists, every variable of its `.env` is one the server
+ * file of this repository it names exists, every route it names is one the server has, every variable of its `.env` is one the server
  * reads, every unit it installs passes systemd-analyze verify, and its checklist covers the
  * deployment guide's, item by item.
  */
@@ -52,6 +52,18 @@ describe('docs/deploy.md', () => {
     expect(named.size).toBeGreaterThan(6);
     for (const f of named) expect(fs.existsSync(path.join(ROOT, f)), f).toBe(true);
     expect(fs.existsSync(path.join(ROOT, '.env.example'))).toBe(true);
+  });
+
+  it('names only routes the server has', () => {
+    // What server/routes/ declares: get('/path', scope, ...) and post(...), its one way to add a route.
+    const declared = fs
+      .readdirSync(path.join(ROOT, 'server/routes'))
+      .flatMap((f) => [...fs.readFileSync(path.join(ROOT, 'server/routes', f), 'utf8').matchAll(/^\s*(get|post|put|patch|del)\('(\/[^']*)'/gm)])
+      .map(([, method, route]) => ({ method: method === 'del' ? 'DELETE' : method.toUpperCase(), pattern: new RegExp(`^${route.replace(/:\w+/g, ':?[\\w.-]+')}$`) }));
+    expect(declared.length).toBeGreaterThan(20);
+    const named = [...doc.matchAll(/\b(GET|POST|PUT|PATCH|DELETE) (\/[\w/:.-]*)/g)].map(([, method, route]) => ({ method, route }));
+    expect(named.length).toBeGreaterThan(2);
+    for (const { method, route } of named) expect(declared.some((d) => d.method === method && d.pattern.test(route)), `${method} ${route}`).toBe(true);
   });
 
   it('sets only variables the server reads', () => {
