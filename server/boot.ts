@@ -5,7 +5,7 @@
  */
 import type { Config } from './config';
 import { connectionsOf } from './db/connections';
-import { openDatabase, type Database } from './db/database';
+import { describeDbError, openDatabase, type Database } from './db/database';
 import { pendingMigrations } from './db/migrate';
 import type { Logger } from './log';
 import { peerSettings } from './peers/clients';
@@ -73,24 +73,4 @@ export function createRunEngine(config: Config, db: Database, log: Logger, servi
     timeZone: config.timeZone,
     now,
   });
-}
-
-export function describeDbError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'nothing is listening at that host and port (is PostgreSQL running?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name cannot be resolved';
-    case 'ETIMEDOUT':
-      return 'the connection timed out (host unreachable or firewalled)';
-    case '28P01':
-    case '28000':
-      return `authentication failed (${e.message})`;
-    case '3D000':
-      return `${e.message}: create it first (CREATE DATABASE ...)`;
-    default:
-      return e.message ?? String(err);
-  }
 }

@@ -27,7 +27,9 @@ export async function runDemo(config: Config, out: (l: string) => void = (l) => 
   };
   const ignored = (['DATABASE_URL', 'DATABASE_READ_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN'] as const).filter((k) => process.env[k]);
   if (ignored.length)
-    out(`Demo: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but not used: the demo keeps its simulated bills in its own embedded database in ${demoConfig.dataDir}, with tokens of its own`);
+    out(
+      `Demo: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but not used: the demo keeps its simulated bills in its own embedded database in ${demoConfig.dataDir}, with tokens of its own`,
+    );
   const running = await runServerProcess(demoConfig, { onClose: () => sim.close() });
   const [{ n }] = await running.db.knex('billing_snapshots').count({ n: '*' });
   if (Number(n) > 0) {

@@ -20,7 +20,7 @@ import type { Knex } from 'knex';
 import { Piscina } from 'piscina';
 import { periodText } from '../../shared/period';
 import { cliContext, recordAuditBatch } from '../audit/trail';
-import { openDatabase } from '../db/database';
+import { describeDbError, openDatabase, redactUrl } from '../db/database';
 import { reserveSnapshotIds, writeEncodedBatch } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
@@ -150,6 +150,9 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
   const prepare = async (task: PrepareLegacyTask) => (pool ? pool.run(task) : prepareLegacyBatch(task));
   const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], notices: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
   try {
+    await legacyDb.knex.raw('SELECT 1').catch((err: unknown) => {
+      throw new StartupError(`Cannot read the old database ${redactUrl(opts.from)} (--from): ${describeDbError(err)}`);
+    });
     await legacyDb.knex.transaction(
       async (legacy) => {
         await checkLegacySchema(legacy);

@@ -63,7 +63,11 @@ describe('docs/deploy.md', () => {
     expect(declared.length).toBeGreaterThan(20);
     const named = [...doc.matchAll(/\b(GET|POST|PUT|PATCH|DELETE) (\/[\w/:.-]*)/g)].map(([, method, route]) => ({ method, route }));
     expect(named.length).toBeGreaterThan(2);
-    for (const { method, route } of named) expect(declared.some((d) => d.method === method && d.pattern.test(route)), `${method} ${route}`).toBe(true);
+    for (const { method, route } of named)
+      expect(
+        declared.some((d) => d.method === method && d.pattern.test(route)),
+        `${method} ${route}`,
+      ).toBe(true);
   });
 
   it('sets only variables the server reads', () => {

@@ -197,5 +197,12 @@ describe('archive import-legacy', () => {
     await expect(importLegacy(server.db.knex, { from: server.database.url, tolerance: '0.05', timeZone: 'UTC' })).rejects.toThrow(
       /is a database of this Archive \(it has content_hash\), not the earlier one/,
     );
+    // One that cannot be reached: what is wrong, without a stack.
+    await expect(importLegacy(server.db.knex, { from: databaseUrl('archive_legacy_missing'), tolerance: '0.05', timeZone: 'UTC' })).rejects.toThrow(
+      /^Cannot read the old database postgres:\/\/.*\/archive_legacy_missing \(--from\): database "archive_legacy_missing" does not exist: create it first \(CREATE DATABASE \.\.\.\), or check the name$/,
+    );
+    await expect(importLegacy(server.db.knex, { from: 'postgres://postgres@127.0.0.1:1/old', tolerance: '0.05', timeZone: 'UTC' })).rejects.toThrow(
+      'Cannot read the old database postgres://postgres@127.0.0.1:1/old (--from): nothing is listening at that host and port (is PostgreSQL running?)',
+    );
   });
 });
