@@ -279,7 +279,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
               : `latest checkpoint size ${i.checkpoint_size}, signed ${ago(i.checkpoint_age_seconds ?? 0)} ago; ${i.queued} queued`,
         });
     }
-    if (!s.verify) out.push({ status: 'WARN', area: 'integrity', message: 'archive verify has never run', action: 'archive verify (schedule it weekly)' });
+    if (!s.verify) out.push({ status: 'WARN', area: 'integrity', message: 'archive verify has never run', action: 'archive verify; systemd/archive-verify.timer runs it weekly' });
     else if (!s.verify.ok)
       out.push({
         status: 'FAIL',
@@ -291,7 +291,12 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
       const age = (now.getTime() - s.verify.at.getTime()) / 1000;
       out.push(
         age > 8 * 86400
-          ? { status: 'WARN', area: 'integrity', message: `the last archive verify passed ${ago(age)} ago`, action: 'archive verify' }
+          ? {
+              status: 'WARN',
+              area: 'integrity',
+              message: `the last archive verify passed ${ago(age)} ago`,
+              action: 'archive verify; is archive-verify.timer enabled? (systemctl list-timers archive-verify.timer)',
+            }
           : { status: 'OK', area: 'integrity', message: `the last archive verify passed ${ago(age)} ago` },
       );
     }

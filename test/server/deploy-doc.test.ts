@@ -82,7 +82,17 @@ describe('docs/deploy.md', () => {
   const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
   it.skipIf(!hasAnalyze)('installs units that pass systemd-analyze verify', () => {
     const units = [...new Set([...doc.matchAll(/systemd\/([\w-]+\.(?:service|timer))/g)].map((m) => m[1]))];
-    expect(units).toEqual(expect.arrayContaining(['archive.service', 'archive-snapshot.service', 'archive-snapshot.timer', 'archive-backup.service', 'archive-backup.timer']));
+    expect(units).toEqual(
+      expect.arrayContaining([
+        'archive.service',
+        'archive-snapshot.service',
+        'archive-snapshot.timer',
+        'archive-backup.service',
+        'archive-backup.timer',
+        'archive-verify.service',
+        'archive-verify.timer',
+      ]),
+    );
     const out = execFileSync('systemd-analyze', ['verify', '--man=no', ...units.map((u) => path.join(ROOT, 'systemd', u))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(out).toBe('');
   });

@@ -118,7 +118,15 @@ describe('the alert rules', () => {
 
   it("cover the guide's monitoring: service down, run failed or partial, a due run missed, backup too old, verify failed, disk filling", () => {
     expect(all.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['ArchiveDown', 'ArchiveRunFailedOrPartial', 'ArchiveScheduledRunMissed', 'ArchiveBackupTooOld', 'ArchiveIntegrityVerifyFailed', 'ArchiveDiskFilling']),
+      expect.arrayContaining([
+        'ArchiveDown',
+        'ArchiveRunFailedOrPartial',
+        'ArchiveScheduledRunMissed',
+        'ArchiveBackupTooOld',
+        'ArchiveIntegrityVerifyFailed',
+        'ArchiveIntegrityVerifyTooOld',
+        'ArchiveDiskFilling',
+      ]),
     );
   });
 

@@ -8,7 +8,7 @@ import { scheduledSnapshots } from '../../server/cli/scheduled-snapshots';
 import { loadConfig } from '../../server/config';
 
 const DIR = path.resolve(__dirname, '../../systemd');
-const UNITS = ['archive.service', 'archive-snapshot.service', 'archive-snapshot.timer', 'archive-backup.service', 'archive-backup.timer'];
+const UNITS = ['archive.service', 'archive-snapshot.service', 'archive-snapshot.timer', 'archive-backup.service', 'archive-backup.timer', 'archive-verify.service', 'archive-verify.timer'];
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 const read = (f: string) => fs.readFileSync(path.join(DIR, f), 'utf8');
 
@@ -19,7 +19,7 @@ describe('systemd units', () => {
   });
 
   it('the server and the snapshot run are hardened and read the same .env', () => {
-    for (const unit of ['archive.service', 'archive-snapshot.service', 'archive-backup.service']) {
+    for (const unit of ['archive.service', 'archive-snapshot.service', 'archive-backup.service', 'archive-verify.service']) {
       const text = read(unit);
       for (const line of ['User=hivematrix', 'ProtectSystem=strict', 'NoNewPrivileges=true', 'PrivateTmp=true', 'EnvironmentFile=/opt/hivematrix/hivematrix-archive/.env']) {
         expect(text, `${unit}: ${line}`).toContain(line);
@@ -58,6 +58,14 @@ describe('systemd units', () => {
     expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node --max-old-space-size=1024 bin\/archive.mjs backup --check$/m);
     expect(svc).toMatch(/^Environment=.*BACKUP_DIR=\/var\/backups\/hivematrix-archive/m);
     expect(svc).toMatch(/^ReadWritePaths=\/var\/backups\/hivematrix-archive -\/opt\/hivematrix\/hivematrix-archive\/data$/m);
+  });
+
+  it('the verify runs weekly, after the backup, and catches up', () => {
+    expect(read('archive-verify.timer')).toMatch(/OnCalendar=Sun \*-\*-\* 04:30:00[\s\S]*Persistent=true[\s\S]*Unit=archive-verify.service/);
+    const svc = read('archive-verify.service');
+    expect(svc).toContain('Type=oneshot');
+    expect(svc).toMatch(/^ExecStart=\/usr\/bin\/node --max-old-space-size=1024 bin\/archive.mjs verify$/m);
+    expect(svc).toMatch(/^ReadWritePaths=-\/opt\/hivematrix\/hivematrix-archive\/data$/m);
   });
 
   it('the timer fires hourly and catches up; the service is a oneshot of the CLI that decides', () => {
