@@ -59,7 +59,8 @@ async function verifierKeyFor(config: Config, file: string, key: string | undefi
   try {
     return (await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin, create: false })).verifierKey;
   } catch (err) {
-    throw new StartupError(`No verifier key to check the restored log with: ${(err as Error).message}. Give it with --key (archive integrity key prints it where the signing key is).`);
+    const why = (err as Error).message.replace(/\.$/, '');
+    throw new StartupError(`No verifier key to check the restored log with: ${why}${why.includes('--key') ? '' : '; give it with --key'} (archive integrity key prints it where the signing key is).`);
   }
 }
 
