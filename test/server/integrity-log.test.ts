@@ -345,6 +345,13 @@ describe('the commands', () => {
     await expect(startServer(testConfig({ DATABASE_URL: server.database.url, ARCHIVE_SIGNING_KEY_FILE: path.join(dir, 'missing.pem') }), { log: createLogger('silent'), quiet: true })).rejects.toThrow(
       /does not exist\. Restore it from your backup/,
     );
+    // A data folder without the key (a new host, a restored database): refused, and no new key left there.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'no-key-'));
+    await expect(startServer(testConfig({ DATABASE_URL: server.database.url, ARCHIVE_DATA_DIR: empty, ARCHIVE_SIGNING_KEY_FILE: '' }), { log: createLogger('silent'), quiet: true })).rejects.toThrow(
+      /^There is no signing key at .*signing-key\.pem \(the data folder\), and this log was signed with .*: restore its key file from where you keep it \(it is not in the backups\)/,
+    );
+    expect(fs.readdirSync(empty)).toEqual([]);
+    fs.rmSync(empty, { recursive: true, force: true });
   });
 });
 
