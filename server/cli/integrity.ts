@@ -57,9 +57,16 @@ function printReport(r: VerifyReport, key: string, out: Out): void {
   out(
     `Checked ${r.bills} bills, ${r.audit_entries} audit entries, ${r.leaves} leaves and ${r.checkpoints} checkpoints against ${verifierKeyParts(key).keyName} (key ${verifierKeyParts(key).keyId}) in ${r.seconds.toFixed(1)} s (${r.bills_per_second} bills/s).`,
   );
-  if (r.queued > 0) out(`${r.queued} bill${r.queued === 1 ? ' is' : 's are'} queued for the log (archived in the last seconds, or the server is not running).`);
+  if (r.queued > 0)
+    out(
+      `${r.queued} ${r.queued === 1 ? 'entry (a bill or an audit entry) is' : 'entries (bills and audit entries) are'} queued for the log: made in the last seconds, or the server is not running (it adds them when it runs).`,
+    );
   if (r.ok) {
-    out('OK: every bill matches its leaf, the tree gives every signed root, every checkpoint is signed.');
+    out(
+      r.queued > 0
+        ? `OK: every bill in the log matches its leaf, every bill queued for it its own content hash, the tree gives every signed root, every checkpoint is signed.`
+        : 'OK: every bill matches its leaf, the tree gives every signed root, every checkpoint is signed.',
+    );
     return;
   }
   out(`FAILED: ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}${r.first_divergent_leaf !== null ? `; the first divergent leaf is ${r.first_divergent_leaf}` : ''}:`);
