@@ -96,7 +96,12 @@ export async function verifyBundleCommand(file: string, key: string, out: Out = 
 }
 
 export async function integrityKeyCommand(config: Config, out: Out = stdout): Promise<number> {
-  const db = await openForCommand(config, 1);
+  // The log's name is in its database: beside a server on the embedded one, that server says it.
+  const db = await openForCommand(config, 1).catch((err: unknown) => {
+    if (err instanceof StartupError && /^The embedded database .* is in use by process/.test(err.message))
+      throw new StartupError(`${err.message} While it runs, GET /api/integrity/key (any token) gives the verifier key.`);
+    throw err;
+  });
   try {
     const { signer } = await openSigner(config, db.knex, { create: false });
     out(signer.verifierKey);

@@ -99,6 +99,10 @@ describe('embedded database', () => {
     const second = spawnSync(process.execPath, [BIN, 'init-db'], { cwd: workdir, env: embeddedEnv(), encoding: 'utf8', timeout: 60_000 });
     expect(second.status).toBe(1);
     expect(second.stderr).toContain(`is in use by process ${s.child.pid} (archive serve`);
+    // The verifier key meanwhile: from the server.
+    const key = spawnSync(process.execPath, [BIN, 'integrity', 'key'], { cwd: workdir, env: embeddedEnv(), encoding: 'utf8', timeout: 60_000 });
+    expect(key.status).toBe(1);
+    expect(key.stderr).toContain('While it runs, GET /api/integrity/key (any token) gives the verifier key.');
     // The server is untouched and still serves.
     expect(await new ArchiveClient(s.url, adminToken).snapshot(bill.body.invoice_number)).toMatchObject({ invoice_number: bill.body.invoice_number });
 
