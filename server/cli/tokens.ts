@@ -38,7 +38,7 @@ export async function tokensCommand(config: Config, cmd: TokensCommand, out: Out
       return 0;
     }
     const list = await listTokens(db.knex);
-    out('Built-in: service (SERVICE_TOKEN, ingest), admin (ADMIN_TOKEN, admin).');
+    out('Built-in: service (SERVICE_TOKEN, ingest: posts and reads back), admin (ADMIN_TOKEN, admin: everything).');
     if (list.length === 0) out('No named tokens yet: archive tokens create --name NAME --scope read|ingest|admin');
     else
       out(
