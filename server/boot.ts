@@ -5,7 +5,8 @@
  */
 import type { Config } from './config';
 import { connectionsOf } from './db/connections';
-import { describeDbError, openDatabase, type Database } from './db/database';
+import { describeDbError } from './db/db-error';
+import { openDatabase, type Database } from './db/database';
 import { pendingMigrations } from './db/migrate';
 import type { Logger } from './log';
 import { peerSettings } from './peers/clients';

@@ -7,7 +7,7 @@ import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import { migrateToLatest, pendingMigrations } from '../db/migrate';
 import { ensureDefaultSchedule } from '../schedule/store';
-import { describeDbError } from '../db/database';
+import { describeDbError } from '../db/db-error';
 
 export interface InitDbOptions {
   databaseUrl?: string;

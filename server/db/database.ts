@@ -121,24 +121,3 @@ export function redactUrl(url: string): string {
     return 'postgres://(unparseable URL)';
   }
 }
-
-/** Why a database cannot be reached or used, in words (a connection's error code first). */
-export function describeDbError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'nothing is listening at that host and port (is PostgreSQL running?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name cannot be resolved';
-    case 'ETIMEDOUT':
-      return 'the connection timed out (host unreachable or firewalled)';
-    case '28P01':
-    case '28000':
-      return `authentication failed (${e.message})`;
-    case '3D000':
-      return `${e.message}: create it first (CREATE DATABASE ...), or check the name`;
-    default:
-      return e.message ?? String(err);
-  }
-}

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { describeDbError } from '../db/database';
+import { describeDbError } from '../db/db-error';
 import { MIN_TOKEN_LENGTH, type Config } from '../config';
 import { openDatabase, type Database } from '../db/database';
 import { lockHolder } from '../db/data-dir-lock';

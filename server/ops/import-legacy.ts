@@ -20,11 +20,12 @@ import type { Knex } from 'knex';
 import { Piscina } from 'piscina';
 import { periodText } from '../../shared/period';
 import { cliContext, recordAuditBatch } from '../audit/trail';
-import { describeDbError, openDatabase, redactUrl } from '../db/database';
+import { openDatabase, redactUrl } from '../db/database';
+import { describeDbError } from '../db/db-error';
 import { reserveSnapshotIds, writeEncodedBatch } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
-import { prepareLegacyBatch, type LegacyBillKeys, type LegacyRowKeys, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
+import { LEGACY_READ_FAILED, prepareLegacyBatch, type LegacyBillKeys, type LegacyRowKeys, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
 
 export { legacyInstant } from './legacy-bill';
 
@@ -151,7 +152,7 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
   const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], notices: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
   try {
     await legacyDb.knex.raw('SELECT 1').catch((err: unknown) => {
-      throw new StartupError(`Cannot read the old database ${redactUrl(opts.from)} (--from): ${describeDbError(err)}`);
+      throw new StartupError(`${LEGACY_READ_FAILED} ${redactUrl(opts.from)} (--from): ${describeDbError(err)}`);
     });
     await legacyDb.knex.transaction(
       async (legacy) => {
@@ -246,7 +247,10 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           const checking: { rows: Map<number, LegacyRowKeys>; result: Promise<PreparedLegacyBatch> }[] = [];
           const settle = async () => {
             const { rows, result } = checking.shift()!;
-            const batch = await result;
+            const batch = await result.catch((err: Error) => {
+              // The old database failed a worker's read (it went away, say): said as it was said there.
+              throw err.message?.startsWith(LEGACY_READ_FAILED) ? new StartupError(err.message) : err;
+            });
             const ready = decide(rows, batch);
             report.read += rows.size;
             if (trx && ready.length) {

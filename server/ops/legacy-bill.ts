@@ -13,6 +13,7 @@ import { CANONICAL_SNAPSHOT_FIELDS } from '../../shared/canonical';
 import { zonedTime } from '../../shared/schedule';
 import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill';
 import { CopyBytes } from '../db/copy';
+import { describeDbError } from '../db/db-error';
 import { setPgTypes } from '../db/pg-types';
 import { encodeBatchBill, prepareSnapshot } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
@@ -98,6 +99,9 @@ export interface PrepareLegacyTask {
 
 setPgTypes();
 
+/** How an error reading the old rows begins, in whichever thread it happened. */
+export const LEGACY_READ_FAILED = 'Cannot read the old database';
+
 const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text';
 
 /** The old rows `ids` with their line items (in the old order), as the import's snapshot of the old database holds them. */
@@ -105,20 +109,30 @@ async function readLegacyRows(from: string, snapshot: string, ids: number[]): Pr
   // An id pg_export_snapshot gave (such as 00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes no parameters.
   if (!/^[0-9A-F]+(-[0-9A-F]+)+$/i.test(snapshot)) throw new Error(`internal: ${snapshot} is not a snapshot id`);
   const client = new pg.Client({ connectionString: from, application_name: 'archive import-legacy' });
-  await client.connect();
+  // Said in words, and recognised by the import's thread as the old database's failure (LEGACY_READ_FAILED).
+  const failed = (err: unknown): never => {
+    throw new Error(`${LEGACY_READ_FAILED} (old rows ${ids[0]} to ${ids[ids.length - 1]}): ${describeDbError(err)}`);
+  };
+  await client.connect().catch(failed);
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
-    const list = `{${ids.join(',')}}`;
-    const { rows } = await client.query<LegacyRow>('SELECT * FROM billing_snapshots WHERE id = ANY($1)', [list]);
-    const { rows: lines } = await client.query<LegacyLine>(`SELECT ${LINE_COLUMNS} FROM snapshot_line_items WHERE snapshot_id = ANY($1) ORDER BY snapshot_id, id`, [list]);
-    await client.query('COMMIT');
-    const out = new Map(rows.map((row) => [Number(row.id), { row, lines: [] as LegacyLine[] }]));
-    for (const l of lines) out.get(Number(l.snapshot_id))?.lines.push(l);
-    return out;
+    return await readIn(client, snapshot, ids).catch(failed);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
+}
+
+/** readLegacyRows on its connection: a read-only transaction in the import's snapshot. */
+async function readIn(client: pg.Client, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+  // Arrays of the columns' own type (the parameter's type inferred), so PostgreSQL hashes them.
+  const list = `{${ids.join(',')}}`;
+  const { rows } = await client.query<LegacyRow>('SELECT * FROM billing_snapshots WHERE id = ANY($1)', [list]);
+  const { rows: lines } = await client.query<LegacyLine>(`SELECT ${LINE_COLUMNS} FROM snapshot_line_items WHERE snapshot_id = ANY($1) ORDER BY snapshot_id, id`, [list]);
+  await client.query('COMMIT');
+  const out = new Map(rows.map((row) => [Number(row.id), { row, lines: [] as LegacyLine[] }]));
+  for (const l of lines) out.get(Number(l.snapshot_id))?.lines.push(l);
+  return out;
 }
 
 /** What the import decides on: the bill's keys and its content hash. */

@@ -9,6 +9,7 @@ import { importLegacyCommand } from '../../server/cli/import-legacy';
 import { openDatabase, type Database } from '../../server/db/database';
 import { importLegacy, legacyInstant } from '../../server/ops/import-legacy';
 import { prepareLegacyBatch } from '../../server/ops/legacy-bill';
+import { StartupError } from '../../server/startup-error';
 import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
 import { freshDatabase } from '../helpers/db';
@@ -170,6 +171,26 @@ describe('archive import-legacy', () => {
       await old.close();
       await adminQuery(`DROP DATABASE IF EXISTS ${big} WITH (FORCE)`);
     }
+  });
+
+  it('when the old database goes away while it runs: says so in words, and imports nothing', async () => {
+    let closed: Promise<unknown> | undefined;
+    const run = importLegacy(server.db.knex, {
+      from,
+      tolerance: '0.05',
+      timeZone: 'UTC',
+      batchSize: 1,
+      // After the first batch, the old database takes no new connection (the import's own stays open).
+      onProgress: () => void (closed ??= adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`)),
+    });
+    try {
+      await expect(run).rejects.toThrow(/^Cannot read the old database \(old rows \d+ to \d+\): database ".*" is not currently accepting connections$/);
+      await expect(run).rejects.toBeInstanceOf(StartupError); // the CLI says it in one line, without a stack
+    } finally {
+      await closed;
+      await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    }
+    expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(fixtures.length);
   });
 
   it('when a bill is archived while it runs: imports nothing and says to run it again', async () => {
