@@ -9,8 +9,8 @@ import type pg from 'pg';
 /** A knex instance's connections: on PostgreSQL proper, node-postgres clients; in a transaction, the transaction's own. */
 export interface KnexConnections {
   config: { client?: unknown };
-  acquireConnection(): Promise<pg.PoolClient>;
-  releaseConnection(connection: pg.PoolClient): Promise<void>;
+  acquireConnection(): Promise<pg.Client>;
+  releaseConnection(connection: pg.Client): Promise<void>;
 }
 
 export const connectionsOf = (knex: Knex): KnexConnections => knex.client as unknown as KnexConnections;

@@ -72,7 +72,9 @@ export class CopyBytes {
 
 /** `COPY table (columns) FROM STDIN` on the transaction's own connection, fed from `source`. */
 async function copyInto(trx: Knex.Transaction, table: string, columns: readonly string[], source: Iterable<string | Uint8Array>): Promise<void> {
-  // In a transaction knex hands out the transaction's own connection.
+  // In a transaction knex hands out the transaction's own connection; once it has ended, that
+  // connection is back in the pool, where a COPY would commit on its own.
+  if (trx.isCompleted()) throw new Error(`internal: COPY into ${table} after its transaction ended`);
   const conn = await connectionsOf(trx).acquireConnection();
   await pipeline(Readable.from(source), conn.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
 }

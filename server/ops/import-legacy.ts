@@ -25,7 +25,7 @@ import { describeDbError } from '../db/db-error';
 import { reserveSnapshotIds, writeEncodedBatch } from '../snapshots/archive';
 import { StartupError } from '../startup-error';
 import { workerFile } from '../worker-file';
-import { LEGACY_READ_FAILED, prepareLegacyBatch, type LegacyBillKeys, type LegacyRowKeys, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
+import { LEGACY_READ_FAILED, OLD_DATABASE_MISSING, prepareLegacyBatch, type LegacyBillKeys, type LegacyRowKeys, type PrepareLegacyTask, type PreparedLegacyBatch } from './legacy-bill';
 
 export { legacyInstant } from './legacy-bill';
 
@@ -86,16 +86,16 @@ const UNINDEXED_LINES_WORTH_SAYING = 500_000;
  */
 async function lineItemsNotice(legacy: Knex, batchSize: number): Promise<string | undefined> {
   const { rows } = await legacy.raw(
-    // The planner's estimate (cheap); a table never analyzed has none: its size at about 120 bytes a line.
-    `SELECT (CASE WHEN c.reltuples >= 0 THEN c.reltuples ELSE pg_relation_size(c.oid) / 120 END)::bigint AS lines,
+    // The planner's estimate (cheap); a table never analyzed has none (-1, or 0 before PostgreSQL 14): its size at about 120 bytes a line.
+    `SELECT (CASE WHEN c.reltuples > 0 THEN c.reltuples ELSE pg_relation_size(c.oid) / 120 END)::bigint AS lines,
             EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                     WHERE i.indrelid = c.oid AND a.attname = 'snapshot_id') AS indexed
+                     WHERE i.indrelid = c.oid AND i.indisvalid AND a.attname = 'snapshot_id') AS indexed
        FROM pg_class c WHERE c.oid = to_regclass('snapshot_line_items')`,
   );
   const r = rows[0] as { lines: number | string; indexed: boolean } | undefined;
   if (!r || r.indexed || Number(r.lines) < UNINDEXED_LINES_WORTH_SAYING) return undefined;
   const lines = (Math.round(Number(r.lines) / 1000) * 1000).toLocaleString('en-US');
-  return `The old database has no index on snapshot_line_items (snapshot_id): each batch of ${batchSize} bills scans all its line items (about ${lines}). For a faster import, create one there first (CREATE INDEX ON snapshot_line_items (snapshot_id); it changes no row) and run the import again.`;
+  return `The old database has no index on snapshot_line_items (snapshot_id): each batch of ${batchSize} bills scans all its line items (about ${lines}). This import goes on; to make it faster, stop it (Ctrl-C: it imports nothing then), create one there (CREATE INDEX ON snapshot_line_items (snapshot_id); it changes no row) and run it again.`;
 }
 
 /** What passed in one batch: the bills' keys and where their rows lie in the batch's bytes. */
@@ -151,22 +151,28 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
   const prepare = async (task: PrepareLegacyTask) => (pool ? pool.run(task) : prepareLegacyBatch(task));
   const report: ImportReport = { read: 0, imported: 0, already_archived: 0, refused: [], lines_rebuilt: [], notices: [], dry_run: Boolean(opts.dryRun), seconds: 0, bills_per_second: 0 };
   try {
-    await legacyDb.knex.raw('SELECT 1').catch((err: unknown) => {
-      throw new StartupError(`${LEGACY_READ_FAILED} ${redactUrl(opts.from)} (--from): ${describeDbError(err)}`);
-    });
+    // The old database failing (unreachable, gone mid-way) is said in words; the import's own refusals pass as they are.
+    const old = <T>(read: PromiseLike<T>): Promise<T> =>
+      Promise.resolve(read).catch((err: unknown) => {
+        if (err instanceof StartupError) throw err;
+        throw new StartupError(`${LEGACY_READ_FAILED} ${redactUrl(opts.from)} (--from): ${describeDbError(err, { missing: OLD_DATABASE_MISSING })}`);
+      });
+    await old(legacyDb.knex.raw('SELECT 1'));
     await legacyDb.knex.transaction(
       async (legacy) => {
-        await checkLegacySchema(legacy);
+        await old(checkLegacySchema(legacy));
         const size = opts.batchSize ?? 500;
-        const notice = await lineItemsNotice(legacy, size);
+        const notice = await old(lineItemsNotice(legacy, size));
         if (notice) {
           report.notices.push(notice);
           opts.onNotice?.(notice);
         }
         // Two old bills for one company and month: neither is imported.
-        const { rows: dups } = await legacy.raw(`SELECT company_account_number AS account, billing_year AS year, billing_month AS month,
+        const { rows: dups } = await old(
+          legacy.raw(`SELECT company_account_number AS account, billing_year AS year, billing_month AS month,
               array_agg(id ORDER BY id) AS ids, array_agg(invoice_number ORDER BY id) AS invoices
-            FROM billing_snapshots GROUP BY 1, 2, 3 HAVING count(*) > 1`);
+            FROM billing_snapshots GROUP BY 1, 2, 3 HAVING count(*) > 1`),
+        );
         const twice = new Map<number, string>();
         for (const d of dups as { account: string; year: number; month: number; ids: number[]; invoices: string[] }[]) {
           const others = (id: number) => d.ids.map((x, i) => `id ${x} (invoice ${d.invoices[i]})`).filter((_, i) => d.ids[i] !== id);
@@ -187,11 +193,11 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           byInvoice.set(h.invoice_number, h.content_hash);
           byPeriod.set(h.period_key, h.invoice_number);
         }
-        const { rows: total } = await legacy.raw('SELECT count(*)::int AS n FROM billing_snapshots');
+        const { rows: total } = await old(legacy.raw('SELECT count(*)::int AS n FROM billing_snapshots'));
         // The workers read the old rows in this transaction's snapshot, on connections of their own.
         const {
           rows: [{ snapshot }],
-        } = (await legacy.raw('SELECT pg_export_snapshot() AS snapshot')) as { rows: { snapshot: string }[] };
+        } = (await old(legacy.raw('SELECT pg_export_snapshot() AS snapshot'))) as { rows: { snapshot: string }[] };
         const refuse = (row: LegacyRowKeys, reason: string) =>
           report.refused.push({
             legacy_id: Number(row.id),
@@ -245,6 +251,8 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
           const queued: Promise<void>[] = [];
           // Batches read and being checked by the workers.
           const checking: { rows: Map<number, LegacyRowKeys>; result: Promise<PreparedLegacyBatch> }[] = [];
+          // Set when the import fails: no write starts after that, since the transaction is about to end.
+          let failed = false;
           const settle = async () => {
             const { rows, result } = checking.shift()!;
             const batch = await result.catch((err: Error) => {
@@ -254,43 +262,50 @@ export async function importLegacy(knex: Knex, opts: ImportOptions): Promise<Imp
             const ready = decide(rows, batch);
             report.read += rows.size;
             if (trx && ready.length) {
-              writing = writing.then(() => insertBatch(trx, batch, ready)).then((n) => void (report.imported += n));
+              writing = writing.then(async () => void (report.imported += failed ? 0 : await insertBatch(trx, batch, ready)));
               writing.catch(() => undefined);
               queued.push(writing);
               if (queued.length > 2) await queued.shift();
             }
             opts.onProgress?.(report.read, total[0].n);
           };
-          for (;;) {
-            const { rows } = (await legacy.raw('SELECT id, invoice_number, company_account_number, billing_year, billing_month FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [
-              after,
-              size,
-            ])) as { rows: LegacyRowKeys[] };
-            if (rows.length === 0) break;
-            after = Number(rows[rows.length - 1].id);
-            const byId = new Map(rows.map((r) => [Number(r.id), r]));
-            const toPrepare = rows.filter((row) => {
-              if (!twice.has(Number(row.id))) return true;
-              refuse(row, twice.get(Number(row.id))!);
-              return false;
-            });
-            // Ids only for what may be written: an invoice archived already is skipped or refused.
-            const toWrite = trx ? toPrepare.filter((row) => !byInvoice.has(String(row.invoice_number))) : [];
-            const reserved = await reserveSnapshotIds(knex, toWrite.length);
-            const newIds = new Map(toWrite.map((row, i) => [row, reserved[i]]));
-            const result = prepare({
-              from: opts.from,
-              snapshot,
-              rows: toPrepare.map((row) => ({ id: Number(row.id), newId: newIds.get(row) ?? null })),
-              tolerance: opts.tolerance,
-              timeZone: opts.timeZone,
-            });
-            result.catch(() => undefined);
-            checking.push({ rows: byId, result });
-            if (checking.length > threads) await settle();
+          try {
+            for (;;) {
+              const { rows } = (await old(
+                legacy.raw('SELECT id, invoice_number, company_account_number, billing_year, billing_month FROM billing_snapshots WHERE id > ? ORDER BY id LIMIT ?', [after, size]),
+              )) as { rows: LegacyRowKeys[] };
+              if (rows.length === 0) break;
+              after = Number(rows[rows.length - 1].id);
+              const byId = new Map(rows.map((r) => [Number(r.id), r]));
+              const toPrepare = rows.filter((row) => {
+                if (!twice.has(Number(row.id))) return true;
+                refuse(row, twice.get(Number(row.id))!);
+                return false;
+              });
+              // Ids only for what may be written: an invoice archived already is skipped or refused.
+              const toWrite = trx ? toPrepare.filter((row) => !byInvoice.has(String(row.invoice_number))) : [];
+              const reserved = await reserveSnapshotIds(knex, toWrite.length);
+              const newIds = new Map(toWrite.map((row, i) => [row, reserved[i]]));
+              const result = prepare({
+                from: opts.from,
+                snapshot,
+                rows: toPrepare.map((row) => ({ id: Number(row.id), newId: newIds.get(row) ?? null })),
+                tolerance: opts.tolerance,
+                timeZone: opts.timeZone,
+              });
+              result.catch(() => undefined);
+              checking.push({ rows: byId, result });
+              if (checking.length > threads) await settle();
+            }
+            while (checking.length > 0) await settle();
+            await writing;
+          } catch (err) {
+            // The writes under way finish (or fail) before the transaction is rolled back: none may
+            // run after it, on its connection returned to the pool, outside any transaction.
+            failed = true;
+            await writing.catch(() => undefined);
+            throw err;
           }
-          while (checking.length > 0) await settle();
-          await writing;
         };
         if (opts.dryRun) await run(undefined);
         else

@@ -101,6 +101,7 @@ setPgTypes();
 
 /** How an error reading the old rows begins, in whichever thread it happened. */
 export const LEGACY_READ_FAILED = 'Cannot read the old database';
+export const OLD_DATABASE_MISSING = 'check the database name in --from';
 
 const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text';
 
@@ -108,10 +109,13 @@ const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::
 async function readLegacyRows(from: string, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
   // An id pg_export_snapshot gave (such as 00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes no parameters.
   if (!/^[0-9A-F]+(-[0-9A-F]+)+$/i.test(snapshot)) throw new Error(`internal: ${snapshot} is not a snapshot id`);
-  const client = new pg.Client({ connectionString: from, application_name: 'archive import-legacy' });
+  if (ids.length === 0) return new Map(); // a batch of refused rows only
+  const client = new pg.Client({ connectionString: from, application_name: 'archive import-legacy', connectionTimeoutMillis: 10_000 });
+  // A connection lost mid-read is an 'error' event as well as the query's rejection: the rejection says it.
+  client.on('error', () => undefined);
   // Said in words, and recognised by the import's thread as the old database's failure (LEGACY_READ_FAILED).
   const failed = (err: unknown): never => {
-    throw new Error(`${LEGACY_READ_FAILED} (old rows ${ids[0]} to ${ids[ids.length - 1]}): ${describeDbError(err)}`);
+    throw new Error(`${LEGACY_READ_FAILED} (old rows ${ids[0]} to ${ids[ids.length - 1]}): ${describeDbError(err, { missing: OLD_DATABASE_MISSING })}`);
   };
   await client.connect().catch(failed);
   try {

@@ -1,4 +1,5 @@
 /** Bulk writes by COPY (server/db/copy.ts): what goes in comes back exactly, in the caller's transaction. */
+import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyBytes, copyEncoded, copyLine, copyRows, copyText } from '../../server/db/copy';
 import { openDatabase } from '../../server/db/database';
@@ -45,6 +46,13 @@ describe('copyRows', () => {
     const back = await db.knex('copy_probe').select('id', 't', 'j', 'at', 'ok', db.knex.raw('n::text AS n')).orderBy('id');
     expect(back).toHaveLength(rows.length);
     back.forEach((r, i) => expect([r.id, r.t, r.j, r.at, r.ok, r.n]).toEqual(rows[i]));
+  });
+
+  it('refuses a transaction that has ended (its connection would commit the rows on its own)', async () => {
+    let ended: Knex.Transaction | undefined;
+    await db.knex.transaction(async (trx) => void (ended = trx));
+    await expect(copyRows(ended!, 'copy_probe', ['id', 't'], [[-1, 'after the end']])).rejects.toThrow('internal: COPY into copy_probe after its transaction ended');
+    expect(await db.knex('copy_probe').where({ id: -1 }).first()).toBeUndefined();
   });
 
   it('fails the transaction on a row the table refuses', async () => {
