@@ -1,8 +1,8 @@
 /**
  * `npm start -- --demo`: the server with the Ledger + Codex simulator and a year of archived
  * history, so a new user sees a living system in one command. Data goes to an embedded
- * database in ./data-demo (or ARCHIVE_DATA_DIR), never to the real data folder nor to the
- * database DATABASE_URL names.
+ * database in ./data-demo, never to the real data folder nor to the database DATABASE_URL
+ * names; it has tokens and a tamper-evident log of its own.
  */
 import path from 'node:path';
 import type { Config } from './config';
@@ -13,8 +13,10 @@ import { periodText } from '../shared/period';
 export async function runDemo(config: Config, out: (l: string) => void = (l) => process.stdout.write(l + '\n')): Promise<void> {
   const sim = await startSimulator({ companies: 40, latencyMs: 5, seed: 'demo' });
   out(`Demo: Codex and Ledger simulated at ${sim.codexUrl} and ${sim.ledgerUrl} (40 companies)`);
-  // The demo's bills are simulated: they go to its own embedded database, never to the
-  // configured one (archived rows can never be deleted), and it uses tokens of its own.
+  // The demo's bills are simulated: they go to its own embedded database in ./data-demo, never
+  // to the configured one (archived rows can never be deleted) nor to the configured data folder,
+  // with tokens of its own and a log of its own (its own key in its folder, this host's default
+  // name: never a tree signed with the real key, nor under a name the real log was given).
   const demoConfig: Config = {
     ...config,
     databaseUrl: undefined,
@@ -23,12 +25,21 @@ export async function runDemo(config: Config, out: (l: string) => void = (l) => 
     adminToken: undefined,
     codexUrl: sim.codexUrl,
     ledgerUrl: sim.ledgerUrl,
-    dataDir: process.env.ARCHIVE_DATA_DIR ? config.dataDir : path.resolve('data-demo'),
+    dataDir: path.resolve('data-demo'),
+    integrity: { ...config.integrity, keyFile: undefined, origin: undefined },
   };
-  const ignored = (['DATABASE_URL', 'DATABASE_READ_URL', 'SERVICE_TOKEN', 'ADMIN_TOKEN'] as const).filter((k) => process.env[k]);
+  const ignored = [
+    config.databaseUrl && 'DATABASE_URL',
+    config.readDatabaseUrl && 'DATABASE_READ_URL',
+    config.serviceToken && 'SERVICE_TOKEN',
+    config.adminToken && 'ADMIN_TOKEN',
+    process.env.ARCHIVE_DATA_DIR && 'ARCHIVE_DATA_DIR',
+    config.integrity.keyFile && 'ARCHIVE_SIGNING_KEY_FILE',
+    config.integrity.origin && 'ARCHIVE_LOG_ORIGIN',
+  ].filter(Boolean);
   if (ignored.length)
     out(
-      `Demo: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but not used: the demo keeps its simulated bills in its own embedded database in ${demoConfig.dataDir}, with tokens of its own`,
+      `Demo: ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but not used: the demo keeps its simulated bills in its own embedded database in ${demoConfig.dataDir}, with tokens and a log of its own`,
     );
   const running = await runServerProcess(demoConfig, { onClose: () => sim.close() });
   const [{ n }] = await running.db.knex('billing_snapshots').count({ n: '*' });
