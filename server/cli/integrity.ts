@@ -64,7 +64,7 @@ function printReport(r: VerifyReport, key: string, out: Out): void {
   if (r.ok) {
     out(
       r.queued > 0
-        ? `OK: every bill in the log matches its leaf, every bill queued for it its own content hash, the tree gives every signed root, every checkpoint is signed.`
+        ? 'OK: every bill and audit entry in the log matches its leaf, every bill queued for it its own content hash, the tree gives every signed root, every checkpoint is signed.'
         : 'OK: every bill matches its leaf, the tree gives every signed root, every checkpoint is signed.',
     );
     return;
@@ -98,7 +98,7 @@ export async function verifyBundleCommand(file: string, key: string, out: Out = 
 export async function integrityKeyCommand(config: Config, out: Out = stdout): Promise<number> {
   // The log's name is in its database: beside a server on the embedded one, that server says it.
   const db = await openForCommand(config, 1).catch((err: unknown) => {
-    if (err instanceof StartupError && /^The embedded database .* is in use by process/.test(err.message))
+    if (err instanceof StartupError && /^The embedded database .* is in use by process \d+ \(archive serve,/.test(err.message))
       throw new StartupError(`${err.message} While it runs, GET /api/integrity/key (any token) gives the verifier key.`);
     throw err;
   });
