@@ -7,6 +7,7 @@ import { createLogger } from '../../server/log';
 import { startServer } from '../../server/main';
 import { StartupError } from '../../server/startup-error';
 import { initDb } from '../../server/cli/init-db';
+import { redactUrl } from '../../server/db/database';
 import { adminQuery, databaseUrl } from '../helpers/pg';
 import { startTestServer, testConfig, type TestServer } from '../helpers/server';
 
@@ -43,6 +44,16 @@ describe('configuration', () => {
   it('explains a database that does not exist', async () => {
     const err = await startServer(testConfig({ DATABASE_URL: databaseUrl('no_such_archive_db') }), quiet).catch((e) => e);
     expect(err.message).toMatch(/database "no_such_archive_db" does not exist: create it first/);
+  });
+});
+
+describe('a database URL in messages', () => {
+  it('never shows its password, in the userinfo or as a query parameter', () => {
+    expect(redactUrl('postgres://archive_user:s3cret@db.example.com:5432/archive_db')).toBe('postgres://archive_user:***@db.example.com:5432/archive_db');
+    expect(redactUrl('postgres://archive_user@db.example.com/archive_db?password=s3cret&sslmode=require&sslpassword=k3y')).toBe(
+      'postgres://archive_user@db.example.com/archive_db?password=***&sslmode=require&sslpassword=***',
+    );
+    expect(redactUrl('not a url')).toBe('postgres://(unparseable URL)');
   });
 });
 
