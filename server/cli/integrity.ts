@@ -12,6 +12,7 @@ import { EvidenceError, verifyBundle } from '../../shared/evidence';
 import { verifierKeyParts } from '../../shared/signed-note';
 import { openForCommand } from '../boot';
 import type { Config } from '../config';
+import { lockHolder } from '../db/data-dir-lock';
 import { openSigner } from '../integrity/setup';
 import { verifyArchive } from '../integrity/verify';
 import { cliContext, recordAudit } from '../audit/trail';
@@ -98,7 +99,7 @@ export async function verifyBundleCommand(file: string, key: string, out: Out = 
 export async function integrityKeyCommand(config: Config, out: Out = stdout): Promise<number> {
   // The log's name is in its database: beside a server on the embedded one, that server says it.
   const db = await openForCommand(config, 1).catch((err: unknown) => {
-    if (err instanceof StartupError && /^The embedded database .* is in use by process \d+ \(archive serve,/.test(err.message))
+    if (err instanceof StartupError && !config.databaseUrl && lockHolder(config.dataDir)?.command === 'serve')
       throw new StartupError(`${err.message} While it runs, GET /api/integrity/key (any token) gives the verifier key.`);
     throw err;
   });

@@ -27,16 +27,16 @@ export async function openSigner(config: Pick<Config, 'dataDir' | 'integrity'>, 
     throw new StartupError(`ARCHIVE_LOG_ORIGIN is ${config.integrity.origin}, but this log was started as ${stored}: a log keeps its name. Unset ARCHIVE_LOG_ORIGIN or set it to ${stored}.`);
   }
   // A log that has signed already never gets a new key: its own must be restored.
-  const creating = opts.create !== false;
-  const signer = await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin: stored ?? config.integrity.origin ?? defaultOrigin(), create: creating && !last }).catch(
-    (err: unknown) => {
-      const missing = err instanceof StartupError && /^There is no signing key at .*? \(the data folder\)/.exec(err.message);
-      if (!creating || !last || !missing) throw err;
-      throw new StartupError(
-        `${missing[0]}, and this log was signed with ${last.verifier_key}: restore its key file from where you keep it (it is not in the backups); a new key would make every monitor of this log report a changed key.`,
-      );
-    },
-  );
+  const signer = await loadSigner({
+    keyFile: config.integrity.keyFile,
+    dataDir: config.dataDir,
+    origin: stored ?? config.integrity.origin ?? defaultOrigin(),
+    create: opts.create !== false && !last,
+    whenMissing:
+      opts.create !== false && last
+        ? `, and this log was signed with ${last.verifier_key}: restore its key file from where you keep it (it is not in the backups); a new key would make every monitor of this log report a changed key.`
+        : undefined,
+  });
   if (last && last.verifier_key !== signer.verifierKey) {
     throw new StartupError(
       `The signing key in ${signer.file} is not the key this log was signed with (${last.verifier_key}; the file holds ${signer.verifierKey}). ` +

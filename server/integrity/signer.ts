@@ -29,13 +29,15 @@ export interface SignerOptions {
   keyFile?: string;
   /** false: never make a key (commands that only read the log). */
   create?: boolean;
+  /** What follows "There is no signing key at FILE (the data folder)" when there is none; default: where to run, or --key. */
+  whenMissing?: string;
   dataDir: string;
   origin: string;
 }
 
 export async function loadSigner(opts: SignerOptions): Promise<Signer> {
   const file = opts.keyFile ?? path.join(opts.dataDir, KEY_FILE_NAME);
-  const key = opts.keyFile || opts.create === false ? readKey(file, opts.keyFile ? 'ARCHIVE_SIGNING_KEY_FILE' : 'the data folder') : readOrCreateKey(file);
+  const key = opts.keyFile || opts.create === false ? readKey(file, opts.keyFile ? 'ARCHIVE_SIGNING_KEY_FILE' : 'the data folder', opts.whenMissing) : readOrCreateKey(file);
   const jwk = crypto.createPublicKey(key).export({ format: 'jwk' });
   const publicKey = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
   const verifierKey = await verifierKeyString(opts.origin, publicKey);
@@ -52,7 +54,11 @@ export async function loadSigner(opts: SignerOptions): Promise<Signer> {
   };
 }
 
-function readKey(file: string, where = 'the data folder'): crypto.KeyObject {
+function readKey(
+  file: string,
+  where = 'the data folder',
+  whenMissing = ": run this where the server's key is, set ARCHIVE_SIGNING_KEY_FILE, or pass the log's verifier key with --key.",
+): crypto.KeyObject {
   let pem: string;
   try {
     pem = fs.readFileSync(file, 'utf8');
@@ -62,7 +68,7 @@ function readKey(file: string, where = 'the data folder'): crypto.KeyObject {
       code === 'ENOENT'
         ? where === 'ARCHIVE_SIGNING_KEY_FILE'
           ? `The signing key ${file} (ARCHIVE_SIGNING_KEY_FILE) does not exist. Restore it from your backup, or unset ARCHIVE_SIGNING_KEY_FILE to use the key in the data folder.`
-          : `There is no signing key at ${file} (${where}): run this where the server's key is, set ARCHIVE_SIGNING_KEY_FILE, or pass the log's verifier key with --key.`
+          : `There is no signing key at ${file} (${where})${whenMissing}`
         : `Cannot read the signing key ${file}: ${code ?? (err as Error).message}`,
     );
   }
