@@ -36,6 +36,8 @@ export function textProblem(s: string): string | undefined {
  * `billing_data_json.receipt.billed_users[3].name`), at most `max` of them.
  */
 export function unstorableFields(value: unknown, max = 20): FieldError[] {
+  // Nearly every body is fine: a plain walk says so; the paths are followed only to name a finding.
+  if (storable(value, 0)) return [];
   const out: FieldError[] = [];
   // The path as segments (a key, or an index), joined only for a finding: most bills have none.
   const path: (string | number)[] = [];
@@ -79,6 +81,22 @@ export function unstorableFields(value: unknown, max = 20): FieldError[] {
   };
   walk(value, 0);
   return out;
+}
+
+/** Whether unstorableFields finds nothing in `v`, `depth` levels down. */
+function storable(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return textProblem(v) === undefined;
+  if (typeof v === 'number') return Number.isFinite(v) && Math.abs(v) <= MAX_JSON_NUMBER;
+  if (v === null || typeof v !== 'object') return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!storable(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key of Object.keys(v)) {
+    if (RESERVED_KEYS.has(key) || textProblem(key) !== undefined || !storable((v as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 /**

@@ -15,7 +15,7 @@ import { lineItemsFromReceipt, type BillingReceipt } from '../peers/ledger-bill'
 import { CopyBytes } from '../db/copy';
 import { describeDbError } from '../db/db-error';
 import { setPgTypes } from '../db/pg-types';
-import { encodeBatchBill, prepareSnapshot } from '../snapshots/archive';
+import { checkSnapshot, encodeBatchBill } from '../snapshots/archive';
 import { checkSnapshotPost } from '../snapshots/validate';
 
 /** What the import itself reads of an old row: enough to name it in a refusal and to decide whether to reserve an id. */
@@ -106,7 +106,7 @@ export const OLD_DATABASE_MISSING = 'check the database name in --from';
 const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text';
 
 /** The old rows `ids` with their line items (in the old order), as the import's snapshot of the old database holds them. */
-async function readLegacyRows(from: string, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
+export async function readLegacyRows(from: string, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
   // An id pg_export_snapshot gave (such as 00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes no parameters.
   if (!/^[0-9A-F]+(-[0-9A-F]+)+$/i.test(snapshot)) throw new Error(`internal: ${snapshot} is not a snapshot id`);
   if (ids.length === 0) return new Map(); // a batch of refused rows only
@@ -165,6 +165,11 @@ export async function prepareLegacyBatch(task: PrepareLegacyTask): Promise<Prepa
     task.snapshot,
     task.rows.map((r) => r.id),
   );
+  return checkLegacyRows(read, task);
+}
+
+/** The rows read, each checked as a post and, when it passes and has a new id, encoded for COPY. */
+export function checkLegacyRows(read: Map<number, { row: LegacyRow; lines: LegacyLine[] }>, task: Pick<PrepareLegacyTask, 'rows' | 'tolerance' | 'timeZone'>): PreparedLegacyBatch {
   // Room for bills of the usual size (tens of kilobytes with their evidence); more if needed.
   const toEncode = task.rows.filter((r) => r.newId !== null).length;
   const bills = new CopyBytes(toEncode * 48 * 1024);
@@ -180,7 +185,7 @@ export async function prepareLegacyBatch(task: PrepareLegacyTask): Promise<Prepa
     const checked = checkSnapshotPost(bill.body);
     if (!checked.ok) return { id, ok: false, reason: `does not pass the rules of a post: ${reasonOf(checked.fields)}` };
     try {
-      const prepared = prepareSnapshot(checked.post as SnapshotPost, task.tolerance);
+      const prepared = checkSnapshot(checked.post as SnapshotPost, task.tolerance);
       const r = prepared.row;
       let bytes: [number, number, number, number] | null = null;
       if (newId !== null) {

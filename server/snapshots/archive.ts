@@ -41,31 +41,36 @@ export interface ArchiveOptions {
   correction?: CorrectionRecord;
 }
 
-/**
- * A bill ready to write. The big parts travel as the JSON text the insert sends, so handing a
- * prepared bill from a worker thread to the event loop copies strings, not object graphs.
- */
-export interface PreparedSnapshot extends Omit<NormalisedSnapshot, 'billingData'> {
+/** A bill checked and hashed, short of how a write sends it. */
+export interface CheckedSnapshot extends Omit<NormalisedSnapshot, 'billingData'> {
   contentHash: string;
   /** The billing data's canonical JSON text (RFC 8785): stored as it is, and hashed as stored. */
   billingDataJson: string;
+}
+
+/**
+ * A bill ready to insert. The big parts travel as the JSON text the insert sends, so handing a
+ * prepared bill from a worker thread to the event loop copies strings, not object graphs.
+ */
+export interface PreparedSnapshot extends CheckedSnapshot {
   /** The line items with their positions, as the insert unpacks them. */
   lineItemsJson: string;
 }
 
-/** Everything short of writing: used by real archiving and by dry runs alike. */
-export function prepareSnapshot(post: SnapshotPost, tolerance: string): PreparedSnapshot {
+/** Everything short of writing and of the insert's own form: what a bulk write (encodeBatchBill) takes. */
+export function checkSnapshot(post: SnapshotPost, tolerance: string): CheckedSnapshot {
   const normalised = normaliseSnapshot(post);
   normalised.warnings = checkTotals(normalised, tolerance);
   const { billingData, ...rest } = normalised;
   // Stored as the text its content hash covers.
   const billingDataJson = billingDataText(billingData);
-  return {
-    ...rest,
-    contentHash: contentHashOfText(normalised.row, billingDataJson, normalised.lineItems),
-    billingDataJson,
-    lineItemsJson: JSON.stringify(normalised.lineItems.map((li, i) => ({ position: i + 1, ...li }))),
-  };
+  return { ...rest, contentHash: contentHashOfText(normalised.row, billingDataJson, normalised.lineItems), billingDataJson };
+}
+
+/** Everything short of writing: used by real archiving and by dry runs alike. */
+export function prepareSnapshot(post: SnapshotPost, tolerance: string): PreparedSnapshot {
+  const checked = checkSnapshot(post, tolerance);
+  return { ...checked, lineItemsJson: JSON.stringify(checked.lineItems.map((li, i) => ({ position: i + 1, ...li }))) };
 }
 
 export async function archiveSnapshot(knex: Knex, post: SnapshotPost, opts: ArchiveOptions): Promise<SnapshotCreated> {
@@ -133,7 +138,7 @@ async function insertSnapshotStatement(knex: Knex, p: PreparedSnapshot, opts: Om
 
 /** A bill for a bulk write: prepared, with its evidence, where it comes from and when it was archived. */
 export interface BatchBill {
-  prepared: PreparedSnapshot;
+  prepared: CheckedSnapshot;
   rawBody: string | null;
   source: SnapshotSource;
   archivedAt: Date;

@@ -108,6 +108,26 @@ describe('the cents path agrees with Decimal', () => {
     }
     expect(mismatches).toEqual([]);
   });
+  it('stays exact past 2^53 cents, where numbers of cents give way to bigints', () => {
+    const big = () =>
+      `${next() % 2 ? '-' : ''}${String(next())
+        .repeat(1 + (next() % 3))
+        .slice(0, 11 + (next() % 12))}.${String(next() % 100).padStart(2, '0')}`;
+    const mismatches: string[] = [];
+    const edge = ['90071992547409.91', '90071992547409.92', '-90071992547409.91', '9999999999999.99', '10000000000000.00', '45035996273704.96'];
+    for (let i = 0; i < 5_000; i++) {
+      const list = i < edge.length ? [edge[i], edge[i], '0.01'] : [big(), big(), text(), big()];
+      const [a, b] = list;
+      const want = { sum: list.reduce((t, v) => t.plus(v), new D(0)).toFixed(2), diff: plain(new D(a).minus(b)), greater: new D(a).abs().greaterThan(new D(b).abs()), round: plain(new D(a)) };
+      const got = { sum: sumMoney(list), diff: subtractMoney(a, b), greater: absGreaterThan(a, b), round: roundLedger(a) };
+      if (JSON.stringify(got) !== JSON.stringify(want) && mismatches.length < 10) mismatches.push(`${list.join(' ')}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+  it('reads nothing but digits, one point and up to two decimals as cents', () => {
+    for (const bad of ['', '-', '+1', ' 1', '1 ', '1.', '.5', '1e3', '1,00', '١٢']) expect(() => roundLedger(bad), bad).toThrow(/not a decimal number/);
+    expect(roundLedger('1.234')).toBe('1.23');
+  });
   it('falls back to Decimal for more decimals, in a sum as anywhere', () => {
     expect(sumMoney(['0.10', '0.205'])).toBe('0.30');
     expect(sumMoney(['0.10', '0.215'])).toBe('0.32');
