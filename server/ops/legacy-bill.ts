@@ -105,11 +105,18 @@ export const OLD_DATABASE_MISSING = 'check the database name in --from';
 
 const LINE_COLUMNS = 'snapshot_id, line_type, item_name, description, quantity::text, rate::text, amount::text';
 
-/** The old rows `ids` with their line items (in the old order), as the import's snapshot of the old database holds them. */
-export async function readLegacyRows(from: string, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
+/** An old row with its line items (in the old order). */
+export type LegacyRead = { row: LegacyRow; lines: LegacyLine[] };
+
+/**
+ * The old rows `ids` with their line items, as the import's snapshot of the old database holds
+ * them, each handed to `each` as it arrives: a batch's rows (tens of kilobytes each) are checked
+ * and let go one by one rather than held until the last has come.
+ */
+export async function readLegacyRows(from: string, snapshot: string, ids: number[], each: (read: LegacyRead) => void): Promise<void> {
   // An id pg_export_snapshot gave (such as 00000003-0000001B-1): SET TRANSACTION SNAPSHOT takes no parameters.
   if (!/^[0-9A-F]+(-[0-9A-F]+)+$/i.test(snapshot)) throw new Error(`internal: ${snapshot} is not a snapshot id`);
-  if (ids.length === 0) return new Map(); // a batch of refused rows only
+  if (ids.length === 0) return; // a batch of refused rows only
   const client = new pg.Client({ connectionString: from, application_name: 'archive import-legacy', connectionTimeoutMillis: 10_000 });
   // A connection lost mid-read is an 'error' event as well as the query's rejection: the rejection says it.
   client.on('error', () => undefined);
@@ -119,24 +126,45 @@ export async function readLegacyRows(from: string, snapshot: string, ids: number
   };
   await client.connect().catch(failed);
   try {
-    return await readIn(client, snapshot, ids).catch(failed);
+    // What `each` throws is the import's own failure, not the old database's.
+    let thrown: { err: unknown } | undefined;
+    await readIn(client, snapshot, ids, (read) => {
+      if (thrown) return;
+      try {
+        each(read);
+      } catch (err) {
+        thrown = { err };
+      }
+    }).catch(failed);
+    if (thrown) throw thrown.err;
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
 /** readLegacyRows on its connection: a read-only transaction in the import's snapshot. */
-async function readIn(client: pg.Client, snapshot: string, ids: number[]): Promise<Map<number, { row: LegacyRow; lines: LegacyLine[] }>> {
+async function readIn(client: pg.Client, snapshot: string, ids: number[], each: (read: LegacyRead) => void): Promise<void> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
   // Arrays of the columns' own type (the parameter's type inferred), so PostgreSQL hashes them.
   const list = `{${ids.join(',')}}`;
-  const { rows } = await client.query<LegacyRow>('SELECT * FROM billing_snapshots WHERE id = ANY($1)', [list]);
+  // The lines first (short rows), then the bills as they come: a row listener and no callback, so pg keeps none of them.
   const { rows: lines } = await client.query<LegacyLine>(`SELECT ${LINE_COLUMNS} FROM snapshot_line_items WHERE snapshot_id = ANY($1) ORDER BY snapshot_id, id`, [list]);
+  const linesOf = new Map<number, LegacyLine[]>();
+  for (const l of lines) {
+    const id = Number(l.snapshot_id);
+    const own = linesOf.get(id);
+    if (own) own.push(l);
+    else linesOf.set(id, [l]);
+  }
+  const bills = new pg.Query('SELECT * FROM billing_snapshots WHERE id = ANY($1)', [list]);
+  bills.on('row', (row: LegacyRow) => each({ row, lines: linesOf.get(Number(row.id)) ?? [] }));
+  await new Promise<void>((resolve, reject) => {
+    bills.on('end', () => resolve());
+    bills.on('error', reject);
+    client.query(bills);
+  });
   await client.query('COMMIT');
-  const out = new Map(rows.map((row) => [Number(row.id), { row, lines: [] as LegacyLine[] }]));
-  for (const l of lines) out.get(Number(l.snapshot_id))?.lines.push(l);
-  return out;
 }
 
 /** What the import decides on: the bill's keys and its content hash. */
@@ -160,37 +188,61 @@ export interface PreparedLegacyBatch {
 }
 
 export async function prepareLegacyBatch(task: PrepareLegacyTask): Promise<PreparedLegacyBatch> {
-  const read = await readLegacyRows(
+  const batch = new LegacyBatch(task);
+  await readLegacyRows(
     task.from,
     task.snapshot,
     task.rows.map((r) => r.id),
+    (read) => batch.check(read),
   );
-  return checkLegacyRows(read, task);
+  return batch.done();
 }
 
-/** The rows read, each checked as a post and, when it passes and has a new id, encoded for COPY. */
-export function checkLegacyRows(read: Map<number, { row: LegacyRow; lines: LegacyLine[] }>, task: Pick<PrepareLegacyTask, 'rows' | 'tolerance' | 'timeZone'>): PreparedLegacyBatch {
-  // Room for bills of the usual size (tens of kilobytes with their evidence); more if needed.
-  const toEncode = task.rows.filter((r) => r.newId !== null).length;
-  const bills = new CopyBytes(toEncode * 48 * 1024);
-  const lines = new CopyBytes(toEncode * 4 * 1024);
-  const now = new Date();
-  const results = task.rows.map(({ id, newId }): PreparedLegacy => {
-    const old = read.get(id);
-    if (!old) throw new Error(`internal: old row ${id} was not read`);
-    const { row, lines: oldLines } = old;
+/** A batch's old rows, each checked as a post as it is read and, when it passes and has a new id, encoded for COPY. */
+export class LegacyBatch {
+  private readonly bills: CopyBytes;
+  private readonly lines: CopyBytes;
+  private readonly now = new Date();
+  /** Each row's new id and its place in the batch, by old id. */
+  private readonly places = new Map<number, { newId: string | null; at: number }>();
+  private readonly results: (PreparedLegacy | undefined)[];
+
+  constructor(private readonly task: Pick<PrepareLegacyTask, 'rows' | 'tolerance' | 'timeZone'>) {
+    // Room for bills of the usual size (tens of kilobytes with their evidence); more if needed.
+    const toEncode = task.rows.filter((r) => r.newId !== null).length;
+    this.bills = new CopyBytes(toEncode * 48 * 1024);
+    this.lines = new CopyBytes(toEncode * 4 * 1024);
+    task.rows.forEach(({ id, newId }, at) => this.places.set(id, { newId, at }));
+    this.results = new Array(task.rows.length);
+  }
+
+  check({ row, lines: oldLines }: LegacyRead): void {
+    const id = Number(row.id);
+    const place = this.places.get(id);
+    if (!place) throw new Error(`internal: old row ${id} was not asked for`);
+    this.results[place.at] = this.checked(id, row, oldLines, place.newId);
+  }
+
+  /** The results in the order of the task's rows, and the bytes of what passed. */
+  done(): PreparedLegacyBatch {
+    // Array.from, not map: map skips the holes, which are the rows not read.
+    const results = Array.from(this.results, (r, at) => r ?? fail(`internal: old row ${this.task.rows[at].id} was not read`));
+    return { results, bills: this.bills.bytes(), lines: this.lines.bytes() };
+  }
+
+  private checked(id: number, row: LegacyRow, oldLines: LegacyLine[], newId: string | null): PreparedLegacy {
     const rebuilt: string[] = [];
     const bill = billOf(row, oldLines, rebuilt);
     if ('reason' in bill) return { id, ok: false, reason: bill.reason };
     const checked = checkSnapshotPost(bill.body);
     if (!checked.ok) return { id, ok: false, reason: `does not pass the rules of a post: ${reasonOf(checked.fields)}` };
     try {
-      const prepared = checkSnapshot(checked.post as SnapshotPost, task.tolerance);
+      const prepared = checkSnapshot(checked.post as SnapshotPost, this.task.tolerance);
       const r = prepared.row;
       let bytes: [number, number, number, number] | null = null;
       if (newId !== null) {
-        const rows = encodeBatchBill(newId, { prepared, rawBody: bill.rawBody(), source: 'legacy_import', archivedAt: legacyInstant(row.archived_at, task.timeZone) ?? now });
-        bytes = [...bills.write(rows.bill), ...lines.write(rows.lines)];
+        const rows = encodeBatchBill(newId, { prepared, rawBody: bill.rawBody(), source: 'legacy_import', archivedAt: legacyInstant(row.archived_at, this.task.timeZone) ?? this.now });
+        bytes = [...this.bills.write(rows.bill), ...this.lines.write(rows.lines)];
       }
       const keys = {
         invoice_number: r.invoice_number,
@@ -203,6 +255,9 @@ export function checkLegacyRows(read: Map<number, { row: LegacyRow; lines: Legac
     } catch (err) {
       return { id, ok: false, reason: (err as Error).message };
     }
-  });
-  return { results, bills: bills.bytes(), lines: lines.bytes() };
+  }
 }
+
+const fail = (message: string): never => {
+  throw new Error(message);
+};

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importLegacyCommand } from '../../server/cli/import-legacy';
 import { openDatabase, type Database } from '../../server/db/database';
 import { importLegacy, legacyInstant } from '../../server/ops/import-legacy';
-import { prepareLegacyBatch } from '../../server/ops/legacy-bill';
+import { prepareLegacyBatch, readLegacyRows } from '../../server/ops/legacy-bill';
 import { StartupError } from '../../server/startup-error';
 import { verifyArchive } from '../../server/integrity/verify';
 import { fixtureBills, makeBill } from '../helpers/fixtures';
@@ -113,6 +113,29 @@ describe('archive import-legacy', () => {
     expect(r).toMatchObject({ read: fixtures.length + 4, imported: 0, already_archived: fixtures.length });
     expect(r.refused).toHaveLength(4);
     expect(Number((await server.db.knex('billing_snapshots').count({ n: '*' }).first())!.n)).toBe(fixtures.length);
+  });
+
+  it("checks a batch row by row as it is read, in the order asked, and tells its own failure from the old database's", async () => {
+    const trx = await legacy.knex.transaction({ isolationLevel: 'repeatable read', readOnly: true });
+    try {
+      const snapshot = (await trx.raw('SELECT pg_export_snapshot() AS snapshot')).rows[0].snapshot as string;
+      const ids = (await legacy.knex('billing_snapshots').orderBy('id', 'desc').limit(5).pluck('id')).map(Number);
+      const batch = await prepareLegacyBatch({ from, snapshot, rows: ids.map((id) => ({ id, newId: null })), tolerance: '0.05', timeZone: 'UTC' });
+      expect(batch.results.map((r) => r.id)).toEqual(ids);
+      const seen: number[] = [];
+      const own = readLegacyRows(from, snapshot, ids, ({ row, lines }) => {
+        seen.push(Number(row.id));
+        expect(Array.isArray(lines)).toBe(true);
+        if (seen.length === 2) throw new Error('the check failed');
+      });
+      // The error of the check itself, as it was thrown: not said as the old database's.
+      await expect(own).rejects.toThrow(/^the check failed$/);
+      expect(seen).toHaveLength(2);
+      // A row the task names that the old database does not hold is the import's own error.
+      await expect(prepareLegacyBatch({ from, snapshot, rows: [{ id: -7, newId: null }], tolerance: '0.05', timeZone: 'UTC' })).rejects.toThrow(/internal: old row -7 was not read/);
+    } finally {
+      await trx.rollback();
+    }
   });
 
   it('reads each batch of old rows as the old database was when the import began', async () => {
