@@ -1,7 +1,8 @@
 /**
  * One start-up path for the server and the CLI: open the database and refuse one that is not
- * migrated (saying what to run), describe a database error in words, and build the run
- * engine from the configuration. Imports nothing of the HTTP layer.
+ * migrated (saying what to run) and describe a database error in words. Imports nothing of the
+ * HTTP layer, nor of the runs (runs/engine.ts builds those): a command that needs neither loads
+ * neither.
  */
 import type { Config } from './config';
 import { connectionsOf } from './db/connections';
@@ -9,8 +10,6 @@ import { describeDbError } from './db/db-error';
 import { openDatabase, type Database } from './db/database';
 import { pendingMigrations } from './db/migrate';
 import type { Logger } from './log';
-import { peerSettings } from './peers/clients';
-import { RunEngine } from './runs/engine';
 import { StartupError } from './startup-error';
 
 /**
@@ -60,18 +59,4 @@ export async function openForCommand(config: Config, poolMax: number): Promise<D
   const db = await openDatabase({ dataDir: config.dataDir, poolMax });
   await requireMigrated(db);
   return db;
-}
-
-export function createRunEngine(config: Config, db: Database, log: Logger, serviceToken: string, now?: () => Date): RunEngine {
-  return new RunEngine({
-    knex: db.knex,
-    dbKind: db.kind,
-    log,
-    tolerance: config.totalsTolerance,
-    peers: peerSettings(config, serviceToken),
-    defaultConcurrency: config.runConcurrency,
-    prepareThreads: config.runWorkers,
-    timeZone: config.timeZone,
-    now,
-  });
 }

@@ -6,11 +6,11 @@
  * completed.
  */
 import type { Config } from '../config';
-import { createRunEngine, openForCommand } from '../boot';
+import { openForCommand } from '../boot';
+import { createRunEngine, type RunEngine, type RunRequestInput } from '../runs/engine';
 import { lockHolder } from '../db/data-dir-lock';
 import { ArchiveError } from '../errors';
 import { createLogger } from '../log';
-import type { RunEngine, RunRequestInput } from '../runs/engine';
 import { listItems } from '../runs/job-items';
 import { toJob, type JobRow } from '../runs/jobs';
 import { dueRun, readSchedule } from '../schedule/schedule';

@@ -21,10 +21,11 @@ import type { Knex } from 'knex';
 import type { AccountCheck } from '../../shared/api';
 import { periodText } from '../../shared/period';
 import type { JobCounts, JobStatus, RunEvent } from '../../shared/runs';
-import type { DatabaseKind } from '../db/database';
+import type { Config } from '../config';
+import type { Database, DatabaseKind } from '../db/database';
 import { ArchiveError } from '../errors';
 import type { Logger } from '../log';
-import { CodexClient, LedgerClient, type PeerSettings } from '../peers/clients';
+import { CodexClient, LedgerClient, peerSettings, type PeerSettings } from '../peers/clients';
 import { refetchBill, type RefetchedBill } from './refetch';
 import { checkAccounts } from './accounts';
 import { PeerError } from '../peers/request';
@@ -309,4 +310,19 @@ export class RunEngine {
     this.emit(job.id, { type: 'end', job: toJob(row) });
     return row;
   }
+}
+
+/** The run engine the configuration describes, on `db`. */
+export function createRunEngine(config: Config, db: Database, log: Logger, serviceToken: string, now?: () => Date): RunEngine {
+  return new RunEngine({
+    knex: db.knex,
+    dbKind: db.kind,
+    log,
+    tolerance: config.totalsTolerance,
+    peers: peerSettings(config, serviceToken),
+    defaultConcurrency: config.runConcurrency,
+    prepareThreads: config.runWorkers,
+    timeZone: config.timeZone,
+    now,
+  });
 }
