@@ -57,10 +57,11 @@ async function verifierKeyFor(config: Config, file: string, key: string | undefi
   const { manifest } = readManifest(file);
   const origin = manifest.checkpoint?.note.split('\n')[0] ?? config.integrity.origin ?? defaultOrigin();
   try {
-    return (await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin, create: false })).verifierKey;
+    const whenMissing = ": run this where the server's key is, or set ARCHIVE_SIGNING_KEY_FILE.";
+    return (await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin, create: false, whenMissing })).verifierKey;
   } catch (err) {
-    const why = (err as Error).message.replace(/\.$/, '');
-    throw new StartupError(`No verifier key to check the restored log with: ${why}${why.includes('--key') ? '' : '; give it with --key'} (archive integrity key prints it where the signing key is).`);
+    // Whatever kept the key (missing, unreadable), --key is the other way: said once, here.
+    throw new StartupError(`No verifier key to check the restored log with: ${(err as Error).message} Or give the log's verifier key with --key (archive integrity key prints it where the signing key is).`);
   }
 }
 

@@ -194,7 +194,7 @@ describe('archive backup on the embedded database', () => {
     const otherHost = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-no-key-'));
     const elsewhere = testConfig({ ARCHIVE_DATA_DIR: otherHost, BACKUP_AGE_IDENTITY_FILE: identityFile, ARCHIVE_SIGNING_KEY_FILE: '' });
     await expect(restoreCommand(elsewhere, path.join(dataDir, 'backups', b.manifest.file), { check: true }, () => undefined)).rejects.toThrow(
-      /^No verifier key to check the restored log with: There is no signing key at .*: run this where the server's key is, set ARCHIVE_SIGNING_KEY_FILE, or pass the log's verifier key with --key \(archive integrity key prints it where the signing key is\)\.$/,
+      /^No verifier key to check the restored log with: There is no signing key at .*: run this where the server's key is, or set ARCHIVE_SIGNING_KEY_FILE\. Or give the log's verifier key with --key \(archive integrity key prints it where the signing key is\)\.$/,
     );
     fs.rmSync(otherHost, { recursive: true, force: true });
   }, 120_000);
