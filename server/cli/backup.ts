@@ -61,7 +61,9 @@ async function verifierKeyFor(config: Config, file: string, key: string | undefi
     return (await loadSigner({ keyFile: config.integrity.keyFile, dataDir: config.dataDir, origin, create: false, whenMissing })).verifierKey;
   } catch (err) {
     // Whatever kept the key (missing, unreadable), --key is the other way: said once, here.
-    throw new StartupError(`No verifier key to check the restored log with: ${(err as Error).message} Or give the log's verifier key with --key (archive integrity key prints it where the signing key is).`);
+    throw new StartupError(
+      `No verifier key to check the restored log with: ${(err as Error).message} Or give the log's verifier key with --key (archive integrity key prints it where the signing key is).`,
+    );
   }
 }
 
